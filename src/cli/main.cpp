@@ -1,0 +1,48 @@
+// The `streamvln` binary: subcommands register themselves (see command.h). Errors from
+// bad input arrive as exceptions and are printed here as one line, with exit code 1.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <iostream>
+
+#include "cli/command.h"
+
+namespace svln::cli {
+std::vector<CommandInfo>& commandRegistry() {
+  static std::vector<CommandInfo> registry;
+  return registry;
+}
+}  // namespace svln::cli
+
+int main(int argc, char** argv) {
+  using namespace svln::cli;
+  CLI::App app{"streamvln: hybrid GRPO + SFT training of StreamVLN agents"};
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "debug logging");
+  auto& registry = commandRegistry();
+  std::sort(registry.begin(), registry.end(),
+            [](const CommandInfo& a, const CommandInfo& b) { return a.name < b.name; });
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  for (auto& info : registry) {
+    CLI::App* sub = app.add_subcommand(info.name, info.description);
+    runners.emplace_back(sub, info.setup(*sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+  try {
+    for (auto& [sub, run] : runners) {
+      if (sub->parsed()) return run();
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,39 @@
+// The Habitat-style YAML environment config the trainer is given (--habitat_config_path).
+#pragma once
+
+#include <string>
+
+#include "sim/agent.h"
+#include "sim/renderer.h"
+
+namespace svln::sim {
+
+struct HabitatConfig {
+  std::string source_path;  // the YAML file this came from (for error messages)
+  // habitat.dataset
+  std::string dataset_type = "VLN-CE-v1";
+  std::string data_path;    // may contain "{split}"
+  std::string scenes_dir;
+  std::string split = "train";
+  // habitat.simulator
+  CameraSpec rgb{640, 480, 79.f, 1.25f, 0.f, 10.f, false};
+  CameraSpec depth{640, 480, 79.f, 1.25f, 0.f, 10.f, false};
+  ActionSpace actions;
+  int max_episode_steps = 500;
+  float success_distance = 3.f;
+  float agent_radius = 0.1f;
+  float agent_height = 1.5f;
+  int seed = 100;
+
+  // data_path with {split} replaced; relative paths resolve against the YAML's folder.
+  std::string episodesPath(const std::string& split_override = "") const;
+  // scenes_dir joined with an episode's scene_id.
+  std::string scenePath(const std::string& scene_id) const;
+};
+
+// Throws "<path>: <problem>" on a missing file, YAML syntax errors, unknown keys and
+// out-of-range values.
+HabitatConfig loadHabitatConfig(const std::string& path);
+void saveHabitatConfig(const HabitatConfig& cfg, const std::string& path);
+
+}  // namespace svln::sim

@@ -1,0 +1,89 @@
+// Navigation mesh queries, named as in habitat-sim's esp::nav::PathFinder. The navmesh is
+// built from a scene Mesh with Recast (Habitat's default settings) or loaded from a
+// Habitat-compatible `.navmesh` file with Detour.
+//
+// Thread safety: every const method may be called concurrently from many threads (each
+// thread gets its own dtNavMeshQuery); build/load are not concurrent with queries.
+#pragma once
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sim/mesh.h"
+#include "sim/vec3.h"
+
+namespace svln::sim {
+
+// Habitat's NavMeshSettings defaults (habitat-sim esp/nav/PathFinder.h).
+struct NavMeshSettings {
+  float cell_size = 0.05f;
+  float cell_height = 0.2f;
+  float agent_height = 1.5f;
+  float agent_radius = 0.1f;
+  float agent_max_climb = 0.2f;
+  float agent_max_slope_deg = 45.f;
+  float region_min_size = 20.f;
+  float region_merge_size = 20.f;
+  float edge_max_len = 12.f;
+  float edge_max_error = 1.3f;
+  float verts_per_poly = 6.f;
+  float detail_sample_dist = 6.f;
+  float detail_sample_max_error = 1.f;
+  bool filter_low_hanging_obstacles = true;
+  bool filter_ledge_spans = true;
+  bool filter_walkable_low_height_spans = true;
+};
+
+class PathFinder {
+ public:
+  PathFinder();
+  ~PathFinder();
+  PathFinder(PathFinder&&) noexcept;
+  PathFinder& operator=(PathFinder&&) noexcept;
+  PathFinder(const PathFinder&) = delete;
+  PathFinder& operator=(const PathFinder&) = delete;
+
+  // Builds the navmesh from scene geometry. Throws std::runtime_error when Recast fails.
+  void build(const Mesh& mesh, const NavMeshSettings& settings = {});
+  // Habitat `.navmesh` (Detour tiled navmesh, "NMSH" header). Throws "<path>: <problem>".
+  void loadNavMesh(const std::string& path);
+  // Writes atomically (temp file + rename).
+  void saveNavMesh(const std::string& path) const;
+  // Loads `navmesh_path` when it exists and is valid, else builds from `mesh` and saves it.
+  void loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
+                   const NavMeshSettings& settings = {});
+  bool isLoaded() const;
+
+  // Geodesic (shortest-path) distance; +infinity when no path exists.
+  float geodesicDistance(const Vec3& start, const Vec3& end) const;
+  // Distance to the nearest of several goals (Habitat's MultiGoalShortestPath).
+  float geodesicDistance(const Vec3& start, const std::vector<Vec3>& ends) const;
+  // Shortest path as a polyline from start to end (both snapped); false when unreachable.
+  bool findPath(const Vec3& start, const Vec3& end, std::vector<Vec3>& points,
+                float* geodesic_distance = nullptr) const;
+  // Closest point on the navmesh; NaN coordinates when nothing is within reach.
+  Vec3 snapPoint(const Vec3& p) const;
+  // True when p lies on the navmesh within max_y_delta of its surface.
+  bool isNavigable(const Vec3& p, float max_y_delta = 0.5f) const;
+  // Moves from `start` towards `end` along the navmesh surface, sliding along walls
+  // (Habitat's tryStep). Returns the reached point.
+  Vec3 tryStep(const Vec3& start, const Vec3& end) const;
+  // Connected component ("island") id of the polygon under p; -1 when off the navmesh.
+  int islandIndex(const Vec3& p) const;
+  // Walkable area (m^2) of an island, or of the whole navmesh when island < 0.
+  float navigableArea(int island = -1) const;
+  // Uniform (by area) random navigable point, optionally restricted to an island.
+  Vec3 randomNavigablePoint(std::mt19937_64& rng, int island = -1) const;
+  // Axis-aligned bounds of the navmesh.
+  void bounds(Vec3& lo, Vec3& hi) const;
+  // Triangles of the navmesh polygons (3 vertices each), for top-down maps.
+  std::vector<Vec3> navMeshTriangles() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace svln::sim

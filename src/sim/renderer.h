@@ -1,0 +1,41 @@
+// Pinhole RGB-D cameras ray-traced with Embree over one shared scene. One Renderer per
+// scene; render() is const and safe to call from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "sim/mesh.h"
+#include "sim/vec3.h"
+
+namespace svln::sim {
+
+struct CameraSpec {
+  int width = 224;
+  int height = 224;
+  float hfov_deg = 79.f;
+  float sensor_height_m = 1.25f;  // above the agent's feet
+  float min_depth_m = 0.f;
+  float max_depth_m = 10.f;
+  bool normalize_depth = false;  // depth -> (d - min) / (max - min) in [0, 1]
+};
+
+class Renderer {
+ public:
+  explicit Renderer(const Mesh& mesh);  // keeps its own copy of what it needs
+  ~Renderer();
+  Renderer(const Renderer&) = delete;
+  Renderer& operator=(const Renderer&) = delete;
+
+  // Renders from an agent at `position` (feet) looking along its heading. `rgb` receives
+  // height*width*3 bytes (row 0 = top), `depth` height*width floats in metres clipped to
+  // [min, max] (misses read max; normalised when asked). Either may be null.
+  void render(const CameraSpec& cam, const Vec3& position, float heading_rad, uint8_t* rgb,
+              float* depth) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace svln::sim
