@@ -1,0 +1,157 @@
+#include "io/train_flags.h"
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+
+namespace svln::io {
+namespace {
+
+template <typename E>
+CLI::CheckedTransformer enumMap(const std::map<std::string, E>& m) {
+  return CLI::CheckedTransformer(m, CLI::ignore_case);
+}
+
+void addBasic(CLI::App& app, TrainOptions& o) {
+  const char* g = "Basic";
+  app.add_option("--model_path", o.model_path,
+                 "pretrained StreamVLN checkpoint directory (Hugging Face layout)")
+      ->required()->group(g);
+  app.add_option("--habitat_config_path", o.habitat_config_path,
+                 "Habitat-style YAML environment config")
+      ->required()->group(g);
+  app.add_option("--output_path", o.output_path,
+                 "checkpoints, training.log, metrics and reports go here (created if missing)")
+      ->required()->group(g);
+  app.add_option("--phase", o.phase,
+                 "reward curriculum stage: phase1_stop teaches when to stop, "
+                 "phase2_progress teaches navigation progress")
+      ->transform(enumMap<Phase>({{"phase1_stop", Phase::Phase1Stop},
+                                  {"phase2_progress", Phase::Phase2Progress}}))
+      ->default_str("phase1_stop")->group(g);
+}
+
+void addHybrid(CLI::App& app, TrainOptions& o) {
+  const char* g = "Hybrid training";
+  app.add_flag("--use_hybrid_training", o.use_hybrid_training,
+               "Loss = GRPO_loss + w(u) * SFT_loss; off means pure GRPO")->group(g);
+  app.add_option("--sft_loss_start_weight", o.sft_loss_start_weight, "w(0)")
+      ->check(CLI::Range(0.0, 2.0))->capture_default_str()->group(g);
+  app.add_option("--sft_loss_end_weight", o.sft_loss_end_weight, "w(u) for u >= D")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group(g);
+  app.add_option("--sft_loss_decay_updates", o.sft_loss_decay_updates,
+                 "D: updates to go from start to end weight")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  app.add_option("--sft_loss_decay_type", o.sft_loss_decay_type, "shape of w between 0 and D")
+      ->transform(enumMap<DecayType>({{"linear", DecayType::Linear},
+                                      {"cosine", DecayType::Cosine},
+                                      {"exponential", DecayType::Exponential}}))
+      ->default_str("cosine")->group(g);
+  auto* policy = app.add_flag_callback(
+      "--sft_use_policy_steps", [&o] { o.sft_oracle_only = false; },
+      "SFT on the expert's action at every visited state (default)")->group(g);
+  auto* oracle = app.add_flag("--sft_oracle_only", o.sft_oracle_only,
+                              "SFT only on steps the expert controlled")->group(g);
+  policy->excludes(oracle);
+}
+
+void addRecovery(CLI::App& app, TrainOptions& o) {
+  const char* g = "Expert intervention (recovery)";
+  auto* en = app.add_flag_callback("--enable_recovery", [&o] { o.enable_recovery = true; },
+                                   "expert intervention on (default)")->group(g);
+  auto* dis = app.add_flag_callback("--disable_recovery", [&o] { o.enable_recovery = false; },
+                                    "expert intervention off")->group(g);
+  en->excludes(dis);
+  const auto nonneg = CLI::NonNegativeNumber;
+  app.add_option("--offtrack_dist_thresh", o.offtrack_dist_thresh,
+                 "m; off track when farther than this from the reference path")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  app.add_option("--offtrack_heading_thresh_deg", o.offtrack_heading_thresh_deg,
+                 "deg; or when the heading error to the target waypoint exceeds this ...")
+      ->check(CLI::Range(0.0, 180.0))->capture_default_str()->group(g);
+  app.add_option("--heading_guard_dist", o.heading_guard_dist,
+                 "m; ... and the agent is also farther than this from the path")
+      ->check(nonneg)->capture_default_str()->group(g);
+  app.add_option("--offtrack_patience", o.offtrack_patience,
+                 "consecutive off-track steps before the expert takes over")
+      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+  app.add_option("--lookahead_k", o.lookahead_k,
+                 "target waypoint = nearest reference waypoint index + k")
+      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+  app.add_option("--recovery_dist_thresh", o.recovery_dist_thresh,
+                 "m; control returns when closer than this to the path (< offtrack_dist_thresh)")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  app.add_option("--recovery_heading_thresh_deg", o.recovery_heading_thresh_deg,
+                 "deg; ... and the heading error is below this")
+      ->check(CLI::Range(0.0, 180.0))->capture_default_str()->group(g);
+  app.add_option("--recovery_max_steps", o.recovery_max_steps,
+                 "a recovery that lasts this long ends the episode")
+      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+  app.add_option("--goal_radius", o.goal_radius,
+                 "m; inside this geodesic distance to the goal the expert never takes over")
+      ->check(nonneg)->capture_default_str()->group(g);
+  app.add_option("--goal_grace_steps", o.goal_grace_steps,
+                 "steps allowed inside the goal zone before the stop counter starts")
+      ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
+  app.add_option("--goal_stop_patience", o.goal_stop_patience,
+                 "then this many steps without STOP force a STOP; 0 disables")
+      ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
+  app.add_option("--recovery_mode", o.recovery_mode,
+                 "takeover: the expert drives inline; rollback: restore to the last passed "
+                 "waypoint and demonstrate to the goal (SFT data only)")
+      ->transform(enumMap<RecoveryMode>({{"takeover", RecoveryMode::Takeover},
+                                         {"rollback", RecoveryMode::Rollback}}))
+      ->default_str("takeover")->group(g);
+  app.add_flag("--greedy_first_sample", o.greedy_first_sample,
+               "trajectory 0 of each group is decoded greedily (an anchor)")->group(g);
+}
+
+void addGrpo(CLI::App& app, TrainOptions& o) {
+  const char* g = "GRPO";
+  app.add_option("--num_updates", o.num_updates, "training updates")
+      ->check(CLI::Range(1, 100000000))->capture_default_str()->group(g);
+  app.add_option("--num_episodes_per_update", o.num_episodes_per_update,
+                 "distinct episodes (instructions) per update")
+      ->check(CLI::Range(1, 1000000))->capture_default_str()->group(g);
+  app.add_option("--group_size", o.group_size,
+                 "trajectories per instruction; A_i = (R_i - mean R)/(std R + 1e-6). With 1 "
+                 "there is no group: A = R - b, b a running mean of returns")
+      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+  app.add_option("--learning_rate", o.learning_rate, "AdamW learning rate")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  app.add_option("--ppo_epochs", o.ppo_epochs, "optimisation passes over each update's data")
+      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+  app.add_option("--mini_batch_size", o.mini_batch_size, "trajectories per gradient step")
+      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+  app.add_option("--max_grad_norm", o.max_grad_norm, "global gradient-norm clip")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+  app.add_option("--kl_coef", o.kl_coef, "KL penalty to the adapter-free base model")
+      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+}
+
+void addLoggingAndScale(CLI::App& app, TrainOptions& o) {
+  const char* g = "Logging";
+  app.add_flag("--use_wandb", o.use_wandb, "log to Weights & Biases")->group(g);
+  app.add_option("--wandb_project", o.wandb_project, "project name")
+      ->capture_default_str()->group(g);
+  app.add_option("--wandb_run_name", o.wandb_run_name,
+                 "run name (generated with a timestamp when omitted)")->group(g);
+  const char* s = "Scale";
+  app.add_flag("--use_deepspeed", o.use_deepspeed,
+               "data-parallel training across processes/GPUs")->group(s);
+  app.add_option("--deepspeed_config", o.deepspeed_config,
+                 "DeepSpeed JSON: micro batch, accumulation, clipping, bf16, ZeRO 0-2")
+      ->check(CLI::ExistingFile)->group(s);
+}
+
+}  // namespace
+
+void addTrainFlags(CLI::App& app, TrainOptions& o) {
+  addBasic(app, o);
+  addHybrid(app, o);
+  addRecovery(app, o);
+  addGrpo(app, o);
+  addLoggingAndScale(app, o);
+}
+
+}  // namespace svln::io

@@ -1,0 +1,53 @@
+#include "io/train_options.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace svln::io {
+
+const char* phaseName(Phase p) {
+  return p == Phase::Phase1Stop ? "phase1_stop" : "phase2_progress";
+}
+
+const char* decayTypeName(DecayType d) {
+  switch (d) {
+    case DecayType::Linear: return "linear";
+    case DecayType::Cosine: return "cosine";
+    case DecayType::Exponential: return "exponential";
+  }
+  return "?";
+}
+
+const char* recoveryModeName(RecoveryMode m) {
+  return m == RecoveryMode::Takeover ? "takeover" : "rollback";
+}
+
+void TrainOptions::validate() const {
+  auto fail = [](const std::string& msg) { throw std::runtime_error(msg); };
+  if (recovery_dist_thresh >= offtrack_dist_thresh) {
+    fail("--recovery_dist_thresh: must be < --offtrack_dist_thresh (" +
+         std::to_string(offtrack_dist_thresh) + "), got " + std::to_string(recovery_dist_thresh));
+  }
+  if (use_deepspeed && deepspeed_config.empty()) {
+    fail("--deepspeed_config: required with --use_deepspeed");
+  }
+  if (!deepspeed_config.empty() && !use_deepspeed) {
+    fail("--deepspeed_config: given without --use_deepspeed");
+  }
+}
+
+double sftWeight(const TrainOptions& o, int update) {
+  const double s = o.sft_loss_start_weight;
+  const double e = o.sft_loss_end_weight;
+  const int d = o.sft_loss_decay_updates;
+  if (update >= d) return e;
+  const double t = static_cast<double>(update < 0 ? 0 : update) / d;
+  switch (o.sft_loss_decay_type) {
+    case DecayType::Linear: return s + (e - s) * t;
+    case DecayType::Cosine: return e + (s - e) * (1.0 + std::cos(M_PI * t)) / 2.0;
+    case DecayType::Exponential: return e + (s - e) * std::exp(-5.0 * t);
+  }
+  return e;
+}
+
+}  // namespace svln::io
