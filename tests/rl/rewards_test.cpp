@@ -1,0 +1,80 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "rl/advantages.h"
+#include "rl/rewards.h"
+
+namespace svln::rl {
+namespace {
+
+double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+
+EpisodeOutcome outcome(double d0, double dT, bool stop, bool forced = false) {
+  EpisodeOutcome o;
+  o.start_distance = d0;
+  o.final_distance = dT;
+  o.called_stop = stop;
+  o.forced_stop = forced;
+  o.path_length = 10;
+  o.shortest_path = 8;
+  return o;
+}
+
+TEST(Phase1Reward, SparseTermsOnTheLastStep) {
+  const RewardConstants k;
+  const std::vector<StepRecord> steps(4);
+  auto r = stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 1.0, true));
+  EXPECT_DOUBLE_EQ(r[0], 0.0);
+  EXPECT_DOUBLE_EQ(r[3], 2.0);  // success
+  // STOP at 6 m of 8: distance term 1 - 6/8 = 0.25, false stop -0.5.
+  r = stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 6.0, true));
+  EXPECT_DOUBLE_EQ(sum(r), 0.25 - 0.5);
+  // Never stopped at 2 m: 1 - 2/8 = 0.75, no-stop -1.
+  r = stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 2.0, false));
+  EXPECT_DOUBLE_EQ(sum(r), 0.75 - 1.0);
+  // Forced STOP inside the goal zone: no bonus, only the distance term 1 - 1/8.
+  r = stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 1.0, true, true));
+  EXPECT_DOUBLE_EQ(sum(r), 0.875);
+  // Moving away never yields a negative distance term (clamped at 0).
+  r = stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 12.0, true));
+  EXPECT_DOUBLE_EQ(sum(r), -0.5);
+}
+
+TEST(Phase2Reward, DenseProgressCollisionsAndEfficiency) {
+  const RewardConstants k;
+  // 8 -> 7 -> 7.5 (collided) -> 2: progress 1, -0.5, 5.5.
+  std::vector<StepRecord> steps{{7.0, false}, {7.5, true}, {2.0, false}};
+  auto r = stepRewards(RewardPhase::Phase2Progress, k, steps, outcome(8, 2.0, true));
+  EXPECT_NEAR(r[0], 1.0 - 0.01, 1e-12);
+  EXPECT_NEAR(r[1], -0.5 - 0.1 - 0.01, 1e-12);
+  // success bonus 2 * 8/10
+  EXPECT_NEAR(r[2], 5.5 - 0.01 + 2.0 * 0.8, 1e-12);
+  // Without STOP: no bonus; the return telescopes to d0 - dT minus costs.
+  r = stepRewards(RewardPhase::Phase2Progress, k, steps, outcome(8, 2.0, false));
+  EXPECT_NEAR(sum(r), 6.0 - 0.1 - 0.03, 1e-12);
+}
+
+TEST(GroupAdvantages, NormalisedWithinTheGroup) {
+  auto a = groupAdvantages({1.0, 3.0});
+  // mean 2, unbiased std sqrt(2)
+  EXPECT_NEAR(a[0], -1.0 / (std::sqrt(2.0) + 1e-6), 1e-12);
+  EXPECT_NEAR(a[1], 1.0 / (std::sqrt(2.0) + 1e-6), 1e-12);
+  a = groupAdvantages({0.5, 0.5, 0.5});
+  for (double x : a) EXPECT_DOUBLE_EQ(x, 0.0);
+  EXPECT_THROW(groupAdvantages({1.0}), std::invalid_argument);
+}
+
+TEST(RunningBaseline, AdvantageAgainstPastMean) {
+  RunningBaseline b;
+  EXPECT_DOUBLE_EQ(b.advantage(2.0), 2.0);
+  b.update(2.0);
+  EXPECT_DOUBLE_EQ(b.advantage(1.0), -1.0);
+  b.update(4.0);
+  EXPECT_DOUBLE_EQ(b.mean(), 3.0);
+  EXPECT_EQ(b.count(), 2);
+}
+
+}  // namespace
+}  // namespace svln::rl
