@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 namespace svln::io {
@@ -71,7 +72,15 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   char host[256] = "localhost";
   gethostname(host, sizeof(host) - 1);
   const double now = nowSeconds();
-  path_ = dir + "/events.out.tfevents." + std::to_string(static_cast<int64_t>(now)) + "." + host;
+  // Like TensorFlow's writer: time, host, pid, and a counter so that two writers started in
+  // the same second (a quick resume) never truncate each other's file.
+  const std::string stem = dir + "/events.out.tfevents." +
+                           std::to_string(static_cast<int64_t>(now)) + "." + host + "." +
+                           std::to_string(getpid());
+  for (int i = 0;; ++i) {
+    path_ = stem + "." + std::to_string(i);
+    if (!std::filesystem::exists(path_)) break;
+  }
   file_ = std::fopen(path_.c_str(), "wb");
   if (!file_) throw std::runtime_error(path_ + ": cannot create (" + std::strerror(errno) + ")");
   std::string e = eventHeader(now, 0);

@@ -18,7 +18,7 @@ uint32_t maskedCrc32c(const void* data, size_t n);
 
 class TensorBoardWriter {
  public:
-  // Creates `<dir>/events.out.tfevents.<unix_seconds>.<hostname>` and writes the
+  // Creates `<dir>/events.out.tfevents.<unix_seconds>.<hostname>.<pid>.<n>` and writes the
   // file-version event. Throws "<path>: <problem>" when the file cannot be created.
   explicit TensorBoardWriter(const std::string& dir);
   ~TensorBoardWriter();
