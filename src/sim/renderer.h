@@ -20,6 +20,14 @@ struct CameraSpec {
   bool normalize_depth = false;  // depth -> (d - min) / (max - min) in [0, 1]
 };
 
+// Shading (docs/rendering.md): linear colour = albedo * (kShadeAmbient + kShadeDiffuse *
+// max(0, n . kShadeToLight)), with n the geometric normal turned towards the camera and
+// albedo = material base_color times the texture at the hit's uv (bilinear, wrapped);
+// the result is sRGB-encoded to 8 bits. Rays that hit nothing are black.
+inline constexpr Vec3 kShadeToLight{0.36f, 0.8f, 0.48f};  // unit vector towards the light
+inline constexpr float kShadeAmbient = 0.4f;
+inline constexpr float kShadeDiffuse = 0.6f;
+
 class Renderer {
  public:
   explicit Renderer(const Mesh& mesh);  // keeps its own copy of what it needs
