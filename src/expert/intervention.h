@@ -1,0 +1,172 @@
+// Expert intervention (shared/spec/trainer-flags.md, "Expert intervention"): one object per
+// environment, reset per episode, stepped once per action. It watches the policy, lets the
+// shortest-path expert take over when the agent is off track, hands control back once the
+// agent is near the path and facing along it, protects the goal zone and forces a STOP
+// when the agent lingers there. Every step also yields the expert's action at the visited
+// state, the SFT label. State machine and interpretation choices: docs/expert.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "expert/shortest_path_follower.h"
+#include "sim/agent.h"
+#include "sim/path_finder.h"
+#include "sim/vec3.h"
+
+namespace svln::expert {
+
+enum class RecoveryMode { Takeover, Rollback };
+const char* recoveryModeName(RecoveryMode m);
+RecoveryMode parseRecoveryMode(const std::string& s);  // throws on anything else
+
+// Field names and defaults are the trainer's flags.
+struct InterventionConfig {
+  bool enable_recovery = true;
+  float offtrack_dist_thresh = 3.0f;          // m
+  float offtrack_heading_thresh_deg = 120.0f;  // deg
+  float heading_guard_dist = 3.0f;            // m
+  int offtrack_patience = 8;                  // steps, >= 1
+  int lookahead_k = 1;                        // waypoints, >= 1
+  float recovery_dist_thresh = 2.0f;          // m, < offtrack_dist_thresh
+  float recovery_heading_thresh_deg = 45.0f;  // deg
+  int recovery_max_steps = 100;               // steps, >= 1
+  float goal_radius = 3.0f;                   // m (geodesic)
+  int goal_grace_steps = 7;                   // steps, >= 0
+  int goal_stop_patience = 5;                 // steps, >= 0 (0 disables the forced STOP)
+  RecoveryMode recovery_mode = RecoveryMode::Takeover;
+  // Not a trainer flag: the expert's own STOP radius around the goal (VLN-CE's oracle).
+  float expert_stop_radius_m = ShortestPathFollower::kDefaultStopRadiusM;
+
+  // Throws std::runtime_error("--<flag>: <problem>") for out-of-range values and for
+  // recovery_dist_thresh >= offtrack_dist_thresh.
+  void validate() const;
+};
+
+enum class Source { Policy, Expert };
+const char* sourceName(Source s);
+
+// Why control changed hands (or the episode was ended) at this step.
+enum class Reason {
+  None,
+  OfftrackDistance,  // expert takes over: too far from the reference path
+  OfftrackHeading,   // expert takes over: facing away from the target beyond the guard
+  GoalZone,          // recovery ends because the agent entered the goal zone
+  ForcedStop,        // the agent lingered in the goal zone: STOP forced
+  SafetyStop,        // recovery lasted recovery_max_steps (or the expert has no path)
+  Recovered,         // recovery ends: near the path and facing along it
+};
+const char* reasonName(Reason r);
+
+struct InterventionCounters {
+  int recoveries_triggered = 0;
+  int recoveries_completed = 0;  // ended by Recovered or GoalZone (never by SafetyStop)
+  int forced_stops = 0;
+  int expert_steps = 0;  // steps whose executed action came from the expert
+  int policy_steps = 0;
+  int steps() const { return expert_steps + policy_steps; }
+  // Oracle Rate = expert-controlled steps / all steps.
+  double oracleRate() const { return steps() > 0 ? double(expert_steps) / steps() : 0.0; }
+  InterventionCounters& operator+=(const InterventionCounters& o);
+};
+
+// What the state machine measured at the visited state.
+struct PathMeasures {
+  float path_distance_m = 0.f;    // point-to-polyline, horizontal plane
+  float heading_error_deg = 0.f;  // |angle(forward, direction to target waypoint)|, [0, 180]
+  float goal_geodesic_m = 0.f;    // geodesic distance to the nearest goal
+  int nearest_index = 0;          // never decreases within an episode
+  int target_index = 0;           // min(nearest + lookahead_k, last)
+  bool in_goal_zone = false;      // goal_geodesic_m < goal_radius
+  bool offtrack = false;          // this state met an off-track condition (outside the zone)
+};
+
+struct Decision {
+  sim::Action action = sim::Action::Stop;  // the action to execute
+  Source source = Source::Policy;
+  sim::Action expert_action = sim::Action::Stop;  // the SFT label at this state
+  FollowStatus expert_status = FollowStatus::Unreachable;  // Unreachable: label invalid
+  Reason reason = Reason::None;
+  // The episode ends after this step: an executed STOP (policy, expert or forced), a
+  // safety stop, or (rollback mode) the cut of the policy's trajectory.
+  bool episode_over = false;
+  // Rollback mode: the policy's trajectory is cut here and `action` is not executed; the
+  // expert demonstrates from Intervention::rollbackStart() instead (SFT data only).
+  bool rollback = false;
+  int offtrack_count = 0;      // consecutive off-track states, this one included
+  int recovery_steps = 0;      // expert steps of the active recovery, this one included
+  int goal_zone_steps = 0;     // steps taken in the goal zone, this one included
+  PathMeasures measures;
+};
+
+// One expert step of a demonstration (rollback mode, or `demonstrate`).
+struct DemoStep {
+  sim::AgentState state;  // before the action
+  sim::Action action;
+};
+
+class Intervention {
+ public:
+  // The config is validated here (throws like InterventionConfig::validate).
+  Intervention(const InterventionConfig& cfg, const sim::ActionSpace& space);
+
+  // Starts an episode. `pf` must outlive the episode; `reference_path` needs at least one
+  // point and `goals` at least one (throws std::invalid_argument otherwise).
+  void reset(const sim::PathFinder& pf, const std::vector<sim::Vec3>& reference_path,
+             const std::vector<sim::Vec3>& goals);
+
+  // The expert's action at `s` (what step() would record as the label), without advancing
+  // any state: a stand-in "expert" policy calls this before step().
+  FollowResult expertAction(const sim::AgentState& s) const;
+
+  // One step: `s` is the state the action is taken from, `policy_action` what the policy
+  // proposes there. Must not be called again after a decision with episode_over.
+  Decision step(const sim::AgentState& s, sim::Action policy_action);
+
+  // Measures at `s` without advancing any state.
+  PathMeasures measure(const sim::AgentState& s) const;
+
+  const InterventionCounters& counters() const { return counters_; }
+  bool recovering() const { return recovering_; }
+  const InterventionConfig& config() const { return cfg_; }
+
+  // Rollback mode: the state the world is restored to after a cut, at the last reference
+  // waypoint the agent passed (the nearest index; 0 = the start), facing the next one.
+  sim::AgentState rollbackStart() const;
+  // The expert's demonstration from `start` along the reference path (waypoints from
+  // `first_waypoint` on) to the goal, ending with its STOP; at most max_steps actions.
+  // Empty when the expert has no path. Uses sim::applyAction, so it replays exactly.
+  std::vector<DemoStep> demonstrate(const sim::AgentState& start, int first_waypoint,
+                                    int max_steps) const;
+
+ private:
+  int nearestIndex(const sim::Vec3& p, int floor_index) const;
+  int targetIndex(int nearest) const;
+  PathMeasures measureAt(const sim::AgentState& s, int nearest) const;
+  const sim::Vec3& nearestGoal(const sim::Vec3& p) const;
+  FollowResult expertFrom(const sim::AgentState& s, int target_index) const;
+  void requireReset(const char* what) const;
+
+  InterventionConfig cfg_;
+  sim::ActionSpace space_;
+  float offtrack_heading_rad_, recovery_heading_rad_;
+  const sim::PathFinder* pf_ = nullptr;
+  std::optional<ShortestPathFollower> follower_;  // bound to pf_ at reset
+  std::vector<sim::Vec3> path_;
+  std::vector<sim::Vec3> goals_;
+  // Episode state.
+  int nearest_ = 0;
+  bool recovering_ = false;
+  int offtrack_count_ = 0;
+  int recovery_steps_ = 0;
+  int goal_zone_steps_ = 0;
+  bool over_ = false;
+  InterventionCounters counters_;
+};
+
+// Point-to-polyline distance in the horizontal (XZ) plane.
+float polylineDistance2d(const sim::Vec3& p, const std::vector<sim::Vec3>& polyline);
+
+}  // namespace svln::expert

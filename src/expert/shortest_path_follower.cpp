@@ -1,0 +1,107 @@
+#include "expert/shortest_path_follower.h"
+
+#include <cmath>
+#include <limits>
+
+namespace svln::expert {
+namespace {
+
+constexpr float kPi = 3.14159265358979323846f;
+constexpr float kDegToRad = kPi / 180.f;
+// Path points closer than this (horizontally) to the agent give no usable direction.
+constexpr float kMinLegM = 0.01f;
+
+}  // namespace
+
+const char* followStatusName(FollowStatus s) {
+  switch (s) {
+    case FollowStatus::Moving: return "moving";
+    case FollowStatus::Reached: return "reached";
+    case FollowStatus::AtWaypoint: return "at_waypoint";
+    case FollowStatus::Unreachable: return "unreachable";
+  }
+  return "?";
+}
+
+float headingTowards(const sim::Vec3& from, const sim::Vec3& to) {
+  // forward(h) = (-sin h, 0, -cos h), so the heading facing d = (dx, dz) is atan2(-dx, -dz).
+  return std::atan2(-(to.x - from.x), -(to.z - from.z));
+}
+
+ShortestPathFollower::ShortestPathFollower(const sim::PathFinder& pf,
+                                           const sim::ActionSpace& space, float stop_radius_m)
+    : pf_(&pf), space_(space), stop_radius_m_(stop_radius_m) {
+  path_.reserve(64);
+}
+
+sim::Action ShortestPathFollower::actionForHeadingError(float e) const {
+  const float half_turn = 0.5f * space_.turn_angle_deg * kDegToRad;
+  if (std::fabs(e) <= half_turn) return sim::Action::MoveForward;
+  // e is in (-pi, pi]; e = pi (target straight behind) turns left, deterministically.
+  return e > 0 ? sim::Action::TurnLeft : sim::Action::TurnRight;
+}
+
+FollowResult ShortestPathFollower::follow(const sim::AgentState& s, const sim::Vec3& target,
+                                          bool is_goal) const {
+  FollowResult r;
+  float geo = std::numeric_limits<float>::infinity();
+  path_.clear();
+  if (!pf_->findPath(s.position, target, path_, &geo) || !std::isfinite(geo) ||
+      path_.empty()) {
+    r.status = FollowStatus::Unreachable;
+    r.geodesic_m = std::numeric_limits<float>::infinity();
+    return r;
+  }
+  r.geodesic_m = geo;
+  if (is_goal && geo <= stop_radius_m_) {
+    r.status = FollowStatus::Reached;
+    return r;
+  }
+  const sim::Vec3* leg_end = nullptr;
+  for (const sim::Vec3& p : path_) {
+    if (sim::horizontalDistance(s.position, p) > kMinLegM) {
+      leg_end = &p;
+      break;
+    }
+  }
+  if (leg_end == nullptr) {
+    // Standing on the target's spot (only height differs): nothing left to walk.
+    r.status = is_goal ? FollowStatus::Reached : FollowStatus::AtWaypoint;
+    return r;
+  }
+  r.heading_error_rad = sim::wrapAngle(headingTowards(s.position, *leg_end) - s.heading_rad);
+  r.action = actionForHeadingError(r.heading_error_rad);
+  r.status = (!is_goal && geo <= space_.forward_step_m) ? FollowStatus::AtWaypoint
+                                                         : FollowStatus::Moving;
+  return r;
+}
+
+FollowResult ShortestPathFollower::towardsGoal(const sim::AgentState& s,
+                                               const sim::Vec3& goal) const {
+  return follow(s, goal, /*is_goal=*/true);
+}
+
+FollowResult ShortestPathFollower::towardsPoint(const sim::AgentState& s,
+                                                const sim::Vec3& target) const {
+  return follow(s, target, /*is_goal=*/false);
+}
+
+FollowResult ShortestPathFollower::towardsChain(const sim::AgentState& s,
+                                                const std::vector<sim::Vec3>& waypoints,
+                                                size_t first, const sim::Vec3& goal) const {
+  // The goal's STOP wins over any waypoint: a last waypoint lying on the goal must not
+  // pull the agent on once it is within the stop radius.
+  FollowResult at_goal = follow(s, goal, /*is_goal=*/true);
+  at_goal.target_used = static_cast<int>(waypoints.size());
+  if (at_goal.status == FollowStatus::Reached) return at_goal;
+  for (size_t i = first; i < waypoints.size(); ++i) {
+    FollowResult r = follow(s, waypoints[i], /*is_goal=*/false);
+    if (r.status == FollowStatus::Moving) {
+      r.target_used = static_cast<int>(i);
+      return r;
+    }
+  }
+  return at_goal;
+}
+
+}  // namespace svln::expert

@@ -1,0 +1,78 @@
+// Greedy geodesic follower, the expert's legs (habitat-lab's ShortestPathFollower in
+// "geodesic_path" mode): look up the navmesh shortest path to a target, face its first
+// leg, walk. Used for the SFT labels, for driving during a recovery, and as the
+// stand-in "expert" policy of `streamvln expert`.
+//
+//   heading error e = wrap(desired - heading), desired = yaw of the first path leg
+//   |e| <= turn/2          -> MOVE_FORWARD
+//   e > turn/2 (or e = pi) -> TURN_LEFT      (positive yaw turns left)
+//   e < -turn/2            -> TURN_RIGHT
+//
+// A turn shrinks |e| by exactly one turn step, and |e - turn| < |e| whenever |e| > turn/2,
+// so the follower never alternates left and right at one position: the 15-degree
+// quantisation leaves at most turn/2 of error, which a forward step tolerates.
+#pragma once
+
+#include <vector>
+
+#include "sim/agent.h"
+#include "sim/path_finder.h"
+#include "sim/vec3.h"
+
+namespace svln::expert {
+
+enum class FollowStatus {
+  Moving,       // action turns or moves towards the target
+  Reached,      // within the stop radius of the final goal: action is STOP
+  AtWaypoint,   // an intermediate target is within one forward step: move on to the next
+  Unreachable,  // no navmesh path from the agent to the target
+};
+const char* followStatusName(FollowStatus s);
+
+struct FollowResult {
+  sim::Action action = sim::Action::Stop;
+  FollowStatus status = FollowStatus::Unreachable;
+  float geodesic_m = 0.f;         // agent -> target along the navmesh (+inf when unreachable)
+  float heading_error_rad = 0.f;  // signed, towards the first leg of the path
+  int target_used = -1;           // see towardsChain
+};
+
+class ShortestPathFollower {
+ public:
+  // VLN-CE's oracle follower stops within 0.5 m of the goal (GOAL_RADIUS default).
+  static constexpr float kDefaultStopRadiusM = 0.5f;
+
+  ShortestPathFollower(const sim::PathFinder& pf, const sim::ActionSpace& space,
+                       float stop_radius_m = kDefaultStopRadiusM);
+
+  // Towards the final goal: STOP once the geodesic distance is <= the stop radius.
+  FollowResult towardsGoal(const sim::AgentState& s, const sim::Vec3& goal) const;
+  // Towards an intermediate point: never STOP; AtWaypoint within one forward step.
+  FollowResult towardsPoint(const sim::AgentState& s, const sim::Vec3& target) const;
+  // Fallback chain: STOP when the goal is within the stop radius; otherwise tries
+  // waypoints[first], waypoints[first + 1], ... as intermediate targets, moving on when one
+  // is unreachable or already reached, then the goal.
+  // target_used = the waypoint index that produced the action, waypoints.size() for the
+  // goal. Unreachable only when nothing is.
+  FollowResult towardsChain(const sim::AgentState& s, const std::vector<sim::Vec3>& waypoints,
+                            size_t first, const sim::Vec3& goal) const;
+
+  // The turn/forward rule above for a signed heading error (exposed for tests).
+  sim::Action actionForHeadingError(float heading_error_rad) const;
+
+  float stopRadius() const { return stop_radius_m_; }
+  const sim::ActionSpace& actionSpace() const { return space_; }
+
+ private:
+  FollowResult follow(const sim::AgentState& s, const sim::Vec3& target, bool is_goal) const;
+
+  const sim::PathFinder* pf_;
+  sim::ActionSpace space_;
+  float stop_radius_m_;
+  mutable std::vector<sim::Vec3> path_;  // scratch: no allocation per step once warmed up
+};
+
+// Yaw (radians) that looks from `from` towards `to` in the horizontal plane (0 = -Z).
+float headingTowards(const sim::Vec3& from, const sim::Vec3& to);
+
+}  // namespace svln::expert
