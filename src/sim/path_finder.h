@@ -47,14 +47,19 @@ class PathFinder {
 
   // Builds the navmesh from scene geometry. Throws std::runtime_error when Recast fails.
   void build(const Mesh& mesh, const NavMeshSettings& settings = {});
-  // Habitat `.navmesh` (Detour tiled navmesh, "NMSH" header). Throws "<path>: <problem>".
+  // Habitat `.navmesh`: Detour's tiled "MSET" set (version 1, or version 2 with Habitat's
+  // NavMeshSettings after the header); see docs/navigation.md. Throws "<path>: <problem>".
   void loadNavMesh(const std::string& path);
-  // Writes atomically (temp file + rename).
-  void saveNavMesh(const std::string& path) const;
+  // Writes atomically (temp file + rename). Version 1 is what every habitat-sim release
+  // reads; version 2 (habitat-sim >= 0.2.5) also records the build settings.
+  void saveNavMesh(const std::string& path, int format_version = 1) const;
   // Loads `navmesh_path` when it exists and is valid, else builds from `mesh` and saves it.
   void loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
                    const NavMeshSettings& settings = {});
   bool isLoaded() const;
+  // Settings the navmesh was built with (from the file for version-2 `.navmesh`, else the
+  // defaults when loaded from a version-1 file).
+  const NavMeshSettings& settings() const;
 
   // Geodesic (shortest-path) distance; +infinity when no path exists.
   float geodesicDistance(const Vec3& start, const Vec3& end) const;

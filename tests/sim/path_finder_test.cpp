@@ -1,0 +1,363 @@
+#include "sim/path_finder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <functional>
+#include <thread>
+#include <unistd.h>
+
+#include "test_scenes.h"
+
+namespace svln::sim {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Recast quantises walls to 5 cm cells and simplifies contours within 1.3 cells, so
+// corners of the eroded free space sit within about one cell of the analytic ones.
+constexpr float kCell = 0.05f;
+
+const PathFinder& openRoomNav() {
+  static PathFinder pf = [] {
+    PathFinder p;
+    p.build(test::openRoom());
+    return p;
+  }();
+  return pf;
+}
+
+const PathFinder& doorNav() {
+  static PathFinder pf = [] {
+    PathFinder p;
+    p.build(test::wallWithDoor());
+    return p;
+  }();
+  return pf;
+}
+
+std::string tempPath(const std::string& name) {
+  return (fs::temp_directory_path() / ("svln_nav_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+std::vector<char> readBytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+void writeBytes(const std::string& path, const std::vector<char>& b) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(b.data(), static_cast<std::streamsize>(b.size()));
+}
+
+std::string errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TestScenes, BoxFacesPointOutwards) {
+  Mesh m;
+  test::addBox(m, {0, 0, 0}, {1, 1, 1});
+  ASSERT_EQ(m.numTriangles(), 12u);
+  for (size_t t = 0; t < m.numTriangles(); ++t) {
+    const Vec3 a = m.positions[m.indices[3 * t]], b = m.positions[m.indices[3 * t + 1]],
+               c = m.positions[m.indices[3 * t + 2]];
+    const Vec3 n = cross(b - a, c - a);
+    const Vec3 centre = (a + b + c) / 3.f - Vec3{0.5f, 0.5f, 0.5f};
+    EXPECT_GT(dot(n, centre), 0.f) << "triangle " << t;
+  }
+}
+
+TEST(PathFinder, OpenRoomGeodesicIsEuclidean) {
+  const PathFinder& pf = openRoomNav();
+  ASSERT_TRUE(pf.isLoaded());
+  const std::pair<Vec3, Vec3> pairs[] = {
+      {{1, 0, 1}, {8, 0, 6}}, {{2, 0, 8}, {9, 0, 1}}, {{5, 0, 5}, {5.5f, 0, 5}}};
+  for (const auto& [a, b] : pairs) {
+    const float d = pf.geodesicDistance(a, b);
+    // The floor is flat, so the geodesic is the horizontal straight line.
+    EXPECT_NEAR(d, horizontalDistance(a, b), 0.05f) << a.x << "," << a.z;
+  }
+  std::vector<Vec3> path;
+  float d = 0;
+  ASSERT_TRUE(pf.findPath({1, 0, 1}, {8, 0, 6}, path, &d));
+  EXPECT_EQ(path.size(), 2u);  // straight line: start and end only
+  EXPECT_NEAR(d, std::sqrt(49.f + 25.f), 0.05f);
+  EXPECT_FLOAT_EQ(pf.geodesicDistance({3, 0, 3}, {3, 0, 3}), 0.f);
+}
+
+TEST(PathFinder, OpenRoomAreaAndBoundsAreErodedByAgentRadius) {
+  const PathFinder& pf = openRoomNav();
+  // Inner floor 9.9 x 9.9 m, eroded by the 0.1 m radius on each side: 9.7^2 = 94.09 m^2.
+  EXPECT_NEAR(pf.navigableArea(), 9.7f * 9.7f, 9.7f * 4 * kCell);
+  Vec3 lo, hi;
+  pf.bounds(lo, hi);
+  // Walls' inner faces at 0.05 and 9.95, plus the 0.1 m radius; conservative
+  // rasterisation may take one more cell on either side.
+  const float tol = 1.2f * kCell;
+  EXPECT_NEAR(lo.x, 0.15f, tol);
+  EXPECT_NEAR(hi.x, 9.85f, tol);
+  EXPECT_NEAR(lo.z, 0.15f, tol);
+  EXPECT_NEAR(hi.z, 9.85f, tol);
+  EXPECT_EQ(pf.navMeshTriangles().size() % 3, 0u);
+  EXPECT_GT(pf.navMeshTriangles().size(), 0u);
+}
+
+TEST(PathFinder, PathGoesThroughTheDoorNotTheWall) {
+  const PathFinder& pf = doorNav();
+  const Vec3 a{2, 0, 1}, b{8, 0, 1};
+  std::vector<Vec3> path;
+  float d = 0;
+  ASSERT_TRUE(pf.findPath(a, b, path, &d));
+  // Around the wall end (x = 4.95..5.05, z <= 4.5) kept 0.1 m away: corners (4.85, 4.6)
+  // and (5.15, 4.6). Length = 2 * |(2,1)-(4.85,4.6)| + 0.3 = 2 * 4.5916 + 0.3 = 9.483 m.
+  const float analytic = 2 * std::hypot(2.85f, 3.6f) + 0.3f;
+  EXPECT_NEAR(d, analytic, 2 * kCell);
+  EXPECT_GT(d, 9.f);  // the straight line through the wall is 6 m
+  // Every path vertex between the rooms is at the door (z > 4.5).
+  ASSERT_GE(path.size(), 3u);
+  for (size_t i = 1; i + 1 < path.size(); ++i) {
+    EXPECT_GT(path[i].z, 4.5f);
+    EXPECT_LT(path[i].z, 5.5f);
+  }
+  // No segment crosses x = 5 below the door.
+  for (size_t i = 1; i < path.size(); ++i) {
+    const Vec3 p = path[i - 1], q = path[i];
+    if ((p.x - 5) * (q.x - 5) < 0) {
+      const float t = (5 - p.x) / (q.x - p.x);
+      EXPECT_GT(p.z + t * (q.z - p.z), 4.5f);
+    }
+  }
+  // Within one room the distance is Euclidean.
+  EXPECT_NEAR(pf.geodesicDistance({1, 0, 1}, {4, 0, 5}), std::hypot(3.f, 4.f), 0.05f);
+}
+
+TEST(PathFinder, IslandIsUnreachable) {
+  const PathFinder& pf = doorNav();
+  const Vec3 room{2, 0, 2}, platform{13.5f, 0, 1.5f};
+  EXPECT_TRUE(std::isinf(pf.geodesicDistance(room, platform)));
+  std::vector<Vec3> path;
+  EXPECT_FALSE(pf.findPath(room, platform, path));
+  EXPECT_TRUE(path.empty());
+  const int ri = pf.islandIndex(room), pi = pf.islandIndex(platform);
+  EXPECT_GE(ri, 0);
+  EXPECT_GE(pi, 0);
+  EXPECT_NE(ri, pi);
+  EXPECT_EQ(pf.islandIndex({8, 0, 3}), ri);  // the other side of the door
+  EXPECT_EQ(pf.islandIndex({-50, 0, -50}), -1);
+  // Platform 3 x 3 m eroded by 0.1 m (ledges drop one more cell): between 2.7^2 and 2.8^2.
+  EXPECT_GT(pf.navigableArea(pi), 2.65f * 2.65f);
+  EXPECT_LT(pf.navigableArea(pi), 2.85f * 2.85f);
+  EXPECT_NEAR(pf.navigableArea(ri) + pf.navigableArea(pi), pf.navigableArea(), 1e-3f);
+}
+
+TEST(PathFinder, MultiGoalTakesTheNearestReachableGoal) {
+  const PathFinder& pf = doorNav();
+  const Vec3 start{2, 0, 1};
+  const std::vector<Vec3> goals = {{8, 0, 1}, {13.5f, 0, 1.5f}, {2, 0, 4}};
+  EXPECT_NEAR(pf.geodesicDistance(start, goals), 3.f, 0.05f);
+  EXPECT_NEAR(pf.geodesicDistance(start, std::vector<Vec3>{{8, 0, 1}, {13.5f, 0, 1.5f}}),
+              pf.geodesicDistance(start, Vec3{8, 0, 1}), 1e-6f);
+  EXPECT_TRUE(std::isinf(pf.geodesicDistance(start, std::vector<Vec3>{{13.5f, 0, 1.5f}})));
+  EXPECT_TRUE(std::isinf(pf.geodesicDistance(start, std::vector<Vec3>{})));
+}
+
+TEST(PathFinder, SnapAndNavigable) {
+  const PathFinder& pf = doorNav();
+  const Vec3 s = pf.snapPoint({2, 1.0f, 2});
+  EXPECT_NEAR(s.x, 2.f, 1e-4f);
+  EXPECT_NEAR(s.z, 2.f, 1e-4f);
+  EXPECT_NEAR(s.y, 0.f, 0.25f);  // navmesh heights are quantised to the 0.2 m cell height
+  EXPECT_TRUE(pf.isNavigable(s));
+  EXPECT_FALSE(pf.isNavigable({s.x, s.y + 1.f, s.z}));  // 1 m above the floor
+  EXPECT_TRUE(pf.isNavigable({s.x, s.y + 1.f, s.z}, 1.5f));
+  // Inside the wall: snaps 0.15 m sideways, so not navigable.
+  const Vec3 w = pf.snapPoint({5, 0, 2});
+  EXPECT_NEAR(std::fabs(w.x - 5), 0.15f, kCell);
+  EXPECT_FALSE(pf.isNavigable({5, s.y, 2}));
+  // Far away from everything: NaN.
+  EXPECT_TRUE(std::isnan(pf.snapPoint({-20, 0, -20}).x));
+  EXPECT_FALSE(pf.isNavigable({-20, 0, -20}));
+}
+
+TEST(PathFinder, TryStepSlidesAlongWall) {
+  const PathFinder& pf = doorNav();
+  const Vec3 start = pf.snapPoint({4.5f, 0, 2});
+  // Aim through the wall at x = 5 diagonally: x stops at the eroded wall face (4.85) while
+  // z keeps going: the reachable point nearest the target is (4.85, 3).
+  const Vec3 end = pf.tryStep(start, {5.5f, start.y, 3});
+  EXPECT_NEAR(end.x, 4.85f, kCell);
+  EXPECT_NEAR(end.z, 3.f, kCell);
+  EXPECT_TRUE(pf.isNavigable(end));
+  // A free move reaches its target.
+  const Vec3 free = pf.tryStep(start, {4.f, start.y, 2.5f});
+  EXPECT_NEAR(free.x, 4.f, 1e-3f);
+  EXPECT_NEAR(free.z, 2.5f, 1e-3f);
+  // Towards another island: stays put (Habitat returns the start).
+  const Vec3 same = pf.tryStep(start, {13.5f, 0, 1.5f});
+  EXPECT_EQ(same, start);
+}
+
+TEST(PathFinder, RandomPointsAreDeterministicAndOnTheIsland) {
+  const PathFinder& pf = doorNav();
+  std::mt19937_64 r1(7), r2(7);
+  const int platform = pf.islandIndex({13.5f, 0, 1.5f});
+  int in_left = 0;
+  for (int i = 0; i < 200; ++i) {
+    const Vec3 p = pf.randomNavigablePoint(r1);
+    EXPECT_EQ(p, pf.randomNavigablePoint(r2));
+    EXPECT_TRUE(pf.isNavigable(p)) << p.x << " " << p.z;
+    const Vec3 q = pf.randomNavigablePoint(r1, platform);
+    pf.randomNavigablePoint(r2, platform);
+    EXPECT_GT(q.x, 12.f);
+    EXPECT_LT(q.x, 15.f);
+    EXPECT_EQ(pf.islandIndex(q), platform);
+    in_left += p.x < 5 ? 1 : 0;
+  }
+  // Uniform by area: the left room holds 4.75*5.8 of ~57 m^2 (48%); 200 draws give
+  // 96 +- 7 (1 sigma), so 60..132 fails only when sampling is badly non-uniform.
+  EXPECT_GT(in_left, 60);
+  EXPECT_LT(in_left, 132);
+  EXPECT_THROW(pf.randomNavigablePoint(r1, 99), std::runtime_error);
+}
+
+TEST(PathFinder, SaveLoadRoundTripGivesIdenticalDistances) {
+  const PathFinder& pf = doorNav();
+  for (int version : {1, 2}) {
+    const std::string path = tempPath("rt" + std::to_string(version) + ".navmesh");
+    pf.saveNavMesh(path, version);
+    const auto bytes = readBytes(path);
+    ASSERT_GE(bytes.size(), 48u);
+    EXPECT_EQ(std::string(bytes.data(), 4), "TESM");  // 'MSET' as a little-endian int
+    EXPECT_EQ(bytes[4], version);
+    PathFinder loaded;
+    loaded.loadNavMesh(path);
+    std::mt19937_64 rng(3);
+    for (int i = 0; i < 50; ++i) {
+      const Vec3 a = pf.randomNavigablePoint(rng), b = pf.randomNavigablePoint(rng);
+      EXPECT_EQ(pf.geodesicDistance(a, b), loaded.geodesicDistance(a, b));
+      EXPECT_EQ(pf.tryStep(a, b), loaded.tryStep(a, b));
+    }
+    EXPECT_EQ(pf.navigableArea(), loaded.navigableArea());
+    EXPECT_EQ(pf.navMeshTriangles().size(), loaded.navMeshTriangles().size());
+    fs::remove(path);
+  }
+}
+
+TEST(PathFinder, Version2RecordsSettings) {
+  NavMeshSettings s;
+  s.agent_radius = 0.2f;
+  PathFinder pf;
+  pf.build(test::openRoom(), s);
+  const std::string path = tempPath("v2.navmesh");
+  pf.saveNavMesh(path, 2);
+  PathFinder loaded;
+  loaded.loadNavMesh(path);
+  EXPECT_FLOAT_EQ(loaded.settings().agent_radius, 0.2f);
+  // A wider agent keeps 0.2 m from the walls: (9.9 - 0.4)^2.
+  EXPECT_NEAR(loaded.navigableArea(), 9.5f * 9.5f, 9.5f * 4 * kCell);
+  fs::remove(path);
+}
+
+TEST(PathFinder, BadNavMeshFilesGiveOneLineErrors) {
+  const std::string good = tempPath("good.navmesh");
+  doorNav().saveNavMesh(good);
+  const auto bytes = readBytes(good);
+  PathFinder pf;
+
+  const std::string missing = tempPath("missing.navmesh");
+  EXPECT_NE(errorOf([&] { pf.loadNavMesh(missing); }).find(missing + ": cannot open"),
+            std::string::npos);
+
+  const std::string trunc = tempPath("trunc.navmesh");
+  writeBytes(trunc, std::vector<char>(bytes.begin(), bytes.begin() + bytes.size() / 2));
+  EXPECT_NE(errorOf([&] { pf.loadNavMesh(trunc); }).find(trunc + ": truncated"), std::string::npos);
+  writeBytes(trunc, std::vector<char>(bytes.begin(), bytes.begin() + 20));
+  EXPECT_NE(errorOf([&] { pf.loadNavMesh(trunc); }).find("truncated navmesh (header)"),
+            std::string::npos);
+
+  const std::string magic = tempPath("magic.navmesh");
+  auto m = bytes;
+  m[0] = 'X';
+  writeBytes(magic, m);
+  EXPECT_NE(errorOf([&] { pf.loadNavMesh(magic); }).find("magic"), std::string::npos);
+
+  auto v = bytes;
+  v[4] = 9;
+  writeBytes(magic, v);
+  EXPECT_NE(errorOf([&] { pf.loadNavMesh(magic); }).find("version 9"), std::string::npos);
+
+  // Corrupt the tile's polygon count (dtMeshHeader.polyCount sits 24 bytes in).
+  auto c = bytes;
+  const size_t tile = 40 + 8;
+  c[tile + 24] = 0x7f;
+  c[tile + 25] = 0x7f;
+  writeBytes(magic, c);
+  EXPECT_NE(errorOf([&] { pf.loadNavMesh(magic); }).find("corrupt tile 0"), std::string::npos);
+  EXPECT_FALSE(pf.isLoaded());
+
+  for (const auto& p : {good, trunc, magic}) fs::remove(p);
+}
+
+TEST(PathFinder, LoadOrBuildCachesOnDisk) {
+  const std::string path = tempPath("cache.navmesh");
+  fs::remove(path);
+  PathFinder a;
+  a.loadOrBuild(path, test::wallWithDoor());
+  ASSERT_TRUE(fs::exists(path));
+  const auto written = fs::last_write_time(path);
+  PathFinder b;
+  b.loadOrBuild(path, Mesh{});  // an empty mesh proves the file was used, not a rebuild
+  EXPECT_EQ(fs::last_write_time(path), written);
+  EXPECT_EQ(a.geodesicDistance({2, 0, 1}, {8, 0, 1}), b.geodesicDistance({2, 0, 1}, {8, 0, 1}));
+  // A corrupt cache is rebuilt and rewritten.
+  writeBytes(path, {'b', 'a', 'd'});
+  PathFinder c;
+  c.loadOrBuild(path, test::wallWithDoor());
+  EXPECT_EQ(a.geodesicDistance({2, 0, 1}, {8, 0, 1}), c.geodesicDistance({2, 0, 1}, {8, 0, 1}));
+  EXPECT_GT(fs::file_size(path), 100u);
+  fs::remove(path);
+}
+
+TEST(PathFinder, ConcurrentQueriesMatchSerialOnes) {
+  const PathFinder& pf = doorNav();
+  std::mt19937_64 rng(11);
+  std::vector<std::pair<Vec3, Vec3>> pairs;
+  for (int i = 0; i < 400; ++i) pairs.emplace_back(pf.randomNavigablePoint(rng), pf.randomNavigablePoint(rng));
+  std::vector<float> serial;
+  for (const auto& [a, b] : pairs) serial.push_back(pf.geodesicDistance(a, b));
+  constexpr int kThreads = 4;
+  std::vector<std::vector<float>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (const auto& [a, b] : pairs) {
+        results[t].push_back(pf.geodesicDistance(a, b));
+        pf.tryStep(a, b);
+        pf.snapPoint(a);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(results[t], serial);
+}
+
+TEST(PathFinder, EmptySceneFailsToBuild) {
+  PathFinder pf;
+  EXPECT_THROW(pf.build(Mesh{}), std::runtime_error);
+  Mesh wall;
+  test::addWallZ(wall, 0, 5, 0);  // only a 0.1 m thick wall: nothing to stand on
+  EXPECT_THROW(pf.build(wall), std::runtime_error);
+  EXPECT_FALSE(pf.isLoaded());
+}
+
+}  // namespace
+}  // namespace svln::sim
