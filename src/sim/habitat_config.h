@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "sim/agent.h"
 #include "sim/renderer.h"
@@ -15,6 +16,8 @@ struct HabitatConfig {
   std::string data_path;    // may contain "{split}"
   std::string scenes_dir;
   std::string split = "train";
+  std::vector<std::string> roles;      // RxR: each replaces "{role}" in data_path (e.g. guide)
+  std::vector<std::string> languages;  // RxR: keep only these instruction languages; empty = all
   // habitat.simulator
   CameraSpec rgb{640, 480, 79.f, 1.25f, 0.f, 10.f, false};
   CameraSpec depth{640, 480, 79.f, 1.25f, 0.f, 10.f, false};
@@ -25,8 +28,11 @@ struct HabitatConfig {
   float agent_height = 1.5f;
   int seed = 100;
 
-  // data_path with {split} replaced; relative paths resolve against the YAML's folder.
+  // data_path with {split} replaced; relative paths resolve against the YAML's folder
+  // when the file exists there, else against the current directory.
   std::string episodesPath(const std::string& split_override = "") const;
+  // One path per role when data_path contains "{role}" (else just episodesPath()).
+  std::vector<std::string> episodesPaths(const std::string& split_override = "") const;
   // scenes_dir joined with an episode's scene_id.
   std::string scenePath(const std::string& scene_id) const;
 };
