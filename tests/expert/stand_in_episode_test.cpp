@@ -1,0 +1,98 @@
+#include "expert/stand_in_episode.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "expert_scenes.h"
+#include "sim/agent.h"
+
+namespace svln::expert {
+namespace {
+
+using sim::Action;
+using namespace svln::expert::test;
+
+class StandInEpisodeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pf_ = new sim::PathFinder();
+    pf_->build(lCorridor());
+  }
+  static void TearDownTestSuite() { delete pf_; }
+  // Round the L corridor: (1, 1) -> (9, 1) -> (9, 9.5), facing +x.
+  static sim::Episode episode() {
+    sim::Episode ep;
+    ep.episode_id = "7";
+    ep.start_position = at(1, 1);
+    ep.start_rotation = sim::quatFromHeading(kFacePlusX);
+    ep.reference_path = line(at(1, 1), at(9, 1), 1.f);
+    for (const sim::Vec3& p : line(at(9, 1), at(9, 9.5f), 0.85f)) {
+      if (p != ep.reference_path.back()) ep.reference_path.push_back(p);
+    }
+    ep.goals.push_back({at(9, 9.5f), 3.f});
+    return ep;
+  }
+  static sim::PathFinder* pf_;
+};
+sim::PathFinder* StandInEpisodeTest::pf_ = nullptr;
+
+TEST(StandInPolicyTest, ParsesTheThreeKinds) {
+  EXPECT_EQ(parseStandInPolicy("expert").kind, StandInPolicy::Kind::Expert);
+  EXPECT_EQ(parseStandInPolicy("random").kind, StandInPolicy::Kind::Random);
+  const StandInPolicy n = parseStandInPolicy("noisy-expert:0.25");
+  EXPECT_EQ(n.kind, StandInPolicy::Kind::NoisyExpert);
+  EXPECT_DOUBLE_EQ(n.noise_p, 0.25);
+  EXPECT_EQ(n.name(), "noisy-expert:0.25");
+  EXPECT_THROW(parseStandInPolicy("noisy-expert:1.5"), std::runtime_error);
+  EXPECT_THROW(parseStandInPolicy("noisy-expert:"), std::runtime_error);
+  EXPECT_THROW(parseStandInPolicy("noisy-expert:0.2x"), std::runtime_error);
+  EXPECT_THROW(parseStandInPolicy("greedy"), std::runtime_error);
+}
+
+TEST_F(StandInEpisodeTest, ExpertPolicyStopsNearTheGoalAndReplays) {
+  const sim::Episode ep = episode();
+  const sim::ActionSpace space;
+  const StandInRun run =
+      runStandInEpisode(*pf_, ep, {}, space, parseStandInPolicy("expert"), 1, 500);
+  EXPECT_TRUE(run.called_stop);
+  EXPECT_EQ(run.end, EpisodeEnd::PolicyStop);
+  EXPECT_EQ(run.counters.expert_steps, 0);  // never off track: oracle rate 0
+  EXPECT_EQ(run.counters.policy_steps, static_cast<int>(run.actions.size()));
+  EXPECT_EQ(run.collisions, 0);
+  EXPECT_LE(pf_->geodesicDistance(run.positions.back(), ep.goals[0].position), 0.5f);
+  EXPECT_EQ(run.actions, run.expert_labels);  // the expert policy is its own label
+  sim::AgentState s{ep.start_position, sim::headingFromQuat(ep.start_rotation)};
+  for (size_t i = 0; i + 1 < run.actions.size(); ++i) {
+    s = sim::applyAction(*pf_, s, run.actions[i], space).state;
+    ASSERT_EQ(s.position, run.positions[i + 1]) << i;
+  }
+}
+
+TEST_F(StandInEpisodeTest, SameSeedSameRunOtherSeedOtherRun) {
+  const sim::Episode ep = episode();
+  const StandInPolicy noisy = parseStandInPolicy("noisy-expert:0.5");
+  const StandInRun a = runStandInEpisode(*pf_, ep, {}, {}, noisy, episodeSeed(3, 0), 500);
+  const StandInRun b = runStandInEpisode(*pf_, ep, {}, {}, noisy, episodeSeed(3, 0), 500);
+  const StandInRun c = runStandInEpisode(*pf_, ep, {}, {}, noisy, episodeSeed(3, 1), 500);
+  EXPECT_EQ(a.actions, b.actions);
+  EXPECT_EQ(a.positions, b.positions);
+  EXPECT_NE(a.actions, c.actions);
+  EXPECT_NE(episodeSeed(3, 0), episodeSeed(3, 1));
+  EXPECT_NE(episodeSeed(3, 0), episodeSeed(4, 0));
+}
+
+TEST_F(StandInEpisodeTest, MaxStepsEndsARandomWalkWithoutStop) {
+  InterventionConfig off;
+  off.enable_recovery = false;
+  const StandInRun run =
+      runStandInEpisode(*pf_, episode(), off, {}, parseStandInPolicy("random"), 5, 60);
+  EXPECT_EQ(run.end, EpisodeEnd::MaxSteps);
+  EXPECT_FALSE(run.called_stop);
+  EXPECT_EQ(run.actions.size(), 60u);
+  EXPECT_EQ(run.positions.size(), 61u);
+  for (Action a : run.actions) EXPECT_NE(a, Action::Stop);
+}
+
+}  // namespace
+}  // namespace svln::expert
