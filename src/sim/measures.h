@@ -1,0 +1,100 @@
+// VLN-CE's episode metrics (habitat_extensions/measures.py + habitat's nav measures):
+//
+//   distance_to_goal  geodesic distance from the agent to the nearest goal (DistanceToGoal)
+//   success           STOP called and distance_to_goal < success_distance (Success)
+//   spl               success * d_shortest / max(d_shortest, path_length); d_shortest is
+//                     the geodesic start->goal distance taken at reset (SPL)
+//   oracle_success    min over the trajectory of distance_to_goal < success_distance
+//   oracle_navigation_error  that minimum
+//   path_length       sum of euclidean distances between consecutive positions
+//   navigation_error  distance_to_goal when the episode ended
+//   ndtw              exp(-DTW(agent, reference) / (|reference| * success_distance)),
+//                     euclidean point distance; agent positions deduplicated as VLN-CE does
+//   sdtw              success * ndtw
+//   steps             actions taken, STOP included (StepsTaken);  collisions: moves cut short
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/agent.h"
+#include "sim/episode.h"
+#include "sim/vec3.h"
+
+namespace svln::sim {
+
+class PathFinder;
+
+struct EpisodeMetrics {
+  float distance_to_goal = 0.f;
+  float success = 0.f;
+  float spl = 0.f;
+  float oracle_success = 0.f;
+  float oracle_navigation_error = 0.f;
+  float path_length = 0.f;
+  float navigation_error = 0.f;
+  float ndtw = 0.f;
+  float sdtw = 0.f;
+  int steps = 0;
+  int collisions = 0;
+  float shortest_path_length = 0.f;  // geodesic start -> goal at reset (SPL's denominator)
+};
+
+// (name, value) pairs in a fixed order, for logs and metrics.jsonl.
+std::vector<std::pair<std::string, double>> namedValues(const EpisodeMetrics& m);
+
+// Classic DTW (Berndt & Clifford) with euclidean point distance:
+//   D[i][j] = |a_i - b_j| + min(D[i-1][j], D[i][j-1], D[i-1][j-1]),  DTW = D[n-1][m-1].
+// Infinity when either list is empty.
+float dtw(const std::vector<Vec3>& a, const std::vector<Vec3>& b);
+// exp(-DTW(agent, reference) / (|reference| * success_distance)).
+float ndtw(const std::vector<Vec3>& agent, const std::vector<Vec3>& reference, float success_distance = 3.f);
+// success * shortest / max(shortest, path_length); 0 when shortest and path are both 0.
+float spl(bool success, float shortest, float path_length);
+
+// Incremental metrics of one episode: reset() at the start, update() after every action.
+// Costs one geodesic query and O(|reference|) DTW work per step; no allocation after reset.
+class EpisodeMeasures {
+ public:
+  explicit EpisodeMeasures(float success_distance = 3.f) : success_distance_(success_distance) {}
+
+  // `start` is the agent's state after it was placed (usually the episode's start). The
+  // nDTW reference is the episode's dense gt_locations when loaded, else reference_path.
+  // Throws when the episode has no goals.
+  void reset(const Episode& ep, const PathFinder& pf, const AgentState& start);
+  // `state` is the agent's state after `action`.
+  void update(const AgentState& state, Action action, bool collided);
+
+  const EpisodeMetrics& metrics() const { return m_; }
+  bool stopCalled() const { return stop_called_; }
+  float successDistance() const { return success_distance_; }
+
+ private:
+  float distanceToGoal(const Vec3& p) const;
+  void addPathPoint(const Vec3& p);
+  void refresh();
+
+  float success_distance_;
+  const PathFinder* pf_ = nullptr;
+  std::vector<Vec3> goals_;
+  std::vector<Vec3> reference_;
+  std::vector<float> dtw_row_;  // last row of the DTW matrix over the reference
+  std::vector<float> dtw_next_;
+  int agent_points_ = 0;
+  Vec3 last_point_;
+  Vec3 prev_position_;
+  bool stop_called_ = false;
+  EpisodeMetrics m_;
+};
+
+// Mean of every metric over episodes (steps and collisions as means too).
+struct MetricsSummary {
+  int episodes = 0;
+  double distance_to_goal = 0, success = 0, spl = 0, oracle_success = 0, oracle_navigation_error = 0,
+         path_length = 0, navigation_error = 0, ndtw = 0, sdtw = 0, steps = 0, collisions = 0;
+  std::vector<std::pair<std::string, double>> namedValues() const;
+};
+MetricsSummary summarize(const std::vector<EpisodeMetrics>& per_episode);
+
+}  // namespace svln::sim
