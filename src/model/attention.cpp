@@ -1,0 +1,70 @@
+#include "model/attention.h"
+
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#include <cmath>
+#include <limits>
+
+namespace svln::model {
+namespace {
+
+// allowed[b?, 1, Tq, Tk]: key j visible to query i iff j <= Tk - Tq + i (and not padding).
+at::Tensor allowedMask(int64_t tq, int64_t tk, const at::Tensor& key_padding_mask,
+                       const at::Device& device) {
+  auto opts = at::TensorOptions().dtype(at::kLong).device(device);
+  at::Tensor qi = at::arange(tq, opts).unsqueeze(1) + (tk - tq);  // absolute query positions
+  at::Tensor kj = at::arange(tk, opts).unsqueeze(0);
+  at::Tensor allowed = kj.le(qi).view({1, 1, tq, tk});
+  if (key_padding_mask.defined())
+    allowed = allowed.logical_and(key_padding_mask.to(device, at::kBool).view({-1, 1, 1, tk}));
+  return allowed;
+}
+
+at::Tensor mathAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                         const at::Tensor& key_padding_mask) {
+  const int64_t tq = q.size(2), tk = k.size(2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
+  at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * scale;  // [B, H, Tq, Tk]
+  if (tq > 1 || key_padding_mask.defined()) {
+    at::Tensor allowed = allowedMask(tq, tk, key_padding_mask, q.device());
+    // Lowest finite value rather than -inf: a fully padded row stays finite.
+    scores = scores.masked_fill(allowed.logical_not(),
+                                std::numeric_limits<float>::lowest() / 2);
+  }
+  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  return at::matmul(probs, v);
+}
+
+}  // namespace
+
+at::Tensor repeatKv(const at::Tensor& x, int64_t n_rep) {
+  if (n_rep == 1) return x;
+  const int64_t b = x.size(0), h = x.size(1), t = x.size(2), d = x.size(3);
+  return x.unsqueeze(2).expand({b, h, n_rep, t, d}).reshape({b, h * n_rep, t, d});
+}
+
+bool fusedAttentionAvailable() { return TORCH_VERSION_MAJOR >= 2; }
+
+at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const at::Tensor& key_padding_mask, bool force_math) {
+  TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention expects [B,H,T,D]");
+  TORCH_CHECK(q.size(1) % k.size(1) == 0, "query heads must be a multiple of kv heads");
+  TORCH_CHECK(k.size(2) >= q.size(2), "fewer keys than queries");
+  const int64_t n_rep = q.size(1) / k.size(1);
+  at::Tensor kr = repeatKv(k, n_rep), vr = repeatKv(v, n_rep);
+#if TORCH_VERSION_MAJOR >= 2
+  if (!force_math) {
+    const int64_t tq = q.size(2), tk = k.size(2);
+    if (!key_padding_mask.defined() && tq == tk)  // no cache offset: the kernel's own mask
+      return at::scaled_dot_product_attention(q, kr, vr, c10::nullopt, 0.0, true);
+    if (!key_padding_mask.defined() && tq == 1)  // one new token sees every cached key
+      return at::scaled_dot_product_attention(q, kr, vr, c10::nullopt, 0.0, false);
+    at::Tensor allowed = allowedMask(tq, tk, key_padding_mask, q.device());
+    return at::scaled_dot_product_attention(q, kr, vr, allowed, 0.0, false);
+  }
+#endif
+  return mathAttention(q, kr, vr, key_padding_mask);
+}
+
+}  // namespace svln::model

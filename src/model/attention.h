@@ -1,0 +1,27 @@
+// Causal multi-head attention with grouped-query heads and a KV-cache offset, through
+// at::scaled_dot_product_attention on libtorch >= 2.0 (flash / memory-efficient kernels)
+// and explicit math on libtorch 1.13 (the same arithmetic as transformers' eager path:
+// softmax in fp32, then back to the input dtype).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+namespace svln::model {
+
+// q [B, H, Tq, D]; k, v [B, Hkv, Tk, D] with H % Hkv == 0 (kv head h / (H/Hkv) serves
+// query head h). Query i sits at absolute position Tk - Tq + i and sees keys j <= that.
+// key_padding_mask: optional bool [B, Tk], true = a real token (false keys are never
+// attended). Returns [B, H, Tq, D]. force_math selects the explicit path everywhere.
+at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const at::Tensor& key_padding_mask = at::Tensor(),
+                           bool force_math = false);
+
+// [B, Hkv, T, D] -> [B, Hkv * n_rep, T, D], each kv head repeated n_rep times in place.
+at::Tensor repeatKv(const at::Tensor& x, int64_t n_rep);
+
+// True when this libtorch has at::scaled_dot_product_attention.
+bool fusedAttentionAvailable();
+
+}  // namespace svln::model

@@ -1,0 +1,127 @@
+#include "model/lora.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <spdlog/spdlog.h>
+#include <torch/nn/functional/dropout.h>
+#include <torch/nn/functional/linear.h>
+
+#include <cmath>
+#include <regex>
+#include <stdexcept>
+
+namespace svln::model {
+
+double LoraConfig::scaling() const {
+  return use_rslora ? alpha / std::sqrt(static_cast<double>(r)) : alpha / static_cast<double>(r);
+}
+
+LoraLinearImpl::LoraLinearImpl(int64_t in, int64_t out, bool with_bias)
+    : in_features(in), out_features(out) {
+  // torch::nn::Linear's default initialisation: U(-1/sqrt(in), 1/sqrt(in)).
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  weight = register_parameter("weight", at::empty({out, in}).uniform_(-bound, bound));
+  if (with_bias) bias = register_parameter("bias", at::empty({out}).uniform_(-bound, bound));
+}
+
+at::Tensor LoraLinearImpl::forward(const at::Tensor& x) {
+  at::Tensor y = torch::nn::functional::linear(x, weight, bias);
+  if (!hasAdapter() || !adapter_enabled_) return y;
+  at::Tensor h = x.to(lora_A->weight.scalar_type());
+  if (dropout > 0.0 && is_training()) h = at::dropout(h, dropout, true);
+  return y + (lora_B(lora_A(h)) * scaling).to(y.scalar_type());
+}
+
+void LoraLinearImpl::addAdapter(int64_t r, double scale, double p, at::Generator& gen) {
+  if (hasAdapter()) throw std::logic_error("LoraLinear: adapter already present");
+  if (r <= 0) throw std::invalid_argument("LoRA rank must be positive");
+  auto fp32 = at::TensorOptions().dtype(at::kFloat);
+  lora_A = register_module("lora_A", torch::nn::Linear(
+      torch::nn::LinearOptions(in_features, r).bias(false)));
+  lora_B = register_module("lora_B", torch::nn::Linear(
+      torch::nn::LinearOptions(r, out_features).bias(false)));
+  // kaiming_uniform_(a=sqrt(5)): bound = sqrt(6 / ((1 + a^2) fan_in)) = 1 / sqrt(fan_in).
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+  at::NoGradGuard no_grad;
+  lora_A->weight.set_data(at::empty({r, in_features}, fp32).uniform_(-bound, bound, gen)
+                              .to(weight.device()));
+  lora_B->weight.set_data(at::zeros({out_features, r}, fp32.device(weight.device())));
+  lora_A->train(is_training());
+  lora_B->train(is_training());
+  scaling = scale;
+  dropout = p;
+}
+
+void LoraLinearImpl::merge() {
+  if (!hasAdapter()) return;
+  at::NoGradGuard no_grad;
+  at::Tensor delta = at::matmul(lora_B->weight, lora_A->weight) * scaling;  // [out, in]
+  weight.add_(delta.to(weight.scalar_type()));
+  removeAdapter();
+}
+
+void LoraLinearImpl::removeAdapter() {
+  if (!hasAdapter()) return;
+  unregister_module("lora_A");
+  unregister_module("lora_B");
+  lora_A = torch::nn::Linear(nullptr);
+  lora_B = torch::nn::Linear(nullptr);
+}
+
+namespace {
+
+bool nameMatches(const std::string& name, const LoraConfig& config) {
+  if (!config.target_regex.empty()) return std::regex_match(name, std::regex(config.target_regex));
+  for (const auto& t : config.target_modules) {
+    if (name == t) return true;
+    if (name.size() > t.size() && name.compare(name.size() - t.size(), t.size(), t) == 0 &&
+        name[name.size() - t.size() - 1] == '.')
+      return true;
+  }
+  return false;
+}
+
+template <typename Fn>
+void forEachLora(torch::nn::Module& root, Fn fn) {
+  for (const auto& item : root.named_modules("", /*include_self=*/false))
+    if (auto* lin = dynamic_cast<LoraLinearImpl*>(item.value().get())) fn(item.key(), *lin);
+}
+
+}  // namespace
+
+std::vector<std::string> loraTargets(torch::nn::Module& root, const LoraConfig& config) {
+  std::vector<std::string> names;
+  forEachLora(root, [&](const std::string& name, LoraLinearImpl&) {
+    if (nameMatches(name, config)) names.push_back(name);
+  });
+  return names;
+}
+
+std::vector<std::string> applyLora(torch::nn::Module& root, const LoraConfig& config) {
+  std::vector<std::string> names = loraTargets(root, config);
+  if (names.empty()) throw std::runtime_error("LoRA: no module matches the target modules");
+  for (auto& p : root.parameters()) p.set_requires_grad(false);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config.seed);
+  forEachLora(root, [&](const std::string& name, LoraLinearImpl& lin) {
+    if (!nameMatches(name, config)) return;
+    lin.addAdapter(config.r, config.scaling(), config.dropout, gen);
+  });
+  spdlog::debug("LoRA r={} alpha={} on {} modules", config.r, config.alpha, names.size());
+  return names;
+}
+
+void setLoraEnabled(torch::nn::Module& root, bool enabled) {
+  forEachLora(root, [&](const std::string&, LoraLinearImpl& lin) { lin.setAdapterEnabled(enabled); });
+}
+
+void mergeLora(torch::nn::Module& root) {
+  forEachLora(root, [&](const std::string&, LoraLinearImpl& lin) { lin.merge(); });
+}
+
+LoraDisabledGuard::LoraDisabledGuard(torch::nn::Module& root) : root_(root) {
+  setLoraEnabled(root_, false);
+}
+
+LoraDisabledGuard::~LoraDisabledGuard() { setLoraEnabled(root_, true); }
+
+}  // namespace svln::model
