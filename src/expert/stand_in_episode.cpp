@@ -64,7 +64,8 @@ uint64_t episodeSeed(uint64_t run_seed, uint64_t episode_index) {
 
 StandInRun runStandInEpisode(const sim::PathFinder& pf, const sim::Episode& ep,
                              const InterventionConfig& cfg, const sim::ActionSpace& space,
-                             const StandInPolicy& policy, uint64_t seed, int max_steps) {
+                             const StandInPolicy& policy, uint64_t seed, int max_steps,
+                             float success_distance_m) {
   std::vector<sim::Vec3> goals;
   for (const sim::Goal& g : ep.goals) goals.push_back(g.position);
   if (goals.empty()) throw std::runtime_error("episode " + ep.episode_id + ": no goal");
@@ -83,6 +84,8 @@ StandInRun runStandInEpisode(const sim::PathFinder& pf, const sim::Episode& ep,
   run.episode_id = ep.episode_id;
   sim::AgentState s{ep.start_position, sim::headingFromQuat(ep.start_rotation)};
   run.positions.push_back(s.position);
+  sim::EpisodeMeasures measures(success_distance_m);
+  measures.reset(ep, pf, s);
   for (int t = 0; t < max_steps; ++t) {
     sim::Action proposed = sim::Action::MoveForward;
     switch (policy.kind) {
@@ -110,6 +113,7 @@ StandInRun runStandInEpisode(const sim::PathFinder& pf, const sim::Episode& ep,
     if (d.action == sim::Action::Stop) {
       // A safety stop ends the episode without the agent's STOP: never a success.
       run.called_stop = d.reason != Reason::SafetyStop;
+      if (run.called_stop) measures.update(s, sim::Action::Stop, false);
       if (d.reason == Reason::ForcedStop) {
         run.end = EpisodeEnd::ForcedStop;
       } else if (d.reason == Reason::SafetyStop) {
@@ -123,8 +127,10 @@ StandInRun runStandInEpisode(const sim::PathFinder& pf, const sim::Episode& ep,
     run.collisions += o.collided;
     s = o.state;
     run.positions.push_back(s.position);
+    measures.update(s, d.action, o.collided);
   }
   run.counters = iv.counters();
+  run.metrics = measures.metrics();
   return run;
 }
 

@@ -10,6 +10,7 @@
 #include "expert/intervention.h"
 #include "sim/agent.h"
 #include "sim/episode.h"
+#include "sim/measures.h"
 #include "sim/path_finder.h"
 
 namespace svln::expert {
@@ -42,13 +43,17 @@ struct StandInRun {
   int collisions = 0;
   int demo_steps = 0;  // rollback mode: length of the expert's demonstration
   InterventionCounters counters;
+  // VLN-CE metrics (sim/measures.h). A safety stop or a rollback cut ends the episode
+  // without a STOP action, so neither can count as a success.
+  sim::EpisodeMetrics metrics;
 };
 
 // Runs `ep` from its start pose for at most max_steps actions (the Habitat config's
 // max_episode_steps). `seed` seeds the stand-in's own RNG, so a run is reproducible.
 StandInRun runStandInEpisode(const sim::PathFinder& pf, const sim::Episode& ep,
                              const InterventionConfig& cfg, const sim::ActionSpace& space,
-                             const StandInPolicy& policy, uint64_t seed, int max_steps);
+                             const StandInPolicy& policy, uint64_t seed, int max_steps,
+                             float success_distance_m = 3.f);
 
 // Independent per-episode seeds from the run seed (SplitMix64 of seed and index), so the
 // result does not depend on how episodes are spread over threads.

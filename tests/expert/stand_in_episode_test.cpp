@@ -62,6 +62,14 @@ TEST_F(StandInEpisodeTest, ExpertPolicyStopsNearTheGoalAndReplays) {
   EXPECT_EQ(run.collisions, 0);
   EXPECT_LE(pf_->geodesicDistance(run.positions.back(), ep.goals[0].position), 0.5f);
   EXPECT_EQ(run.actions, run.expert_labels);  // the expert policy is its own label
+  EXPECT_EQ(run.metrics.success, 1.f);
+  // It follows the reference path (through the corridor's centre line, 16.5 m) rather than
+  // the 14.8 m geodesic that cuts the corner, and stops 0.5 m short: SPL 14.8 / 16.0.
+  EXPECT_NEAR(run.metrics.spl, 14.8f / 16.0f, 0.01f);
+  EXPECT_NEAR(run.metrics.path_length, 16.0f, 0.1f);
+  // nDTW against 19 sparse waypoints: ~64 dense positions each ~0.25 m from the nearest.
+  EXPECT_GT(run.metrics.ndtw, 0.7f);
+  EXPECT_EQ(run.metrics.steps, static_cast<int>(run.actions.size()));
   sim::AgentState s{ep.start_position, sim::headingFromQuat(ep.start_rotation)};
   for (size_t i = 0; i + 1 < run.actions.size(); ++i) {
     s = sim::applyAction(*pf_, s, run.actions[i], space).state;
@@ -92,6 +100,25 @@ TEST_F(StandInEpisodeTest, MaxStepsEndsARandomWalkWithoutStop) {
   EXPECT_EQ(run.actions.size(), 60u);
   EXPECT_EQ(run.positions.size(), 61u);
   for (Action a : run.actions) EXPECT_NE(a, Action::Stop);
+  EXPECT_EQ(run.metrics.success, 0.f);
+  EXPECT_EQ(run.metrics.steps, 60);
+}
+
+TEST_F(StandInEpisodeTest, SafetyStopIsNeverASuccess) {
+  // A recovery of 1 step can never bring the agent back: the random walk is cut by a
+  // safety stop that does not count as the agent's STOP, even with a huge success radius.
+  InterventionConfig cfg;
+  cfg.offtrack_dist_thresh = 0.3f;
+  cfg.recovery_dist_thresh = 0.1f;
+  cfg.offtrack_patience = 1;
+  cfg.recovery_max_steps = 1;
+  cfg.goal_radius = 0.f;
+  const StandInRun run = runStandInEpisode(*pf_, episode(), cfg, {},
+                                           parseStandInPolicy("random"), 9, 500, 100.f);
+  EXPECT_EQ(run.end, EpisodeEnd::SafetyStop);
+  EXPECT_FALSE(run.called_stop);
+  EXPECT_EQ(run.metrics.success, 0.f);
+  EXPECT_EQ(run.counters.recoveries_triggered, 1);
 }
 
 }  // namespace
