@@ -1,0 +1,37 @@
+#include "rl/losses.h"
+
+namespace svln::rl {
+
+torch::Tensor grpoLoss(const torch::Tensor& logp, const torch::Tensor& old_logp,
+                       const torch::Tensor& advantages, double clip_eps) {
+  if (logp.numel() == 0) return torch::zeros({}, logp.options());
+  const torch::Tensor ratio = torch::exp(logp - old_logp.detach());
+  const torch::Tensor adv = advantages.detach().to(logp.dtype());
+  const torch::Tensor unclipped = ratio * adv;
+  const torch::Tensor clipped = torch::clamp(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv;
+  return -torch::min(unclipped, clipped).mean();
+}
+
+double clipFraction(const torch::Tensor& logp, const torch::Tensor& old_logp, double clip_eps) {
+  if (logp.numel() == 0) return 0.0;
+  torch::NoGradGuard no_grad;
+  const torch::Tensor ratio = torch::exp(logp - old_logp);
+  return ((ratio - 1.0).abs() > clip_eps).to(torch::kFloat).mean().item<double>();
+}
+
+torch::Tensor sftLoss(const torch::Tensor& logits, const torch::Tensor& labels,
+                      const torch::Tensor& weights) {
+  if (labels.numel() == 0) return torch::zeros({}, logits.options());
+  const torch::Tensor logp = torch::log_softmax(logits.to(torch::kFloat), -1);
+  const torch::Tensor nll = -logp.gather(1, labels.unsqueeze(1)).squeeze(1);
+  const torch::Tensor w = weights.to(nll.dtype());
+  return (nll * w).sum() / w.sum().clamp_min(1e-8);
+}
+
+torch::Tensor klPenalty(const torch::Tensor& logp, const torch::Tensor& ref_logp) {
+  if (logp.numel() == 0) return torch::zeros({}, logp.options());
+  const torch::Tensor d = ref_logp.detach() - logp;
+  return (torch::exp(d) - d - 1.0).mean();
+}
+
+}  // namespace svln::rl

@@ -1,0 +1,30 @@
+// The hybrid objective's terms (shared/spec/trainer-flags.md). Tensors are flat over the
+// action tokens of a mini-batch; torch stays out of other rl headers.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace svln::rl {
+
+// Clipped PPO surrogate over policy-generated action tokens:
+//   r_t = exp(logp_t - old_logp_t)
+//   L   = -mean_t min(r_t A_t, clip(r_t, 1 - eps, 1 + eps) A_t)
+// logp carries gradients; old_logp and advantages do not. Returns a scalar (0 when empty).
+torch::Tensor grpoLoss(const torch::Tensor& logp, const torch::Tensor& old_logp,
+                       const torch::Tensor& advantages, double clip_eps = 0.2);
+
+// Fraction of tokens whose ratio left [1 - eps, 1 + eps] (a health figure for the log).
+double clipFraction(const torch::Tensor& logp, const torch::Tensor& old_logp,
+                    double clip_eps = 0.2);
+
+// Weighted cross-entropy on the expert's labels:
+//   L = sum_t w_t * CE(logits_t, y_t) / sum_t w_t
+// logits [T, V], labels [T] (int64), weights [T] (expert-controlled steps weigh 2).
+torch::Tensor sftLoss(const torch::Tensor& logits, const torch::Tensor& labels,
+                      const torch::Tensor& weights);
+
+// KL(pi || pi_ref) per token with the non-negative "k3" estimator, averaged:
+//   d = ref_logp - logp;  k3 = exp(d) - d - 1
+torch::Tensor klPenalty(const torch::Tensor& logp, const torch::Tensor& ref_logp);
+
+}  // namespace svln::rl
