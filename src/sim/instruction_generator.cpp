@@ -175,7 +175,8 @@ std::string capitalised(std::string s) {
 // "a, b, and c" (two clauses: "a and b").
 std::string joinClauses(const std::vector<std::string>& c) {
   if (c.size() == 1) return c[0];
-  if (c.size() == 2) return c[0] + " and " + c[1];
+  if (c.size() == 2)
+    return c[0] + (c[0].find(" and ") == std::string::npos ? " and " : ", then ") + c[1];
   std::string out;
   for (size_t i = 0; i < c.size(); ++i) {
     if (i > 0) out += i + 1 == c.size() ? ", and " : ", ";
@@ -348,8 +349,12 @@ GeneratedInstruction generateInstruction(const Mesh& mesh, const std::vector<Vec
     const size_t k = clauses.size() / 2;
     const std::vector<std::string> a(clauses.begin(), clauses.begin() + k);
     const std::vector<std::string> b(clauses.begin() + k, clauses.end());
-    out.text = capitalised(joinClauses(a)) + ". " + ph.pick({"Then", "After that,", "Next,"}) +
-               " " + joinClauses(b) + ".";
+    // "Then" only once: not after a first sentence that already says "then".
+    const std::string first_part = joinClauses(a);
+    const std::string link = first_part.find("then") != std::string::npos
+                                 ? ph.pick({"After that,", "Next,"})
+                                 : ph.pick({"Then", "After that,", "Next,"});
+    out.text = capitalised(first_part) + ". " + link + " " + joinClauses(b) + ".";
   } else {
     out.text = capitalised(joinClauses(clauses)) + ".";
   }

@@ -373,9 +373,9 @@ void drawDiningSet(const Frame& f, UnitContext& c, float w, float d) {
   drawTable(f, c, w, table_d, 0.75f, "dining table");
   const std::string col =
       c.pick_color("chair", {"black", "white", "red", "blue", "green", "brown", "grey"});
-  c.b.beginObject(col + " chair", "chair", c.room);
   const int m = c.pal.color(col);
   const int per_side = w >= 1.4f ? 2 : 1;
+  // One object per chair: they share a name, so none of them is used as a landmark.
   for (int side : {-1, 1}) {
     for (int i = 0; i < per_side; ++i) {
       const float x = per_side == 1 ? 0.f : (i == 0 ? -w / 4 : w / 4);
@@ -383,10 +383,11 @@ void drawDiningSet(const Frame& f, UnitContext& c, float w, float d) {
       // Chairs face the table: their local front points back towards the centre.
       Frame cf{f.at(x, 0, z), f.right * static_cast<float>(-side),
                f.front * static_cast<float>(-side)};
+      c.b.beginObject(col + " chair", "chair", c.room);
       drawChair(cf, c.b, m);
+      c.b.endObject();
     }
   }
-  c.b.endObject();
 }
 
 void drawDeskSet(const Frame& f, UnitContext& c, float w, float d) {

@@ -1,0 +1,67 @@
+// `streamvln gen-data`: writes the procedural world (apartments, navmeshes, VLN-CE episodes
+// and a Habitat-style config.yaml pointing at them). See docs/procedural.md.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <memory>
+
+#include "cli/command.h"
+#include "sim/procedural_dataset.h"
+
+namespace svln::cli {
+namespace {
+
+int runGenData(const sim::GenDataOptions& opt) {
+  const sim::GenDataSummary s = sim::generateDataset(opt);
+  std::cout << "wrote " << s.scene_ids.size() << " scenes to " << opt.out_dir << "\n";
+  for (const char* split : {"train", "val_seen", "val_unseen"}) {
+    const auto scenes = s.split_scenes.find(split);
+    const auto episodes = s.split_episodes.find(split);
+    std::cout << "  " << split << ": "
+              << (episodes == s.split_episodes.end() ? 0 : episodes->second) << " episodes in "
+              << (scenes == s.split_scenes.end() ? 0 : scenes->second.size()) << " scenes\n";
+  }
+  std::cout << "config: " << s.config_path << " (use --habitat_config_path " << s.config_path
+            << ")\n";
+  return 0;
+}
+
+const RegisterCommand kRegister(
+    "gen-data", "write the procedural world: apartments (GLB), navmeshes, episodes, config.yaml",
+    [](CLI::App& app) {
+      auto opt = std::make_shared<sim::GenDataOptions>();
+      app.add_option("--out", opt->out_dir, "output folder")->required();
+      app.add_option("--scenes", opt->num_scenes, "number of apartments")
+          ->check(CLI::Range(1, 100000))
+          ->capture_default_str();
+      app.add_option("--episodes-per-scene", opt->episodes_per_scene, "episodes per apartment")
+          ->check(CLI::Range(1, 1000000))
+          ->capture_default_str();
+      app.add_option("--seed", opt->seed, "dataset seed (same seed, same bytes)")
+          ->capture_default_str();
+      app.add_option("--val-unseen-fraction", opt->val_unseen_fraction,
+                     "share of the scenes held out for val_unseen")
+          ->check(CLI::Range(0.0, 0.99))
+          ->capture_default_str();
+      app.add_option("--val-seen-fraction", opt->val_seen_fraction,
+                     "share of each seen scene's episodes given to val_seen")
+          ->check(CLI::Range(0.0, 0.99))
+          ->capture_default_str();
+      app.add_option("--min-rooms", opt->apartment.min_rooms, "fewest rooms per apartment")
+          ->check(CLI::Range(1, 16))
+          ->capture_default_str();
+      app.add_option("--max-rooms", opt->apartment.max_rooms, "most rooms per apartment")
+          ->check(CLI::Range(1, 16))
+          ->capture_default_str();
+      app.add_option("--sensor-size", opt->sensor_width,
+                     "RGB and depth width = height written to config.yaml")
+          ->check(CLI::Range(8, 4096))
+          ->capture_default_str();
+      return [opt] {
+        opt->sensor_height = opt->sensor_width;
+        return runGenData(*opt);
+      };
+    });
+
+}  // namespace
+}  // namespace svln::cli

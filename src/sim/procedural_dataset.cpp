@@ -1,0 +1,251 @@
+#include "sim/procedural_dataset.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+#include "sim/gltf_io.h"
+#include "sim/habitat_config.h"
+#include "sim/instruction_generator.h"
+
+namespace svln::sim {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr float kPi = 3.14159265358979323846f;
+const char* const kSplits[] = {"train", "val_seen", "val_unseen"};
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Uniform in [0, 1) from one raw draw (our own mapping, identical on every platform).
+float unit(std::mt19937_64& rng) {
+  return static_cast<float>(static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0));
+}
+
+// Inserts points so no two consecutive ones are more than `spacing` apart.
+std::vector<Vec3> densify(const std::vector<Vec3>& pts, float spacing) {
+  std::vector<Vec3> out{pts.front()};
+  for (size_t i = 1; i < pts.size(); ++i) {
+    const float len = distance(pts[i - 1], pts[i]);
+    const int pieces = std::max(1, static_cast<int>(std::ceil(len / spacing - 1e-4f)));
+    for (int k = 1; k <= pieces; ++k) {
+      out.push_back(k == pieces ? pts[i]
+                                : pts[i - 1] + (pts[i] - pts[i - 1]) * (static_cast<float>(k) /
+                                                                         pieces));
+    }
+  }
+  return out;
+}
+
+// A standing spot 0.45 m in front of one side of the object's footprint.
+Vec3 spotBeside(const SceneObject& o, int side) {
+  const Vec3 c = (o.bbox_min + o.bbox_max) * 0.5f;
+  const float off = 0.45f;
+  switch (side) {
+    case 0: return {c.x, 0, o.bbox_min.z - off};
+    case 1: return {c.x, 0, o.bbox_max.z + off};
+    case 2: return {o.bbox_min.x - off, 0, c.z};
+    default: return {o.bbox_max.x + off, 0, c.z};
+  }
+}
+
+nlohmann::json vecJson(const Vec3& v) { return nlohmann::json::array({v.x, v.y, v.z}); }
+
+// Moves the staged dataset into place, replacing what an earlier run left there.
+void publish(const fs::path& staging, const fs::path& out) {
+  fs::create_directories(out);
+  for (const char* item : {"scenes", "episodes", "config.yaml"}) {
+    const fs::path target = out / item;
+    std::error_code ec;
+    fs::remove_all(target, ec);
+    if (ec) throw std::runtime_error(target.string() + ": cannot replace: " + ec.message());
+    fs::rename(staging / item, target, ec);
+    if (ec) throw std::runtime_error(target.string() + ": cannot move into place: " + ec.message());
+  }
+  fs::remove_all(staging);
+}
+
+}  // namespace
+
+std::string proceduralSceneId(int index) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "procedural/apt_%04d.glb", index);
+  return buf;
+}
+
+uint64_t proceduralSceneSeed(uint64_t dataset_seed, int index) {
+  return splitmix64(splitmix64(dataset_seed) ^ static_cast<uint64_t>(index));
+}
+
+int mainIsland(const Mesh& mesh, const PathFinder& pf) {
+  int island = -2;
+  for (const SceneObject& o : mesh.objects) {
+    if (o.category != "door") continue;
+    const Vec3 c = (o.bbox_min + o.bbox_max) * 0.5f;
+    const bool thin_in_z = o.bbox_max.z - o.bbox_min.z < o.bbox_max.x - o.bbox_min.x;
+    const Vec3 off = thin_in_z ? Vec3{0, 0, 0.6f} : Vec3{0.6f, 0, 0};
+    for (const Vec3& p : {Vec3{c.x, 0, c.z} - off, Vec3{c.x, 0, c.z} + off}) {
+      const int i = pf.islandIndex(pf.snapPoint(p));
+      if (i < 0 || (island != -2 && i != island))
+        throw std::runtime_error("apartment doors are not all on one navmesh island");
+      island = i;
+    }
+  }
+  if (island == -2) {  // a one-room apartment: the island under the room's centre
+    const Room& r = mesh.rooms.at(0);
+    Vec3 c = (r.bbox_min + r.bbox_max) * 0.5f;
+    c.y = 0;
+    island = pf.islandIndex(pf.snapPoint(c));
+  }
+  return island;
+}
+
+std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
+                                    const std::string& scene_id, int count,
+                                    const GenDataOptions& opt, std::mt19937_64& rng) {
+  const int island = mainIsland(mesh, pf);
+  const std::vector<int> landmarks = uniqueLandmarks(mesh);
+  std::vector<Episode> out;
+  if (landmarks.empty()) return out;
+  const int max_attempts = 400 * std::max(1, count);
+  for (int attempt = 0; attempt < max_attempts && static_cast<int>(out.size()) < count;
+       ++attempt) {
+    const Vec3 start = pf.randomNavigablePoint(rng, island);
+    if (roomIndexAt(mesh, start) < 0) continue;
+    const SceneObject& target = mesh.objects[landmarks[rng() % landmarks.size()]];
+    const Vec3 spot = spotBeside(target, static_cast<int>(rng() % 4));
+    const Vec3 goal = pf.snapPoint(spot);
+    if (std::isnan(goal.x) || horizontalDistance(goal, spot) > 0.1f ||
+        pf.islandIndex(goal) != island)
+      continue;
+    const int goal_room = roomIndexAt(mesh, goal);
+    if (goal_room < 0 || mesh.rooms[goal_room].name != target.room) continue;
+
+    std::vector<Vec3> path;
+    float geodesic = 0.f;
+    if (!pf.findPath(start, goal, path, &geodesic) || path.size() < 2) continue;
+    if (geodesic < opt.min_geodesic_m || geodesic > opt.max_geodesic_m) continue;
+    const std::vector<int> rooms = roomSequence(mesh, path);
+    if (rooms.empty() || static_cast<int>(rooms.size()) > opt.max_rooms_on_path) continue;
+
+    const float heading = (2.f * unit(rng) - 1.f) * kPi;
+    const std::vector<Vec3> reference = densify(path, opt.max_waypoint_spacing_m);
+    const GeneratedInstruction ins = generateInstruction(mesh, reference, heading, rng);
+    if (ins.goal_landmark < 0) continue;
+
+    Episode ep;
+    ep.scene_id = scene_id;
+    ep.start_position = reference.front();
+    ep.start_rotation = quatFromHeading(heading);
+    ep.goals.push_back({reference.back(), 3.f});
+    ep.reference_path = reference;
+    ep.instruction.instruction_text = ins.text;
+    ep.geodesic_distance = geodesic;
+    ep.info = {{"geodesic_distance", geodesic}};
+    // Provenance of the instruction, kept with the episode for analysis and tests.
+    nlohmann::json names = nlohmann::json::array();
+    for (int r : ins.rooms) names.push_back(mesh.rooms[r].name);
+    ep.instruction.extra = {{"rooms", names},
+                            {"goal_landmark", mesh.objects[ins.goal_landmark].name}};
+    out.push_back(std::move(ep));
+  }
+  if (static_cast<int>(out.size()) < count)
+    spdlog::warn("{}: only {} of {} episodes satisfy the constraints", scene_id, out.size(),
+                 count);
+  return out;
+}
+
+GenDataSummary generateDataset(const GenDataOptions& opt) {
+  if (opt.out_dir.empty()) throw std::runtime_error("gen-data: --out is required");
+  if (opt.num_scenes < 1) throw std::runtime_error("gen-data: --scenes must be >= 1");
+  if (opt.episodes_per_scene < 1)
+    throw std::runtime_error("gen-data: --episodes-per-scene must be >= 1");
+  if (!(opt.val_unseen_fraction >= 0.f && opt.val_unseen_fraction < 1.f) ||
+      !(opt.val_seen_fraction >= 0.f && opt.val_seen_fraction < 1.f))
+    throw std::runtime_error("gen-data: split fractions must be in [0, 1)");
+  if (!(opt.min_geodesic_m > 0.f && opt.max_geodesic_m > opt.min_geodesic_m))
+    throw std::runtime_error("gen-data: need 0 < min geodesic distance < max");
+
+  const fs::path out = fs::path(opt.out_dir);
+  const fs::path staging = fs::path(opt.out_dir + ".partial");
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  fs::create_directories(staging / "scenes" / "procedural", ec);
+  if (ec) throw std::runtime_error(staging.string() + ": cannot create: " + ec.message());
+  for (const char* split : kSplits) fs::create_directories(staging / "episodes" / split);
+
+  // The last scenes are unseen; each seen scene gives its last episodes to val_seen.
+  const int n = opt.num_scenes;
+  const int unseen =
+      n < 2 || opt.val_unseen_fraction <= 0.f
+          ? 0
+          : std::clamp(static_cast<int>(std::lround(opt.val_unseen_fraction * n)), 1, n - 1);
+  const int m = opt.episodes_per_scene;
+  const int seen_val =
+      opt.val_seen_fraction <= 0.f || m < 2
+          ? 0
+          : std::clamp(static_cast<int>(std::lround(opt.val_seen_fraction * m)), 1, m - 1);
+
+  GenDataSummary summary;
+  std::map<std::string, EpisodeDataset> data;
+  int next_id = 1;
+  for (int s = 0; s < n; ++s) {
+    const std::string scene_id = proceduralSceneId(s);
+    const uint64_t scene_seed = proceduralSceneSeed(opt.seed, s);
+    const Mesh mesh = generateApartment(scene_seed, opt.apartment);
+    PathFinder pf;
+    pf.build(mesh);
+    const fs::path glb = staging / "scenes" / scene_id;
+    saveGlb(mesh, glb.string());
+    pf.saveNavMesh(fs::path(glb).replace_extension(".navmesh").string());
+
+    std::mt19937_64 rng(splitmix64(scene_seed ^ 0x5eed5eedULL));
+    std::vector<Episode> eps = sampleEpisodes(mesh, pf, scene_id, m, opt, rng);
+    const bool is_unseen = s >= n - unseen;
+    const std::string home = is_unseen ? "val_unseen" : "train";
+    summary.scene_ids.push_back(scene_id);
+    summary.split_scenes[home].push_back(scene_id);
+    if (!is_unseen && seen_val > 0) summary.split_scenes["val_seen"].push_back(scene_id);
+    for (size_t i = 0; i < eps.size(); ++i) {
+      const bool to_val_seen = !is_unseen && static_cast<int>(i) >= m - seen_val;
+      Episode& ep = eps[i];
+      ep.episode_id = std::to_string(next_id);
+      ep.trajectory_id = next_id;
+      ++next_id;
+      data[to_val_seen ? "val_seen" : home].episodes.push_back(std::move(ep));
+    }
+    spdlog::info("gen-data: {} ({} rooms, {} objects, {:.0f} m2 walkable): {} episodes",
+                 scene_id, mesh.rooms.size(), mesh.objects.size(),
+                 pf.navigableArea(mainIsland(mesh, pf)), eps.size());
+  }
+  for (const char* split : kSplits) {
+    summary.split_episodes[split] = static_cast<int>(data[split].episodes.size());
+    saveEpisodes(data[split],
+                 (staging / "episodes" / split / (std::string(split) + ".json.gz")).string());
+  }
+
+  HabitatConfig cfg;
+  cfg.dataset_type = "R2RVLN-v1";
+  cfg.split = "train";
+  cfg.data_path = "episodes/{split}/{split}.json.gz";
+  cfg.scenes_dir = "scenes";
+  cfg.rgb.width = cfg.depth.width = opt.sensor_width;
+  cfg.rgb.height = cfg.depth.height = opt.sensor_height;
+  cfg.seed = static_cast<int>(opt.seed % 1000000007ULL);
+  saveHabitatConfig(cfg, (staging / "config.yaml").string());
+
+  publish(staging, out);
+  summary.config_path = (out / "config.yaml").string();
+  return summary;
+}
+
+}  // namespace svln::sim
