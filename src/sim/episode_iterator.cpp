@@ -1,0 +1,60 @@
+#include "sim/episode_iterator.h"
+
+#include <algorithm>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+namespace svln::sim {
+
+EpisodeIterator::EpisodeIterator(std::vector<Episode> episodes, bool shuffle, uint64_t seed, bool cycle)
+    : episodes_(std::move(episodes)), shuffle_(shuffle), cycle_(cycle), rng_(seed) {
+  plan();
+}
+
+EpisodeIterator EpisodeIterator::fromConfig(const HabitatConfig& cfg, const std::string& split, bool shuffle,
+                                            bool cycle) {
+  std::vector<Episode> all;
+  for (const std::string& path : cfg.episodesPaths(split)) {
+    EpisodeDataset d = loadEpisodes(path);
+    for (Episode& e : d.episodes) {
+      const auto& langs = cfg.languages;
+      if (!langs.empty() && std::find(langs.begin(), langs.end(), e.instruction.language) == langs.end()) continue;
+      all.push_back(std::move(e));
+    }
+  }
+  spdlog::info("split {}: {} episodes", split.empty() ? cfg.split : split, all.size());
+  return EpisodeIterator(std::move(all), shuffle, static_cast<uint64_t>(cfg.seed), cycle);
+}
+
+void EpisodeIterator::plan() {
+  // Group by scene in first-appearance order, so an unshuffled pass keeps file order within
+  // each scene.
+  std::vector<std::string> scene_order;
+  std::map<std::string, std::vector<size_t>> groups;
+  for (size_t i = 0; i < episodes_.size(); ++i) {
+    auto [it, fresh] = groups.try_emplace(episodes_[i].scene_id);
+    if (fresh) scene_order.push_back(episodes_[i].scene_id);
+    it->second.push_back(i);
+  }
+  if (shuffle_) std::shuffle(scene_order.begin(), scene_order.end(), rng_);
+  order_.clear();
+  for (const std::string& s : scene_order) {
+    std::vector<size_t>& g = groups[s];
+    if (shuffle_) std::shuffle(g.begin(), g.end(), rng_);
+    order_.insert(order_.end(), g.begin(), g.end());
+  }
+  pos_ = 0;
+}
+
+const Episode* EpisodeIterator::next() {
+  if (episodes_.empty()) return nullptr;
+  if (pos_ == order_.size()) {
+    if (!cycle_) return nullptr;
+    ++epoch_;
+    plan();
+  }
+  return &episodes_[order_[pos_++]];
+}
+
+}  // namespace svln::sim

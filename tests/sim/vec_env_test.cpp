@@ -1,0 +1,258 @@
+#include "sim/vec_env.h"
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "sim/episode_iterator.h"
+#include "sim/gltf_io.h"
+#include "sim/thread_pool.h"
+#include "test_scenes.h"
+
+namespace svln::sim {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string errorOf(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ThreadPool, RunsEveryIndexOnceAndRethrows) {
+  for (int threads : {1, 2, 4}) {
+    ThreadPool pool(threads);
+    EXPECT_EQ(pool.numThreads(), threads);
+    for (int round = 0; round < 50; ++round) {
+      std::vector<std::atomic<int>> hits(97);
+      pool.parallelFor(97, [&](int i) { hits[i]++; });
+      for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+    }
+    std::atomic<int> ran{0};
+    EXPECT_THROW(pool.parallelFor(10,
+                                  [&](int i) {
+                                    ran++;
+                                    if (i == 3) throw std::runtime_error("boom");
+                                  }),
+                 std::runtime_error);
+    EXPECT_EQ(ran.load(), 10);  // the other indices still ran
+    pool.parallelFor(0, [](int) { FAIL(); });
+  }
+}
+
+HabitatConfig smallConfig() {
+  HabitatConfig cfg;
+  cfg.rgb = {16, 12, 79.f, 1.25f, 0.f, 10.f, false};
+  cfg.depth = {16, 12, 79.f, 1.25f, 0.f, 10.f, false};
+  cfg.max_episode_steps = 40;
+  return cfg;
+}
+
+Episode roomEpisode(const std::string& id, const Vec3& start, float heading, const Vec3& goal) {
+  Episode e;
+  e.episode_id = id;
+  e.scene_id = "mem/room";
+  e.start_position = start;
+  e.start_rotation = quatFromHeading(heading);
+  e.goals.push_back({goal, 3.f});
+  e.reference_path = {start, goal};
+  return e;
+}
+
+class VecEnvTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { room_ = new std::shared_ptr<const Scene>(makeScene(test::openRoom(), "mem/room")); }
+  static void TearDownTestSuite() { delete room_; }
+  static std::shared_ptr<const Scene>* room_;
+};
+std::shared_ptr<const Scene>* VecEnvTest::room_ = nullptr;
+
+TEST_F(VecEnvTest, ParallelStepsEqualOneByOne) {
+  const HabitatConfig cfg = smallConfig();
+  const std::vector<Episode> eps = {roomEpisode("a", {2, 0, 2}, 0.f, {8, 0, 8}),
+                                    roomEpisode("b", {5, 0, 5}, 1.2f, {1, 0, 9}),
+                                    roomEpisode("c", {8, 0, 3}, -2.f, {2, 0, 2}),
+                                    roomEpisode("d", {3, 0, 8}, 3.f, {9, 0, 9})};
+  const int n = static_cast<int>(eps.size());
+  auto cache = std::make_shared<SceneCache>();
+  cache->insert("mem/room", *room_);
+  VecEnv env(cfg, n, 3, cache);
+  for (int i = 0; i < n; ++i) env.reset(i, eps[i]);  // scene found in the cache by scene_id
+
+  // Reference: the same actions applied env by env with the building blocks.
+  const Scene& scene = **room_;
+  std::vector<AgentState> ref(n);
+  std::vector<EpisodeMeasures> meas(n, EpisodeMeasures(cfg.success_distance));
+  std::vector<bool> done(n, false);
+  for (int i = 0; i < n; ++i) {
+    ref[i] = {eps[i].start_position, headingFromQuat(eps[i].start_rotation)};
+    meas[i].reset(eps[i], scene.pathfinder, ref[i]);
+  }
+  std::vector<uint8_t> rgb(env.rgbSize());
+  std::vector<float> depth(env.depthSize());
+  std::mt19937 rng(5);
+  bool any_collision = false;
+  for (int t = 0; t < 60; ++t) {
+    std::vector<Action> acts(n);
+    for (int i = 0; i < n; ++i) {
+      const int r = static_cast<int>(rng() % 10);  // mostly forward, rare STOP
+      acts[i] = r < 6 ? Action::MoveForward : r < 8 ? Action::TurnLeft : r < 9 ? Action::TurnRight
+                : (t > 20 ? Action::Stop : Action::MoveForward);
+    }
+    env.step(acts);
+    for (int i = 0; i < n; ++i) {
+      if (!done[i]) {
+        const StepOutcome out = applyAction(scene.pathfinder, ref[i], acts[i], cfg.actions);
+        ref[i] = out.state;
+        meas[i].update(out.state, acts[i], out.collided);
+        any_collision |= out.collided;
+        done[i] = acts[i] == Action::Stop || meas[i].metrics().steps >= cfg.max_episode_steps;
+      }
+      const EnvInfo& info = env.info(i);
+      ASSERT_EQ(info.state.position, ref[i].position) << "env " << i << " step " << t;
+      ASSERT_EQ(info.state.heading_rad, ref[i].heading_rad);
+      ASSERT_EQ(info.done, done[i]);
+      ASSERT_EQ(info.active, !done[i]);
+      ASSERT_EQ(info.steps, meas[i].metrics().steps);
+      ASSERT_EQ(info.metrics.path_length, meas[i].metrics().path_length);
+      ASSERT_EQ(info.metrics.ndtw, meas[i].metrics().ndtw);
+      ASSERT_EQ(info.metrics.success, meas[i].metrics().success);
+      ASSERT_EQ(info.metrics.collisions, meas[i].metrics().collisions);
+      scene.renderer->render(cfg.depth, ref[i].position, ref[i].heading_rad, rgb.data(), depth.data());
+      ASSERT_EQ(std::memcmp(env.rgb(i), rgb.data(), rgb.size()), 0) << "env " << i << " step " << t;
+      ASSERT_EQ(std::memcmp(env.depth(i), depth.data(), depth.size() * sizeof(float)), 0);
+      // The batch buffer is [N, H, W, 3]: env i starts i * H * W * 3 bytes in.
+      ASSERT_EQ(env.rgb(i), env.rgb() + i * 16 * 12 * 3);
+    }
+  }
+  EXPECT_TRUE(any_collision);  // 60 mostly-forward steps in a 10 m room hit walls
+  EXPECT_FALSE(env.anyActive());  // every env stopped or ran out of its 40 steps
+}
+
+TEST_F(VecEnvTest, EpisodeEndsAtStepLimitAndIgnoresLaterActions) {
+  HabitatConfig cfg = smallConfig();
+  cfg.max_episode_steps = 3;
+  VecEnv env(cfg, 2, 2);
+  env.reset(0, roomEpisode("x", {5, 0, 5}, 0.f, {5, 0, 2}), *room_);
+  env.reset(1, roomEpisode("y", {5, 0, 5}, 0.f, {5, 0, 2}), *room_);
+  const std::vector<Action> fwd(2, Action::MoveForward);
+  env.step({Action::Stop, Action::MoveForward});
+  EXPECT_TRUE(env.info(0).done);
+  EXPECT_EQ(env.info(0).metrics.success, 0.f);  // 3 m away, not < 3 m
+  env.step(fwd);
+  env.step(fwd);
+  EXPECT_TRUE(env.info(1).done);
+  EXPECT_EQ(env.info(1).steps, 3);
+  // Heading 0 looks along -z: three 0.25 m steps from z = 5.
+  EXPECT_NEAR(env.info(1).state.position.z, 4.25f, 1e-3f);
+  EXPECT_EQ(env.info(1).metrics.oracle_success, 1.f);
+  const Vec3 before = env.info(1).state.position;
+  env.step(fwd);
+  EXPECT_EQ(env.info(1).state.position, before);
+  EXPECT_EQ(env.info(1).steps, 3);
+  EXPECT_EQ(env.info(0).steps, 1);
+  EXPECT_EQ(errorOf([&] { env.step({Action::Stop}); }), "VecEnv::step: got 1 actions for 2 envs");
+}
+
+TEST_F(VecEnvTest, StartOffTheNavmeshNamesTheEpisode) {
+  VecEnv env(smallConfig(), 1, 1);
+  const std::string msg = errorOf([&] { env.reset(0, roomEpisode("42", {30, 0, 30}, 0.f, {5, 0, 5}), *room_); });
+  EXPECT_EQ(msg, "episode 42: start position (30.000, 0.000, 30.000) is off the navmesh of mem/room");
+}
+
+TEST(SceneCache, LoadsEachSceneOnceAcrossThreads) {
+  const fs::path dir = fs::temp_directory_path() / ("svln_cache_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "mp3d" / "room");
+  const std::string glb = (dir / "mp3d" / "room" / "room.glb").string();
+  saveGlb(test::openRoom(), glb);
+  SceneCache cache;
+  std::vector<std::shared_ptr<const Scene>> got(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&, i] { got[i] = cache.get(glb); });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(cache.loads(), 1);
+  for (const auto& s : got) EXPECT_EQ(s.get(), got[0].get());
+  EXPECT_TRUE(fs::exists(dir / "mp3d" / "room" / "room.navmesh"));  // Habitat's place for it
+  EXPECT_NEAR(got[0]->pathfinder.geodesicDistance({2, 0, 5}, {8, 0, 5}), 6.f, 0.05f);
+
+  // Through a config: scenes_dir + scene_id, as VLN-CE episodes name them.
+  HabitatConfig cfg = smallConfig();
+  cfg.scenes_dir = dir.string();
+  EXPECT_EQ(cfg.scenePath("mp3d/room/room.glb"), glb);
+
+  const std::string missing = (dir / "none.glb").string();
+  EXPECT_EQ(errorOf([&] { cache.get(missing); }), missing + ": scene file not found");
+  EXPECT_EQ(cache.size(), 1u);  // failures are not cached
+  fs::remove_all(dir);
+}
+
+TEST(SceneCache, BoundedCacheDropsLeastRecentlyUsed) {
+  SceneCache cache({}, 2);
+  auto a = std::make_shared<Scene>();
+  cache.insert("a", a);
+  cache.insert("b", std::make_shared<Scene>());
+  EXPECT_EQ(cache.get("a").get(), a.get());  // a is now the most recent
+  cache.insert("c", std::make_shared<Scene>());
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.get("a").get(), a.get());
+  EXPECT_NE(errorOf([&] { cache.get("b"); }).find("b: scene file not found"), std::string::npos);
+}
+
+TEST(EpisodeIterator, GroupsBySceneShufflesDeterministicallyAndCycles) {
+  std::vector<Episode> eps;
+  for (int i = 0; i < 9; ++i) {
+    Episode e;
+    e.episode_id = std::to_string(i);
+    e.scene_id = "s" + std::to_string(i % 3);
+    eps.push_back(e);
+  }
+  EpisodeIterator plain(eps, false, 1, false);
+  std::vector<std::string> ids;
+  while (const Episode* e = plain.next()) ids.push_back(e->episode_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"0", "3", "6", "1", "4", "7", "2", "5", "8"}));
+
+  const auto run = [&](uint64_t seed) {
+    EpisodeIterator it(eps, true, seed, true);
+    std::vector<std::string> out;
+    for (int k = 0; k < 18; ++k) out.push_back(it.next()->scene_id + ":" + it.next()->episode_id);
+    EXPECT_EQ(it.epoch(), 3);  // 36 draws of 9 episodes: epochs 0..3
+    return out;
+  };
+  EXPECT_EQ(run(7), run(7));
+  EpisodeIterator it(eps, true, 7, false);
+  std::vector<std::string> scenes;
+  std::multiset<std::string> seen;
+  while (const Episode* e = it.next()) {
+    if (scenes.empty() || scenes.back() != e->scene_id) scenes.push_back(e->scene_id);
+    seen.insert(e->episode_id);
+  }
+  EXPECT_EQ(scenes.size(), 3u);  // each scene visited in one run
+  EXPECT_EQ(seen.size(), 9u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 9u);
+}
+
+TEST(EpisodeIterator, FromConfigFiltersLanguages) {
+  HabitatConfig cfg;
+  cfg.data_path = std::string(SVLN_TEST_DATA) + "/episodes/{split}_{role}.json.gz";
+  cfg.roles = {"guide"};
+  cfg.languages = {"hi-IN"};
+  EpisodeIterator it = EpisodeIterator::fromConfig(cfg, "val_unseen", false, false);
+  ASSERT_EQ(it.size(), 1u);
+  EXPECT_EQ(it.next()->episode_id, "8");
+  cfg.languages.clear();
+  EXPECT_EQ(EpisodeIterator::fromConfig(cfg, "val_unseen", false, false).size(), 2u);
+}
+
+}  // namespace
+}  // namespace svln::sim
