@@ -6,8 +6,16 @@
 #include <set>
 #include <string>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sim/episode.h"
+#include "sim/gltf_io.h"
+#include "sim/habitat_config.h"
 #include "sim/instruction_generator.h"
 #include "sim/path_finder.h"
+#include "sim/procedural_dataset.h"
 #include "sim/procedural_scene.h"
 
 namespace svln::sim {
@@ -207,6 +215,155 @@ TEST(InstructionGenerator, RightTurnAndStopWithoutLandmark) {
   EXPECT_NE(g.text.find("right"), std::string::npos) << g.text;
   EXPECT_EQ(g.text.find("left"), std::string::npos) << g.text;
   EXPECT_NE(g.text.find("in the hallway"), std::string::npos) << g.text;
+}
+
+namespace fs = std::filesystem;
+
+fs::path freshDir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("svln_proc_" + name + "_" +
+                                                  std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  fs::remove_all(d);
+  return d;
+}
+
+std::string bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+GenDataOptions smallOptions(const fs::path& out, uint64_t seed) {
+  GenDataOptions opt;
+  opt.out_dir = out.string();
+  opt.num_scenes = 3;
+  opt.episodes_per_scene = 5;
+  opt.seed = seed;
+  opt.val_unseen_fraction = 0.3f;  // 1 of 3 scenes
+  opt.val_seen_fraction = 0.2f;    // 1 of 5 episodes per seen scene
+  return opt;
+}
+
+TEST(ProceduralDataset, SameSeedSameBytes) {
+  const fs::path a = freshDir("a"), b = freshDir("b"), c = freshDir("c");
+  generateDataset(smallOptions(a, 11));
+  generateDataset(smallOptions(b, 11));
+  generateDataset(smallOptions(c, 12));
+  int files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(a)) {
+    if (!e.is_regular_file()) continue;
+    const fs::path rel = fs::relative(e.path(), a);
+    ASSERT_TRUE(fs::exists(b / rel)) << rel;
+    EXPECT_EQ(bytes(e.path()), bytes(b / rel)) << rel;
+    ++files;
+  }
+  EXPECT_EQ(files, 3 * 2 + 3 + 1) << "3 GLB + 3 navmesh + 3 splits + config.yaml";
+  EXPECT_NE(bytes(a / "episodes/train/train.json.gz"), bytes(c / "episodes/train/train.json.gz"));
+  EXPECT_NE(bytes(a / "scenes/procedural/apt_0000.glb"), bytes(c / "scenes/procedural/apt_0000.glb"));
+  EXPECT_FALSE(fs::exists(a.string() + ".partial")) << "the staging folder is removed";
+  for (const fs::path& d : {a, b, c}) fs::remove_all(d);
+}
+
+TEST(ProceduralDataset, OutputLoadsBackAndEpisodesAreTrue) {
+  const fs::path out = freshDir("load");
+  const GenDataSummary summary = generateDataset(smallOptions(out, 3));
+  EXPECT_EQ(summary.split_scenes.at("val_unseen"), std::vector<std::string>{"procedural/apt_0002.glb"});
+  EXPECT_EQ(summary.split_episodes.at("train"), 8);
+  EXPECT_EQ(summary.split_episodes.at("val_seen"), 2);
+  EXPECT_EQ(summary.split_episodes.at("val_unseen"), 5);
+
+  const HabitatConfig cfg = loadHabitatConfig((out / "config.yaml").string());
+  EXPECT_EQ(cfg.rgb.width, 224);
+  EXPECT_EQ(cfg.depth.height, 224);
+  std::map<std::string, std::set<std::string>> scenes_of;
+  std::set<std::string> ids;
+  std::map<std::string, Mesh> meshes;
+  std::map<std::string, PathFinder> navmeshes;
+  for (const std::string split : {"train", "val_seen", "val_unseen"}) {
+    const EpisodeDataset ds = loadEpisodes(cfg.episodesPath(split));
+    EXPECT_EQ(static_cast<int>(ds.episodes.size()), summary.split_episodes.at(split));
+    for (const Episode& ep : ds.episodes) {
+      SCOPED_TRACE(ep.instruction.instruction_text);
+      EXPECT_TRUE(ids.insert(ep.episode_id).second) << "episode ids are unique";
+      scenes_of[split].insert(ep.scene_id);
+      const std::string glb = cfg.scenePath(ep.scene_id);
+      if (!meshes.count(glb)) {
+        meshes[glb] = loadScene(glb);
+        navmeshes[glb].loadNavMesh(fs::path(glb).replace_extension(".navmesh").string());
+      }
+      const Mesh& mesh = meshes[glb];
+      const PathFinder& pf = navmeshes[glb];
+      ASSERT_EQ(mesh.rooms.size(), generateApartment(proceduralSceneSeed(3, std::stoi(
+                                                         ep.scene_id.substr(15, 4)))).rooms.size());
+
+      // Geometry: 3-12 m of real geodesic distance, a dense reference path along it.
+      ASSERT_EQ(ep.goals.size(), 1u);
+      EXPECT_FLOAT_EQ(ep.goals[0].radius, 3.f);
+      EXPECT_GE(ep.geodesic_distance, 3.f);
+      EXPECT_LE(ep.geodesic_distance, 12.f);
+      EXPECT_NEAR(pf.geodesicDistance(ep.start_position, ep.goals[0].position),
+                  ep.geodesic_distance, 1e-3f * ep.geodesic_distance + 1e-3f);
+      ASSERT_GE(ep.reference_path.size(), 4u);
+      EXPECT_EQ(ep.reference_path.front(), ep.start_position);
+      EXPECT_EQ(ep.reference_path.back(), ep.goals[0].position);
+      float along = 0.f;
+      for (size_t i = 1; i < ep.reference_path.size(); ++i) {
+        const float d = distance(ep.reference_path[i - 1], ep.reference_path[i]);
+        EXPECT_LE(d, 1.0f + 1e-3f);
+        along += d;
+        EXPECT_TRUE(pf.isNavigable(ep.reference_path[i])) << i;
+      }
+      EXPECT_NEAR(along, ep.geodesic_distance, 0.01f * ep.geodesic_distance);
+      EXPECT_TRUE(pf.isNavigable(ep.start_position));
+      EXPECT_FLOAT_EQ(ep.start_rotation.x, 0.f);
+      EXPECT_FLOAT_EQ(ep.start_rotation.z, 0.f);
+      EXPECT_NEAR(ep.start_rotation.y * ep.start_rotation.y + ep.start_rotation.w * ep.start_rotation.w,
+                  1.f, 1e-5f);
+
+      // Rooms: 1-4 on the way; the text names the goal room and a landmark beside the goal.
+      const std::vector<int> rooms = roomSequence(mesh, ep.reference_path);
+      ASSERT_GE(rooms.size(), 1u);
+      EXPECT_LE(rooms.size(), 4u);
+      const std::string& text = ep.instruction.instruction_text;
+      EXPECT_NE(text.find("the " + mesh.rooms[rooms.back()].name), std::string::npos);
+      const std::string landmark = ep.instruction.extra.at("goal_landmark").get<std::string>();
+      EXPECT_NE(text.find("the " + landmark + " in the " + mesh.rooms[rooms.back()].name),
+                std::string::npos);
+      const auto obj = std::find_if(mesh.objects.begin(), mesh.objects.end(),
+                                    [&](const SceneObject& o) { return o.name == landmark; });
+      ASSERT_NE(obj, mesh.objects.end()) << landmark << " exists in the scene";
+      EXPECT_LE(distanceToObject(*obj, ep.goals[0].position), 1.5f);
+      EXPECT_EQ(obj->room, mesh.rooms[rooms.back()].name);
+    }
+  }
+  for (const std::string& s : scenes_of["val_unseen"]) {
+    EXPECT_FALSE(scenes_of["train"].count(s)) << s;
+    EXPECT_FALSE(scenes_of["val_seen"].count(s)) << s;
+  }
+  EXPECT_EQ(scenes_of["train"], scenes_of["val_seen"]);
+  fs::remove_all(out);
+}
+
+TEST(ProceduralDataset, BadOptionsThrowBeforeWriting) {
+  const fs::path out = freshDir("bad");
+  GenDataOptions opt = smallOptions(out, 1);
+  opt.num_scenes = 0;
+  EXPECT_THROW(generateDataset(opt), std::runtime_error);
+  opt = smallOptions(out, 1);
+  opt.val_unseen_fraction = 1.5f;
+  EXPECT_THROW(generateDataset(opt), std::runtime_error);
+  EXPECT_FALSE(fs::exists(out));
+  // An output path below a regular file cannot be created: one error naming the path.
+  const fs::path blocker = freshDir("blocker");
+  std::ofstream(blocker) << "x";
+  opt = smallOptions(blocker / "data", 1);
+  try {
+    generateDataset(opt);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(blocker.string()), std::string::npos) << e.what();
+  }
+  fs::remove(blocker);
 }
 
 }  // namespace
