@@ -1,11 +1,11 @@
 #include "sim/episode.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
-
-#include <spdlog/spdlog.h>
 
 #include "sim/gzip_io.h"
 
@@ -43,7 +43,8 @@ std::vector<Vec3> path(const json& j, const Where& w, const std::string& field) 
   if (!j.is_array()) w.fail(field, std::string("must be an array of [x,y,z], got ") + typeName(j));
   std::vector<Vec3> out;
   out.reserve(j.size());
-  for (size_t k = 0; k < j.size(); ++k) out.push_back(vec3(j[k], w, field + "[" + std::to_string(k) + "]"));
+  for (size_t k = 0; k < j.size(); ++k)
+    out.push_back(vec3(j[k], w, field + "[" + std::to_string(k) + "]"));
   return out;
 }
 
@@ -99,7 +100,8 @@ Instruction parseInstruction(const json& j, const Where& w) {
     } else if (key == "instruction_tokens") {
       if (!it->is_array()) w.fail("instruction.instruction_tokens", "must be an array of integers");
       for (const json& t : *it) {
-        if (!t.is_number_integer()) w.fail("instruction.instruction_tokens", "must be an array of integers");
+        if (!t.is_number_integer())
+          w.fail("instruction.instruction_tokens", "must be an array of integers");
         ins.instruction_tokens.push_back(t.get<int>());
       }
     } else {
@@ -111,12 +113,16 @@ Instruction parseInstruction(const json& j, const Where& w) {
 
 Episode parseEpisode(const json& j, const std::string& file, size_t index) {
   Where w{file, index, ""};
-  if (!j.is_object()) throw std::runtime_error(file + ": episode " + std::to_string(index) + " is not an object");
+  if (!j.is_object())
+    throw std::runtime_error(file + ": episode " + std::to_string(index) + " is not an object");
   Episode ep;
   const json& id = required(j, "episode_id", w);
-  if (id.is_number_integer()) ep.episode_id = std::to_string(id.get<int64_t>());
-  else if (id.is_string()) ep.episode_id = id.get<std::string>();
-  else w.fail("episode_id", std::string("must be an integer or a string, got ") + typeName(id));
+  if (id.is_number_integer())
+    ep.episode_id = std::to_string(id.get<int64_t>());
+  else if (id.is_string())
+    ep.episode_id = id.get<std::string>();
+  else
+    w.fail("episode_id", std::string("must be an integer or a string, got ") + typeName(id));
   w.id = ep.episode_id;
 
   const json& scene = required(j, "scene_id", w);
@@ -124,7 +130,8 @@ Episode parseEpisode(const json& j, const std::string& file, size_t index) {
   ep.scene_id = scene.get<std::string>();
   ep.start_position = vec3(required(j, "start_position", w), w, "start_position");
   const json& rot = required(j, "start_rotation", w);
-  if (!rot.is_array() || rot.size() != 4) w.fail("start_rotation", "must be an array of 4 numbers [x,y,z,w]");
+  if (!rot.is_array() || rot.size() != 4)
+    w.fail("start_rotation", "must be an array of 4 numbers [x,y,z,w]");
   ep.start_rotation = {number(rot[0], w, "start_rotation"), number(rot[1], w, "start_rotation"),
                        number(rot[2], w, "start_rotation"), number(rot[3], w, "start_rotation")};
   ep.instruction = parseInstruction(required(j, "instruction", w), w);
@@ -177,13 +184,15 @@ json episodeToJson(const Episode& ep) {
   info["geodesic_distance"] = tidy(ep.geodesic_distance);
   j["info"] = info;
   json goals = json::array();
-  for (const Goal& g : ep.goals) goals.push_back({{"position", toJson(g.position)}, {"radius", tidy(g.radius)}});
+  for (const Goal& g : ep.goals)
+    goals.push_back({{"position", toJson(g.position)}, {"radius", tidy(g.radius)}});
   j["goals"] = goals;
   j["reference_path"] = toJson(ep.reference_path);
   json ins = ep.instruction.extra.is_object() ? ep.instruction.extra : json::object();
   ins["instruction_text"] = ep.instruction.instruction_text;
   if (!ep.instruction.language.empty()) ins["language"] = ep.instruction.language;
-  if (!ep.instruction.instruction_tokens.empty()) ins["instruction_tokens"] = ep.instruction.instruction_tokens;
+  if (!ep.instruction.instruction_tokens.empty())
+    ins["instruction_tokens"] = ep.instruction.instruction_tokens;
   j["instruction"] = ins;
   return j;
 }
@@ -195,7 +204,8 @@ json parseJson(const std::string& text, const std::string& file) {
     // e.what() reads "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
     std::string msg = e.what();
     const auto p = msg.find("] ");
-    throw std::runtime_error(file + ": invalid JSON: " + (p == std::string::npos ? msg : msg.substr(p + 2)));
+    throw std::runtime_error(
+        file + ": invalid JSON: " + (p == std::string::npos ? msg : msg.substr(p + 2)));
   }
 }
 
@@ -212,7 +222,8 @@ std::string gtPathFor(const std::string& path) {
 
 void readGroundTruth(const std::string& gt_path, EpisodeDataset& data) {
   const json root = parseJson(readFileMaybeGzip(gt_path), gt_path);
-  if (!root.is_object()) throw std::runtime_error(gt_path + ": expected an object keyed by episode id");
+  if (!root.is_object())
+    throw std::runtime_error(gt_path + ": expected an object keyed by episode id");
   size_t matched = 0;
   for (size_t i = 0; i < data.episodes.size(); ++i) {
     Episode& ep = data.episodes[i];
@@ -238,13 +249,15 @@ void readGroundTruth(const std::string& gt_path, EpisodeDataset& data) {
 
 EpisodeDataset loadEpisodes(const std::string& path) {
   const json root = parseJson(readFileMaybeGzip(path), path);
-  if (!root.is_object()) throw std::runtime_error(path + ": expected a JSON object with \"episodes\"");
+  if (!root.is_object())
+    throw std::runtime_error(path + ": expected a JSON object with \"episodes\"");
   auto eps = root.find("episodes");
   if (eps == root.end()) throw std::runtime_error(path + ": missing \"episodes\"");
   if (!eps->is_array()) throw std::runtime_error(path + ": \"episodes\" must be an array");
   EpisodeDataset data;
   data.episodes.reserve(eps->size());
-  for (size_t i = 0; i < eps->size(); ++i) data.episodes.push_back(parseEpisode((*eps)[i], path, i));
+  for (size_t i = 0; i < eps->size(); ++i)
+    data.episodes.push_back(parseEpisode((*eps)[i], path, i));
   for (auto it = root.begin(); it != root.end(); ++it)
     if (it.key() != "episodes") data.extra[it.key()] = *it;
 
@@ -263,7 +276,8 @@ void saveEpisodes(const EpisodeDataset& data, const std::string& path) {
     if (ep.gt_locations.empty() && ep.gt_actions.empty()) continue;
     int forward_steps = 0;
     for (int a : ep.gt_actions) forward_steps += a == 1 ? 1 : 0;  // MOVE_FORWARD
-    json entry = {{"locations", toJson(ep.gt_locations)}, {"actions", ep.gt_actions},
+    json entry = {{"locations", toJson(ep.gt_locations)},
+                  {"actions", ep.gt_actions},
                   {"forward_steps", forward_steps}};
     gt[ep.episode_id] = entry;
   }

@@ -1,25 +1,28 @@
 #include "sim/episode_iterator.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 
-#include <spdlog/spdlog.h>
-
 namespace svln::sim {
 
-EpisodeIterator::EpisodeIterator(std::vector<Episode> episodes, bool shuffle, uint64_t seed, bool cycle)
+EpisodeIterator::EpisodeIterator(std::vector<Episode> episodes, bool shuffle, uint64_t seed,
+                                 bool cycle)
     : episodes_(std::move(episodes)), shuffle_(shuffle), cycle_(cycle), rng_(seed) {
   plan();
 }
 
-EpisodeIterator EpisodeIterator::fromConfig(const HabitatConfig& cfg, const std::string& split, bool shuffle,
-                                            bool cycle) {
+EpisodeIterator EpisodeIterator::fromConfig(const HabitatConfig& cfg, const std::string& split,
+                                            bool shuffle, bool cycle) {
   std::vector<Episode> all;
   for (const std::string& path : cfg.episodesPaths(split)) {
     EpisodeDataset d = loadEpisodes(path);
     for (Episode& e : d.episodes) {
       const auto& langs = cfg.languages;
-      if (!langs.empty() && std::find(langs.begin(), langs.end(), e.instruction.language) == langs.end()) continue;
+      if (!langs.empty() &&
+          std::find(langs.begin(), langs.end(), e.instruction.language) == langs.end())
+        continue;
       all.push_back(std::move(e));
     }
   }

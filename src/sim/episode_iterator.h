@@ -20,7 +20,8 @@ class EpisodeIterator {
 
   // Loads every role file of `split` (cfg.split when empty) and keeps the instructions
   // whose language is in cfg.languages (all when empty).
-  static EpisodeIterator fromConfig(const HabitatConfig& cfg, const std::string& split, bool shuffle, bool cycle);
+  static EpisodeIterator fromConfig(const HabitatConfig& cfg, const std::string& split,
+                                    bool shuffle, bool cycle);
 
   // The next episode, or nullptr when the split is exhausted and cycle is off.
   const Episode* next();

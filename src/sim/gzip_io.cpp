@@ -1,5 +1,6 @@
 #include "sim/gzip_io.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -8,8 +9,6 @@
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
-
-#include <unistd.h>
 
 namespace svln::sim {
 namespace {
@@ -26,7 +25,8 @@ bool hasGzipMagic(const std::string& bytes) {
 }  // namespace
 
 bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string gzipCompress(const std::string& data, int level) {

@@ -1,14 +1,14 @@
 #include "sim/habitat_config.h"
 
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
-
-#include <spdlog/spdlog.h>
-#include <yaml-cpp/yaml.h>
 
 #include "sim/gzip_io.h"
 
@@ -18,7 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+    s.replace(p, from.size(), to);
   return s;
 }
 
@@ -28,10 +29,13 @@ class Reader {
  public:
   explicit Reader(std::string file) : file_(std::move(file)) {}
 
-  [[noreturn]] void fail(const std::string& problem) const { throw std::runtime_error(file_ + ": " + problem); }
+  [[noreturn]] void fail(const std::string& problem) const {
+    throw std::runtime_error(file_ + ": " + problem);
+  }
 
   // Checks that `node` is a mapping whose keys are all in `known`.
-  void keys(const YAML::Node& node, const std::string& path, const std::set<std::string>& known) const {
+  void keys(const YAML::Node& node, const std::string& path,
+            const std::set<std::string>& known) const {
     if (!node.IsMap()) fail(path + ": expected a mapping");
     for (const auto& kv : node) {
       const std::string k = kv.first.as<std::string>();
@@ -72,16 +76,21 @@ class Reader {
  private:
   template <typename T>
   static const char* typeName() {
-    if constexpr (std::is_same_v<T, bool>) return "a boolean";
-    else if constexpr (std::is_integral_v<T>) return "an integer";
-    else if constexpr (std::is_floating_point_v<T>) return "a number";
-    else return "a string";
+    if constexpr (std::is_same_v<T, bool>)
+      return "a boolean";
+    else if constexpr (std::is_integral_v<T>)
+      return "an integer";
+    else if constexpr (std::is_floating_point_v<T>)
+      return "a number";
+    else
+      return "a string";
   }
 
   std::string file_;
 };
 
-void readSensor(const Reader& r, const YAML::Node& node, const std::string& path, CameraSpec& cam, bool depth) {
+void readSensor(const Reader& r, const YAML::Node& node, const std::string& path, CameraSpec& cam,
+                bool depth) {
   std::set<std::string> known = {"type", "width", "height", "hfov", "position"};
   if (depth) known.insert({"min_depth", "max_depth", "normalize_depth"});
   r.keys(node, path, known);
@@ -100,7 +109,8 @@ void readSensor(const Reader& r, const YAML::Node& node, const std::string& path
     }
     // The renderer mounts cameras on the agent's vertical axis; Habitat configs for VLN
     // always do too ([0, h, 0]).
-    if (xyz[0] != 0.f || xyz[2] != 0.f) r.fail(path + ".position: only [0, height, 0] is supported");
+    if (xyz[0] != 0.f || xyz[2] != 0.f)
+      r.fail(path + ".position: only [0, height, 0] is supported");
     cam.sensor_height_m = xyz[1];
   }
   if (depth) {
@@ -127,7 +137,8 @@ void readSimulator(const Reader& r, const YAML::Node& sim, HabitatConfig& cfg) {
   const YAML::Node sensors = agent["sim_sensors"];
   if (!sensors) return;
   r.keys(sensors, ap + ".sim_sensors", {"rgb_sensor", "depth_sensor"});
-  if (sensors["rgb_sensor"]) readSensor(r, sensors["rgb_sensor"], ap + ".sim_sensors.rgb_sensor", cfg.rgb, false);
+  if (sensors["rgb_sensor"])
+    readSensor(r, sensors["rgb_sensor"], ap + ".sim_sensors.rgb_sensor", cfg.rgb, false);
   if (sensors["depth_sensor"])
     readSensor(r, sensors["depth_sensor"], ap + ".sim_sensors.depth_sensor", cfg.depth, true);
 }
@@ -139,8 +150,10 @@ void readTask(const Reader& r, const YAML::Node& task, HabitatConfig& cfg) {
   const std::string p = "habitat.task.measurements";
   // Measures VLN-CE / StreamVLN configs list; only success carries a setting we use, the
   // others are computed always (see measures.h) and their options are ignored.
-  r.keys(ms, p, {"distance_to_goal", "success", "spl", "oracle_success", "oracle_navigation_error", "oracle_spl",
-                 "path_length", "steps_taken", "ndtw", "sdtw", "collisions", "top_down_map"});
+  r.keys(
+      ms, p,
+      {"distance_to_goal", "success", "spl", "oracle_success", "oracle_navigation_error",
+       "oracle_spl", "path_length", "steps_taken", "ndtw", "sdtw", "collisions", "top_down_map"});
   if (const YAML::Node s = ms["success"]) {
     r.keys(s, p + ".success", {"type", "success_distance"});
     r.get(s, "success_distance", p + ".success", cfg.success_distance);
@@ -149,7 +162,8 @@ void readTask(const Reader& r, const YAML::Node& task, HabitatConfig& cfg) {
 
 void readDataset(const Reader& r, const YAML::Node& ds, HabitatConfig& cfg) {
   const std::string p = "habitat.dataset";
-  r.keys(ds, p, {"type", "split", "data_path", "scenes_dir", "roles", "languages", "content_scenes"});
+  r.keys(ds, p,
+         {"type", "split", "data_path", "scenes_dir", "roles", "languages", "content_scenes"});
   r.get(ds, "type", p, cfg.dataset_type);
   r.get(ds, "split", p, cfg.split);
   r.get(ds, "data_path", p, cfg.data_path);
@@ -163,10 +177,14 @@ void readDataset(const Reader& r, const YAML::Node& ds, HabitatConfig& cfg) {
 
 void checkCamera(const Reader& r, const CameraSpec& c, const std::string& p, bool depth) {
   if (c.width <= 0 || c.height <= 0 || c.width > 8192 || c.height > 8192)
-    r.fail(p + ": width and height must be in [1, 8192], got " + std::to_string(c.width) + "x" + std::to_string(c.height));
-  if (!(c.hfov_deg > 0.f && c.hfov_deg < 180.f)) r.fail(p + ".hfov must be in (0, 180), got " + std::to_string(c.hfov_deg));
-  if (!std::isfinite(c.sensor_height_m) || c.sensor_height_m < 0.f) r.fail(p + ".position: height must be >= 0");
-  if (depth && !(c.min_depth_m >= 0.f && c.max_depth_m > c.min_depth_m && std::isfinite(c.max_depth_m)))
+    r.fail(p + ": width and height must be in [1, 8192], got " + std::to_string(c.width) + "x" +
+           std::to_string(c.height));
+  if (!(c.hfov_deg > 0.f && c.hfov_deg < 180.f))
+    r.fail(p + ".hfov must be in (0, 180), got " + std::to_string(c.hfov_deg));
+  if (!std::isfinite(c.sensor_height_m) || c.sensor_height_m < 0.f)
+    r.fail(p + ".position: height must be >= 0");
+  if (depth &&
+      !(c.min_depth_m >= 0.f && c.max_depth_m > c.min_depth_m && std::isfinite(c.max_depth_m)))
     r.fail(p + ": need 0 <= min_depth < max_depth, got " + std::to_string(c.min_depth_m) + ", " +
            std::to_string(c.max_depth_m));
 }
@@ -176,14 +194,18 @@ void validate(const Reader& r, const HabitatConfig& c) {
   checkCamera(r, c.rgb, sensors + "rgb_sensor", false);
   checkCamera(r, c.depth, sensors + "depth_sensor", true);
   if (!(c.actions.forward_step_m > 0.f && c.actions.forward_step_m <= 5.f))
-    r.fail("habitat.simulator.forward_step_size must be in (0, 5], got " + std::to_string(c.actions.forward_step_m));
+    r.fail("habitat.simulator.forward_step_size must be in (0, 5], got " +
+           std::to_string(c.actions.forward_step_m));
   if (!(c.actions.turn_angle_deg > 0.f && c.actions.turn_angle_deg <= 180.f))
-    r.fail("habitat.simulator.turn_angle must be in (0, 180], got " + std::to_string(c.actions.turn_angle_deg));
+    r.fail("habitat.simulator.turn_angle must be in (0, 180], got " +
+           std::to_string(c.actions.turn_angle_deg));
   if (!(c.agent_height > 0.f)) r.fail("habitat.simulator.agents.main_agent.height must be > 0");
   if (!(c.agent_radius > 0.f)) r.fail("habitat.simulator.agents.main_agent.radius must be > 0");
   if (c.max_episode_steps <= 0)
-    r.fail("habitat.environment.max_episode_steps must be > 0, got " + std::to_string(c.max_episode_steps));
-  if (!(c.success_distance > 0.f)) r.fail("habitat.task.measurements.success.success_distance must be > 0");
+    r.fail("habitat.environment.max_episode_steps must be > 0, got " +
+           std::to_string(c.max_episode_steps));
+  if (!(c.success_distance > 0.f))
+    r.fail("habitat.task.measurements.success.success_distance must be > 0");
   if (c.split.empty()) r.fail("habitat.dataset.split must not be empty");
 }
 
@@ -210,19 +232,22 @@ std::string HabitatConfig::episodesPath(const std::string& split_override) const
 }
 
 std::vector<std::string> HabitatConfig::episodesPaths(const std::string& split_override) const {
-  const std::string path = replaceAll(data_path, "{split}", split_override.empty() ? split : split_override);
+  const std::string path =
+      replaceAll(data_path, "{split}", split_override.empty() ? split : split_override);
   std::vector<std::string> out;
   if (path.find("{role}") == std::string::npos || roles.empty()) {
     out.push_back(resolveConfigPath(source_path, path));
   } else {
-    for (const std::string& role : roles) out.push_back(resolveConfigPath(source_path, replaceAll(path, "{role}", role)));
+    for (const std::string& role : roles)
+      out.push_back(resolveConfigPath(source_path, replaceAll(path, "{role}", role)));
   }
   return out;
 }
 
 std::string HabitatConfig::scenePath(const std::string& scene_id) const {
   if (fs::path(scene_id).is_absolute()) return scene_id;
-  return resolveConfigPath(source_path, (fs::path(scenes_dir) / scene_id).lexically_normal().string());
+  return resolveConfigPath(source_path,
+                           (fs::path(scenes_dir) / scene_id).lexically_normal().string());
 }
 
 HabitatConfig loadHabitatConfig(const std::string& path) {
@@ -254,7 +279,8 @@ HabitatConfig loadHabitatConfig(const std::string& path) {
   if (const YAML::Node task = hab["task"]) readTask(r, task, cfg);
   if (const YAML::Node ds = hab["dataset"]) readDataset(r, ds, cfg);
   validate(r, cfg);
-  spdlog::debug("{}: split {}, data {}, {}x{} RGB-D", path, cfg.split, cfg.data_path, cfg.rgb.width, cfg.rgb.height);
+  spdlog::debug("{}: split {}, data {}, {}x{} RGB-D", path, cfg.split, cfg.data_path, cfg.rgb.width,
+                cfg.rgb.height);
   return cfg;
 }
 
@@ -265,8 +291,8 @@ void saveHabitatConfig(const HabitatConfig& cfg, const std::string& path) {
     out << YAML::Key << "width" << YAML::Value << c.width;
     out << YAML::Key << "height" << YAML::Value << c.height;
     out << YAML::Key << "hfov" << YAML::Value << fmt(c.hfov_deg);
-    out << YAML::Key << "position" << YAML::Value << YAML::Flow << YAML::BeginSeq << 0 << fmt(c.sensor_height_m) << 0
-        << YAML::EndSeq;
+    out << YAML::Key << "position" << YAML::Value << YAML::Flow << YAML::BeginSeq << 0
+        << fmt(c.sensor_height_m) << 0 << YAML::EndSeq;
     if (depth) {
       out << YAML::Key << "min_depth" << YAML::Value << fmt(c.min_depth_m);
       out << YAML::Key << "max_depth" << YAML::Value << fmt(c.max_depth_m);
@@ -282,23 +308,23 @@ void saveHabitatConfig(const HabitatConfig& cfg, const std::string& path) {
   };
   out << YAML::BeginMap << YAML::Key << "habitat" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "seed" << YAML::Value << cfg.seed;
-  out << YAML::Key << "environment" << YAML::Value << YAML::BeginMap << YAML::Key << "max_episode_steps"
-      << YAML::Value << cfg.max_episode_steps << YAML::EndMap;
+  out << YAML::Key << "environment" << YAML::Value << YAML::BeginMap << YAML::Key
+      << "max_episode_steps" << YAML::Value << cfg.max_episode_steps << YAML::EndMap;
   out << YAML::Key << "simulator" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "forward_step_size" << YAML::Value << fmt(cfg.actions.forward_step_m);
   out << YAML::Key << "turn_angle" << YAML::Value << fmt(cfg.actions.turn_angle_deg);
-  out << YAML::Key << "agents" << YAML::Value << YAML::BeginMap << YAML::Key << "main_agent" << YAML::Value
-      << YAML::BeginMap;
+  out << YAML::Key << "agents" << YAML::Value << YAML::BeginMap << YAML::Key << "main_agent"
+      << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "height" << YAML::Value << fmt(cfg.agent_height);
   out << YAML::Key << "radius" << YAML::Value << fmt(cfg.agent_radius);
   out << YAML::Key << "sim_sensors" << YAML::Value << YAML::BeginMap;
   sensor("rgb_sensor", cfg.rgb, false);
   sensor("depth_sensor", cfg.depth, true);
   out << YAML::EndMap << YAML::EndMap << YAML::EndMap << YAML::EndMap;
-  out << YAML::Key << "task" << YAML::Value << YAML::BeginMap << YAML::Key << "measurements" << YAML::Value
-      << YAML::BeginMap << YAML::Key << "success" << YAML::Value << YAML::BeginMap << YAML::Key
-      << "success_distance" << YAML::Value << fmt(cfg.success_distance) << YAML::EndMap << YAML::EndMap
-      << YAML::EndMap;
+  out << YAML::Key << "task" << YAML::Value << YAML::BeginMap << YAML::Key << "measurements"
+      << YAML::Value << YAML::BeginMap << YAML::Key << "success" << YAML::Value << YAML::BeginMap
+      << YAML::Key << "success_distance" << YAML::Value << fmt(cfg.success_distance) << YAML::EndMap
+      << YAML::EndMap << YAML::EndMap;
   out << YAML::Key << "dataset" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "type" << YAML::Value << cfg.dataset_type;
   out << YAML::Key << "split" << YAML::Value << cfg.split;
@@ -308,7 +334,8 @@ void saveHabitatConfig(const HabitatConfig& cfg, const std::string& path) {
   list("languages", cfg.languages);
   out << YAML::EndMap << YAML::EndMap << YAML::EndMap;
   if (!out.good()) throw std::runtime_error(path + ": YAML emitter error: " + out.GetLastError());
-  writeFileAtomic(path, std::string("# Habitat-style environment config (see docs/world.md)\n") + out.c_str() + "\n");
+  writeFileAtomic(path, std::string("# Habitat-style environment config (see docs/world.md)\n") +
+                            out.c_str() + "\n");
 }
 
 }  // namespace svln::sim

@@ -13,7 +13,7 @@ struct HabitatConfig {
   std::string source_path;  // the YAML file this came from (for error messages)
   // habitat.dataset
   std::string dataset_type = "VLN-CE-v1";
-  std::string data_path;    // may contain "{split}"
+  std::string data_path;  // may contain "{split}"
   std::string scenes_dir;
   std::string split = "train";
   std::vector<std::string> roles;      // RxR: each replaces "{role}" in data_path (e.g. guide)

@@ -1,11 +1,11 @@
 #include "sim/measures.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
-
-#include <spdlog/spdlog.h>
 
 #include "sim/path_finder.h"
 
@@ -37,10 +37,14 @@ float dtw(const std::vector<Vec3>& a, const std::vector<Vec3>& b) {
     for (size_t j = 0; j < b.size(); ++j) {
       const float d = distance(a[i], b[j]);
       float best;
-      if (i == 0 && j == 0) best = 0.f;
-      else if (i == 0) best = cur[j - 1];
-      else if (j == 0) best = prev[j];
-      else best = std::min({prev[j], cur[j - 1], prev[j - 1]});
+      if (i == 0 && j == 0)
+        best = 0.f;
+      else if (i == 0)
+        best = cur[j - 1];
+      else if (j == 0)
+        best = prev[j];
+      else
+        best = std::min({prev[j], cur[j - 1], prev[j - 1]});
       cur[j] = d + best;
     }
     std::swap(prev, cur);
@@ -48,9 +52,11 @@ float dtw(const std::vector<Vec3>& a, const std::vector<Vec3>& b) {
   return prev.back();
 }
 
-float ndtw(const std::vector<Vec3>& agent, const std::vector<Vec3>& reference, float success_distance) {
+float ndtw(const std::vector<Vec3>& agent, const std::vector<Vec3>& reference,
+           float success_distance) {
   if (agent.empty() || reference.empty()) return 0.f;
-  return std::exp(-dtw(agent, reference) / (static_cast<float>(reference.size()) * success_distance));
+  return std::exp(-dtw(agent, reference) /
+                  (static_cast<float>(reference.size()) * success_distance));
 }
 
 float spl(bool success, float shortest, float path_length) {
@@ -71,7 +77,8 @@ float EpisodeMeasures::distanceToGoal(const Vec3& p) const {
 }
 
 void EpisodeMeasures::reset(const Episode& ep, const PathFinder& pf, const AgentState& start) {
-  if (ep.goals.empty()) throw std::runtime_error("episode " + ep.episode_id + ": no goals, cannot measure");
+  if (ep.goals.empty())
+    throw std::runtime_error("episode " + ep.episode_id + ": no goals, cannot measure");
   pf_ = &pf;
   goals_.clear();
   for (const Goal& g : ep.goals) goals_.push_back(g.position);
@@ -102,9 +109,12 @@ void EpisodeMeasures::addPathPoint(const Vec3& p) {
   for (size_t j = 0; j < n; ++j) {
     const float d = distance(p, reference_[j]);
     float best;
-    if (agent_points_ == 0) best = j == 0 ? 0.f : dtw_next_[j - 1];
-    else if (j == 0) best = dtw_row_[0];
-    else best = std::min({dtw_row_[j], dtw_next_[j - 1], dtw_row_[j - 1]});
+    if (agent_points_ == 0)
+      best = j == 0 ? 0.f : dtw_next_[j - 1];
+    else if (j == 0)
+      best = dtw_row_[0];
+    else
+      best = std::min({dtw_row_[j], dtw_next_[j - 1], dtw_row_[j - 1]});
     dtw_next_[j] = d + best;
   }
   std::swap(dtw_row_, dtw_next_);
@@ -119,7 +129,8 @@ void EpisodeMeasures::refresh() {
   const bool success = stop_called_ && m_.distance_to_goal < success_distance_;
   m_.success = success ? 1.f : 0.f;
   m_.spl = spl(success, m_.shortest_path_length, m_.path_length);
-  m_.ndtw = std::exp(-dtw_row_.back() / (static_cast<float>(reference_.size()) * success_distance_));
+  m_.ndtw =
+      std::exp(-dtw_row_.back() / (static_cast<float>(reference_.size()) * success_distance_));
   m_.sdtw = m_.success * m_.ndtw;
 }
 
@@ -168,8 +179,9 @@ MetricsSummary summarize(const std::vector<EpisodeMetrics>& per_episode) {
     s.collisions += m.collisions;
   }
   const double n = static_cast<double>(per_episode.size());
-  for (double* v : {&s.distance_to_goal, &s.success, &s.spl, &s.oracle_success, &s.oracle_navigation_error,
-                    &s.path_length, &s.navigation_error, &s.ndtw, &s.sdtw, &s.steps, &s.collisions}) {
+  for (double* v :
+       {&s.distance_to_goal, &s.success, &s.spl, &s.oracle_success, &s.oracle_navigation_error,
+        &s.path_length, &s.navigation_error, &s.ndtw, &s.sdtw, &s.steps, &s.collisions}) {
     *v /= n;
   }
   return s;

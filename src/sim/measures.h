@@ -49,7 +49,8 @@ std::vector<std::pair<std::string, double>> namedValues(const EpisodeMetrics& m)
 // Infinity when either list is empty.
 float dtw(const std::vector<Vec3>& a, const std::vector<Vec3>& b);
 // exp(-DTW(agent, reference) / (|reference| * success_distance)).
-float ndtw(const std::vector<Vec3>& agent, const std::vector<Vec3>& reference, float success_distance = 3.f);
+float ndtw(const std::vector<Vec3>& agent, const std::vector<Vec3>& reference,
+           float success_distance = 3.f);
 // success * shortest / max(shortest, path_length); 0 when shortest and path are both 0.
 float spl(bool success, float shortest, float path_length);
 
@@ -91,8 +92,9 @@ class EpisodeMeasures {
 // Mean of every metric over episodes (steps and collisions as means too).
 struct MetricsSummary {
   int episodes = 0;
-  double distance_to_goal = 0, success = 0, spl = 0, oracle_success = 0, oracle_navigation_error = 0,
-         path_length = 0, navigation_error = 0, ndtw = 0, sdtw = 0, steps = 0, collisions = 0;
+  double distance_to_goal = 0, success = 0, spl = 0, oracle_success = 0,
+         oracle_navigation_error = 0, path_length = 0, navigation_error = 0, ndtw = 0, sdtw = 0,
+         steps = 0, collisions = 0;
   std::vector<std::pair<std::string, double>> namedValues() const;
 };
 MetricsSummary summarize(const std::vector<EpisodeMetrics>& per_episode);

@@ -1,10 +1,10 @@
 #include "sim/scene_cache.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <stdexcept>
-
-#include <spdlog/spdlog.h>
 
 #include "sim/gltf_io.h"
 
@@ -14,13 +14,15 @@ std::string navMeshPathFor(const std::string& scene_path) {
   return std::filesystem::path(scene_path).replace_extension(".navmesh").string();
 }
 
-std::shared_ptr<Scene> makeScene(Mesh mesh, const std::string& name, const NavMeshSettings& settings,
-                                 const std::string& navmesh_path) {
+std::shared_ptr<Scene> makeScene(Mesh mesh, const std::string& name,
+                                 const NavMeshSettings& settings, const std::string& navmesh_path) {
   auto scene = std::make_shared<Scene>();
   scene->name = name;
   scene->mesh = std::move(mesh);
-  if (navmesh_path.empty()) scene->pathfinder.build(scene->mesh, settings);
-  else scene->pathfinder.loadOrBuild(navmesh_path, scene->mesh, settings);
+  if (navmesh_path.empty())
+    scene->pathfinder.build(scene->mesh, settings);
+  else
+    scene->pathfinder.loadOrBuild(navmesh_path, scene->mesh, settings);
   scene->renderer = std::make_unique<Renderer>(scene->mesh);
   return scene;
 }
@@ -56,15 +58,17 @@ std::shared_ptr<const Scene> SceneCache::get(const std::string& scene_path) {
 
   // Loaded outside the lock so other scenes can be fetched meanwhile.
   try {
-    if (!std::filesystem::exists(scene_path)) throw std::runtime_error(scene_path + ": scene file not found");
-    auto scene = makeScene(loadScene(scene_path), scene_path, settings_, navMeshPathFor(scene_path));
+    if (!std::filesystem::exists(scene_path))
+      throw std::runtime_error(scene_path + ": scene file not found");
+    auto scene =
+        makeScene(loadScene(scene_path), scene_path, settings_, navMeshPathFor(scene_path));
     promise.set_value(scene);
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++loads_;
     }
-    spdlog::info("scene {}: {} triangles, navigable area {:.1f} m^2", scene_path, scene->mesh.numTriangles(),
-                 scene->pathfinder.navigableArea());
+    spdlog::info("scene {}: {} triangles, navigable area {:.1f} m^2", scene_path,
+                 scene->mesh.numTriangles(), scene->pathfinder.navigableArea());
     return scene;
   } catch (...) {
     {

@@ -26,7 +26,8 @@ struct Scene {
 
 // Builds a Scene from geometry already in memory (tests, procedural scenes). When
 // `navmesh_path` is non-empty the navmesh is loaded from / cached to it.
-std::shared_ptr<Scene> makeScene(Mesh mesh, const std::string& name, const NavMeshSettings& settings = {},
+std::shared_ptr<Scene> makeScene(Mesh mesh, const std::string& name,
+                                 const NavMeshSettings& settings = {},
                                  const std::string& navmesh_path = "");
 
 // Habitat keeps the navmesh beside the scene: "a/b/17DRP5sb8fy.glb" -> "a/b/17DRP5sb8fy.navmesh".

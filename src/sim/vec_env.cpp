@@ -1,9 +1,9 @@
 #include "sim/vec_env.h"
 
-#include <stdexcept>
-
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
+
+#include <stdexcept>
 
 namespace svln::sim {
 
@@ -16,13 +16,16 @@ NavMeshSettings navSettings(const HabitatConfig& cfg) {
 }
 }  // namespace
 
-VecEnv::VecEnv(const HabitatConfig& cfg, int num_envs, int num_threads, std::shared_ptr<SceneCache> cache)
+VecEnv::VecEnv(const HabitatConfig& cfg, int num_envs, int num_threads,
+               std::shared_ptr<SceneCache> cache)
     : cfg_(cfg),
       cache_(cache ? std::move(cache) : std::make_shared<SceneCache>(navSettings(cfg))),
       pool_(num_threads) {
-  if (num_envs <= 0) throw std::invalid_argument("VecEnv: num_envs must be > 0, got " + std::to_string(num_envs));
+  if (num_envs <= 0)
+    throw std::invalid_argument("VecEnv: num_envs must be > 0, got " + std::to_string(num_envs));
   envs_.reserve(num_envs);
-  for (int i = 0; i < num_envs; ++i) envs_.push_back(Env{nullptr, Episode{}, EpisodeMeasures(cfg.success_distance)});
+  for (int i = 0; i < num_envs; ++i)
+    envs_.push_back(Env{nullptr, Episode{}, EpisodeMeasures(cfg.success_distance)});
   infos_.resize(num_envs);
   rgb_.assign(rgbSize() * num_envs, 0);
   depth_.assign(depthSize() * num_envs, 0.f);
@@ -44,15 +47,19 @@ bool VecEnv::anyActive() const {
   return false;
 }
 
-void VecEnv::reset(int env, const Episode& ep) { reset(env, ep, cache_->get(cfg_.scenePath(ep.scene_id))); }
+void VecEnv::reset(int env, const Episode& ep) {
+  reset(env, ep, cache_->get(cfg_.scenePath(ep.scene_id)));
+}
 
 void VecEnv::reset(int env, const Episode& ep, std::shared_ptr<const Scene> scene) {
-  if (env < 0 || env >= numEnvs()) throw std::out_of_range("VecEnv::reset: no env " + std::to_string(env));
+  if (env < 0 || env >= numEnvs())
+    throw std::out_of_range("VecEnv::reset: no env " + std::to_string(env));
   if (!scene) throw std::invalid_argument("VecEnv::reset: null scene");
   const Vec3& p = ep.start_position;
   if (!scene->pathfinder.isNavigable(p)) {
-    throw std::runtime_error(fmt::format("episode {}: start position ({:.3f}, {:.3f}, {:.3f}) is off the navmesh of {}",
-                                         ep.episode_id, p.x, p.y, p.z, scene->name));
+    throw std::runtime_error(
+        fmt::format("episode {}: start position ({:.3f}, {:.3f}, {:.3f}) is off the navmesh of {}",
+                    ep.episode_id, p.x, p.y, p.z, scene->name));
   }
   Env& e = envs_[env];
   e.scene = std::move(scene);
@@ -76,12 +83,14 @@ void VecEnv::render(int env) {
   float* depth = depth_.data() + static_cast<size_t>(env) * depthSize();
   // One ray cast serves both sensors when they share a camera (the usual RGB-D setup).
   const bool shared = cfg_.rgb.width == cfg_.depth.width && cfg_.rgb.height == cfg_.depth.height &&
-                      cfg_.rgb.hfov_deg == cfg_.depth.hfov_deg && cfg_.rgb.sensor_height_m == cfg_.depth.sensor_height_m;
+                      cfg_.rgb.hfov_deg == cfg_.depth.hfov_deg &&
+                      cfg_.rgb.sensor_height_m == cfg_.depth.sensor_height_m;
   if (shared) {
     e.scene->renderer->render(cfg_.depth, info.state.position, info.state.heading_rad, rgb, depth);
   } else {
     e.scene->renderer->render(cfg_.rgb, info.state.position, info.state.heading_rad, rgb, nullptr);
-    e.scene->renderer->render(cfg_.depth, info.state.position, info.state.heading_rad, nullptr, depth);
+    e.scene->renderer->render(cfg_.depth, info.state.position, info.state.heading_rad, nullptr,
+                              depth);
   }
 }
 
@@ -105,8 +114,8 @@ void VecEnv::stepOne(int env, Action a) {
 
 void VecEnv::step(const std::vector<Action>& actions) {
   if (static_cast<int>(actions.size()) != numEnvs()) {
-    throw std::invalid_argument("VecEnv::step: got " + std::to_string(actions.size()) + " actions for " +
-                                std::to_string(numEnvs()) + " envs");
+    throw std::invalid_argument("VecEnv::step: got " + std::to_string(actions.size()) +
+                                " actions for " + std::to_string(numEnvs()) + " envs");
   }
   pool_.parallelFor(numEnvs(), [&](int i) { stepOne(i, actions[i]); });
 }

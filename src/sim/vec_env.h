@@ -28,18 +28,19 @@ namespace svln::sim {
 struct EnvInfo {
   std::string episode_id;
   AgentState state;
-  bool active = false;    // reset and not yet done
-  bool done = false;      // the episode ended (STOP or the step limit)
-  bool collided = false;  // the last action's move was cut short
-  int steps = 0;          // actions taken this episode
-  EpisodeMetrics metrics; // as of the last step
+  bool active = false;     // reset and not yet done
+  bool done = false;       // the episode ended (STOP or the step limit)
+  bool collided = false;   // the last action's move was cut short
+  int steps = 0;           // actions taken this episode
+  EpisodeMetrics metrics;  // as of the last step
 };
 
 class VecEnv {
  public:
   // Scenes come from `cache` (one is made when null; pass a shared one so several VecEnvs
   // or the expert see the same scenes).
-  VecEnv(const HabitatConfig& cfg, int num_envs, int num_threads, std::shared_ptr<SceneCache> cache = nullptr);
+  VecEnv(const HabitatConfig& cfg, int num_envs, int num_threads,
+         std::shared_ptr<SceneCache> cache = nullptr);
   ~VecEnv();
 
   int numEnvs() const { return static_cast<int>(envs_.size()); }
@@ -56,10 +57,12 @@ class VecEnv {
   // One action per env (size numEnvs()); only active envs move.
   void step(const std::vector<Action>& actions);
 
-  const uint8_t* rgb() const { return rgb_.data(); }      // [N, H, W, 3]
-  const float* depth() const { return depth_.data(); }    // [N, Hd, Wd]
+  const uint8_t* rgb() const { return rgb_.data(); }    // [N, H, W, 3]
+  const float* depth() const { return depth_.data(); }  // [N, Hd, Wd]
   const uint8_t* rgb(int env) const { return rgb_.data() + static_cast<size_t>(env) * rgbSize(); }
-  const float* depth(int env) const { return depth_.data() + static_cast<size_t>(env) * depthSize(); }
+  const float* depth(int env) const {
+    return depth_.data() + static_cast<size_t>(env) * depthSize();
+  }
   size_t rgbSize() const { return static_cast<size_t>(cfg_.rgb.width) * cfg_.rgb.height * 3; }
   size_t depthSize() const { return static_cast<size_t>(cfg_.depth.width) * cfg_.depth.height; }
 

@@ -1,12 +1,12 @@
 #include "sim/episode.h"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <stdexcept>
-
-#include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "sim/gzip_io.h"
 
@@ -46,7 +46,8 @@ void expectSame(const Episode& a, const Episode& b) {
     EXPECT_EQ(a.goals[i].radius, b.goals[i].radius);
   }
   ASSERT_EQ(a.reference_path.size(), b.reference_path.size());
-  for (size_t i = 0; i < a.reference_path.size(); ++i) EXPECT_EQ(a.reference_path[i], b.reference_path[i]);
+  for (size_t i = 0; i < a.reference_path.size(); ++i)
+    EXPECT_EQ(a.reference_path[i], b.reference_path[i]);
   EXPECT_EQ(a.instruction.instruction_text, b.instruction.instruction_text);
   EXPECT_EQ(a.instruction.language, b.instruction.language);
   EXPECT_EQ(a.instruction.instruction_tokens, b.instruction.instruction_tokens);
@@ -54,7 +55,8 @@ void expectSame(const Episode& a, const Episode& b) {
   EXPECT_EQ(a.geodesic_distance, b.geodesic_distance);
   EXPECT_EQ(a.extra, b.extra);
   ASSERT_EQ(a.gt_locations.size(), b.gt_locations.size());
-  for (size_t i = 0; i < a.gt_locations.size(); ++i) EXPECT_EQ(a.gt_locations[i], b.gt_locations[i]);
+  for (size_t i = 0; i < a.gt_locations.size(); ++i)
+    EXPECT_EQ(a.gt_locations[i], b.gt_locations[i]);
   EXPECT_EQ(a.gt_actions, b.gt_actions);
 }
 
@@ -114,7 +116,8 @@ TEST(Episode, SaveLoadRoundTripIsEqualAndDeterministic) {
     EXPECT_EQ(readFileMaybeGzip(out), bytes1);  // same data, same bytes
   }
   // R2R ids stay integers, RxR ids stay strings of digits only when canonical.
-  EXPECT_NE(readFileMaybeGzip((dir / "val_seen.json.gz").string()).find("\"episode_id\":1,"), std::string::npos);
+  EXPECT_NE(readFileMaybeGzip((dir / "val_seen.json.gz").string()).find("\"episode_id\":1,"),
+            std::string::npos);
   EXPECT_TRUE(fs::exists(dir / "val_seen_gt.json.gz"));
   EXPECT_FALSE(fs::exists(dir / "val_unseen_guide_gt.json.gz"));
   const auto gt = nlohmann::json::parse(readFileMaybeGzip((dir / "val_seen_gt.json.gz").string()));
@@ -164,8 +167,10 @@ class EpisodeBadInput : public ::testing::Test {
                          {"reference_path", {{0, 0, 0}, {1, 0, 1}}}};
     nlohmann::json good = ep;
     good["episode_id"] = 4;
-    if (value.is_null()) ep.erase(key);
-    else ep[key] = value;
+    if (value.is_null())
+      ep.erase(key);
+    else
+      ep[key] = value;
     // The broken episode is the second one, so the error must carry index 1 and id 5.
     return nlohmann::json{{"episodes", {good, ep}}}.dump();
   }
@@ -200,9 +205,11 @@ TEST_F(EpisodeBadInput, MissingEpisodesOrRequiredField) {
   const std::string p0 = write("e.json", "{\"instruction_vocab\": {}}");
   EXPECT_EQ(errorOf([&] { loadEpisodes(p0); }), p0 + ": missing \"episodes\"");
   const std::string p1 = write("m.json.gz", withField("start_position", nullptr));
-  EXPECT_EQ(errorOf([&] { loadEpisodes(p1); }), p1 + ": episode 1 (id 5): field 'start_position' is missing");
+  EXPECT_EQ(errorOf([&] { loadEpisodes(p1); }),
+            p1 + ": episode 1 (id 5): field 'start_position' is missing");
   const std::string p2 = write("i.json.gz", withField("instruction", {{"text", "go"}}));
-  EXPECT_EQ(errorOf([&] { loadEpisodes(p2); }), p2 + ": episode 1 (id 5): field 'instruction_text' is missing");
+  EXPECT_EQ(errorOf([&] { loadEpisodes(p2); }),
+            p2 + ": episode 1 (id 5): field 'instruction_text' is missing");
 }
 
 TEST_F(EpisodeBadInput, WrongTypes) {
@@ -210,8 +217,9 @@ TEST_F(EpisodeBadInput, WrongTypes) {
   EXPECT_EQ(errorOf([&] { loadEpisodes(p1); }),
             p1 + ": episode 1 (id 5): field 'start_position' must be a number, got string");
   const std::string p2 = write("b.json.gz", withField("start_rotation", {0, 0, 1}));
-  EXPECT_EQ(errorOf([&] { loadEpisodes(p2); }),
-            p2 + ": episode 1 (id 5): field 'start_rotation' must be an array of 4 numbers [x,y,z,w]");
+  EXPECT_EQ(
+      errorOf([&] { loadEpisodes(p2); }),
+      p2 + ": episode 1 (id 5): field 'start_rotation' must be an array of 4 numbers [x,y,z,w]");
   const std::string p3 = write("c.json.gz", withField("episode_id", 1.5));
   EXPECT_EQ(errorOf([&] { loadEpisodes(p3); }),
             p3 + ": episode 1: field 'episode_id' must be an integer or a string, got number");

@@ -1,12 +1,12 @@
 #include "sim/gzip_io.h"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <unistd.h>
 
 namespace svln::sim {
 namespace {
@@ -53,14 +53,16 @@ TEST(GzipIo, ConcatenatedMembersAreOneStream) {
 
 TEST(GzipIo, TruncatedAndCorruptStreamsNameTheSource) {
   const std::string z = gzipCompress(std::string(1000, 'x') + "tail");
-  EXPECT_NE(errorOf([&] { gzipDecompress(z.substr(0, z.size() - 6), "f.gz"); }).find("f.gz: truncated"),
-            std::string::npos);
+  EXPECT_NE(
+      errorOf([&] { gzipDecompress(z.substr(0, z.size() - 6), "f.gz"); }).find("f.gz: truncated"),
+      std::string::npos);
   std::string bad = z;
   bad[12] ^= 0x55;
   bad[13] ^= 0x55;
   const std::string msg = errorOf([&] { gzipDecompress(bad, "f.gz"); });
   EXPECT_EQ(msg.rfind("f.gz: ", 0), 0u) << msg;
-  EXPECT_NE(errorOf([&] { gzipDecompress("plain", "f.gz"); }).find("not a gzip stream"), std::string::npos);
+  EXPECT_NE(errorOf([&] { gzipDecompress("plain", "f.gz"); }).find("not a gzip stream"),
+            std::string::npos);
 }
 
 TEST(GzipIo, AtomicWriteCompressesByNameAndLeavesNoTempFiles) {
@@ -74,7 +76,9 @@ TEST(GzipIo, AtomicWriteCompressesByNameAndLeavesNoTempFiles) {
   int files = 0;
   for (const auto& e : fs::recursive_directory_iterator(d)) files += e.is_regular_file() ? 1 : 0;
   EXPECT_EQ(files, 2);
-  EXPECT_NE(errorOf([&] { readFileMaybeGzip((d / "missing.json.gz").string()); }).find("missing.json.gz: file not found"),
+  EXPECT_NE(errorOf([&] {
+              readFileMaybeGzip((d / "missing.json.gz").string());
+            }).find("missing.json.gz: file not found"),
             std::string::npos);
   fs::remove_all(d);
 }

@@ -1,12 +1,12 @@
 #include "sim/habitat_config.h"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <stdexcept>
-
-#include <gtest/gtest.h>
-#include <unistd.h>
 
 namespace svln::sim {
 namespace {
@@ -91,7 +91,8 @@ TEST_F(HabitatConfigTest, ShippedRxRConfigExpandsRoles) {
   const auto paths = c.episodesPaths();
   ASSERT_EQ(paths.size(), 1u);
   EXPECT_EQ(fs::path(paths[0]).lexically_normal(),
-            (fs::path(kConfigDir) / "data/datasets/rxr/val_unseen/val_unseen_guide.json.gz").lexically_normal());
+            (fs::path(kConfigDir) / "data/datasets/rxr/val_unseen/val_unseen_guide.json.gz")
+                .lexically_normal());
 }
 
 TEST_F(HabitatConfigTest, AcceptsUpstreamStreamVLNLayout) {
@@ -139,28 +140,38 @@ habitat:
 }
 
 TEST_F(HabitatConfigTest, UnknownKeyNamesFileAndKeyPath) {
-  const std::string p = write("config.yaml", "habitat:\n  simulator:\n    forwrd_step_size: 0.25\n");
-  EXPECT_EQ(errorOf([&] { loadHabitatConfig(p); }), p + ": unknown key habitat.simulator.forwrd_step_size");
-  const std::string q = write("c2.yaml",
-                              "habitat:\n  simulator:\n    agents:\n      main_agent:\n        sim_sensors:\n"
-                              "          rgb_sensor: {width: 64, min_depth: 0.1}\n");
-  EXPECT_EQ(errorOf([&] { loadHabitatConfig(q); }),
-            q + ": unknown key habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.min_depth");
+  const std::string p =
+      write("config.yaml", "habitat:\n  simulator:\n    forwrd_step_size: 0.25\n");
+  EXPECT_EQ(errorOf([&] { loadHabitatConfig(p); }),
+            p + ": unknown key habitat.simulator.forwrd_step_size");
+  const std::string q =
+      write("c2.yaml",
+            "habitat:\n  simulator:\n    agents:\n      main_agent:\n        sim_sensors:\n"
+            "          rgb_sensor: {width: 64, min_depth: 0.1}\n");
+  EXPECT_EQ(
+      errorOf([&] { loadHabitatConfig(q); }),
+      q + ": unknown key habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.min_depth");
   const std::string t = write("c3.yaml", "trainer: {lr: 1}\nhabitat: {}\n");
   EXPECT_EQ(errorOf([&] { loadHabitatConfig(t); }), t + ": unknown key trainer");
 }
 
 TEST_F(HabitatConfigTest, RangeAndTypeErrors) {
-  const auto err = [&](const std::string& yaml) { return errorOf([&] { loadHabitatConfig(write("r.yaml", yaml)); }); };
+  const auto err = [&](const std::string& yaml) {
+    return errorOf([&] { loadHabitatConfig(write("r.yaml", yaml)); });
+  };
   const std::string p = (dir_ / "r.yaml").string();
-  const std::string sensors = "habitat:\n  simulator:\n    agents:\n      main_agent:\n        sim_sensors:\n";
+  const std::string sensors =
+      "habitat:\n  simulator:\n    agents:\n      main_agent:\n        sim_sensors:\n";
   EXPECT_EQ(err(sensors + "          rgb_sensor: {hfov: 180}\n"),
-            p + ": habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.hfov must be in (0, 180), got 180.000000");
+            p + ": habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.hfov must be in (0, "
+                "180), got 180.000000");
   EXPECT_EQ(err(sensors + "          depth_sensor: {width: 0}\n"),
-            p + ": habitat.simulator.agents.main_agent.sim_sensors.depth_sensor: width and height must be in [1, 8192], "
+            p + ": habitat.simulator.agents.main_agent.sim_sensors.depth_sensor: width and height "
+                "must be in [1, 8192], "
                 "got 0x480");
   EXPECT_EQ(err(sensors + "          depth_sensor: {min_depth: 5, max_depth: 5}\n"),
-            p + ": habitat.simulator.agents.main_agent.sim_sensors.depth_sensor: need 0 <= min_depth < max_depth, got "
+            p + ": habitat.simulator.agents.main_agent.sim_sensors.depth_sensor: need 0 <= "
+                "min_depth < max_depth, got "
                 "5.000000, 5.000000");
   EXPECT_EQ(err("habitat:\n  simulator:\n    turn_angle: left\n"),
             p + ": habitat.simulator.turn_angle: cannot read 'left' as a number");
@@ -171,7 +182,8 @@ TEST_F(HabitatConfigTest, RangeAndTypeErrors) {
   EXPECT_EQ(err("habitat:\n  task:\n    measurements:\n      success: {success_distance: 0}\n"),
             p + ": habitat.task.measurements.success.success_distance must be > 0");
   EXPECT_EQ(err(sensors + "          rgb_sensor: {position: [0.1, 1.2, 0]}\n"),
-            p + ": habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.position: only [0, height, 0] is "
+            p + ": habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.position: only [0, "
+                "height, 0] is "
                 "supported");
 }
 
@@ -208,9 +220,10 @@ TEST_F(HabitatConfigTest, RelativePathsResolveBesideYamlThenCwd) {
   std::ofstream(dir_ / "gen" / "episodes" / "train" / "train.json.gz") << "x";
   fs::create_directories(dir_ / "gen" / "scenes" / "s0");
   std::ofstream(dir_ / "gen" / "scenes" / "s0" / "s0.glb") << "x";
-  const std::string p = write("gen/config.yaml",
-                              "habitat:\n  dataset:\n    data_path: episodes/{split}/{split}.json.gz\n"
-                              "    scenes_dir: scenes\n");
+  const std::string p =
+      write("gen/config.yaml",
+            "habitat:\n  dataset:\n    data_path: episodes/{split}/{split}.json.gz\n"
+            "    scenes_dir: scenes\n");
   const HabitatConfig c = loadHabitatConfig(p);
   EXPECT_EQ(c.episodesPath(), (dir_ / "gen/episodes/train/train.json.gz").string());
   EXPECT_EQ(c.scenePath("s0/s0.glb"), (dir_ / "gen/scenes/s0/s0.glb").string());

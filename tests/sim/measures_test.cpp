@@ -1,9 +1,9 @@
 #include "sim/measures.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <stdexcept>
-
-#include <gtest/gtest.h>
 
 #include "sim/path_finder.h"
 #include "test_scenes.h"
@@ -16,7 +16,8 @@ using V = std::vector<Vec3>;
 TEST(Measures, DtwOfHandWorkedLists) {
   // a = 0,1,2 on x; b = 0,2. D = [[0,2],[1,1],[3,1]] -> DTW 1.
   EXPECT_FLOAT_EQ(dtw(V{{0, 0, 0}, {1, 0, 0}, {2, 0, 0}}, V{{0, 0, 0}, {2, 0, 0}}), 1.f);
-  EXPECT_FLOAT_EQ(ndtw(V{{0, 0, 0}, {1, 0, 0}, {2, 0, 0}}, V{{0, 0, 0}, {2, 0, 0}}), std::exp(-1.f / 6.f));
+  EXPECT_FLOAT_EQ(ndtw(V{{0, 0, 0}, {1, 0, 0}, {2, 0, 0}}, V{{0, 0, 0}, {2, 0, 0}}),
+                  std::exp(-1.f / 6.f));
   // a = z 0,3; b = z 0,1,2,3. Row 0: 0,1,3,6. Row 1: 3,2,2,2 -> DTW 2, nDTW exp(-2/12).
   const V a{{0, 0, 0}, {0, 0, 3}}, b{{0, 0, 0}, {0, 0, 1}, {0, 0, 2}, {0, 0, 3}};
   EXPECT_FLOAT_EQ(dtw(a, b), 2.f);

@@ -1,14 +1,14 @@
 #include "sim/vec_env.h"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <random>
 #include <stdexcept>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "sim/episode_iterator.h"
 #include "sim/gltf_io.h"
@@ -71,7 +71,9 @@ Episode roomEpisode(const std::string& id, const Vec3& start, float heading, con
 
 class VecEnvTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { room_ = new std::shared_ptr<const Scene>(makeScene(test::openRoom(), "mem/room")); }
+  static void SetUpTestSuite() {
+    room_ = new std::shared_ptr<const Scene>(makeScene(test::openRoom(), "mem/room"));
+  }
   static void TearDownTestSuite() { delete room_; }
   static std::shared_ptr<const Scene>* room_;
 };
@@ -79,10 +81,9 @@ std::shared_ptr<const Scene>* VecEnvTest::room_ = nullptr;
 
 TEST_F(VecEnvTest, ParallelStepsEqualOneByOne) {
   const HabitatConfig cfg = smallConfig();
-  const std::vector<Episode> eps = {roomEpisode("a", {2, 0, 2}, 0.f, {8, 0, 8}),
-                                    roomEpisode("b", {5, 0, 5}, 1.2f, {1, 0, 9}),
-                                    roomEpisode("c", {8, 0, 3}, -2.f, {2, 0, 2}),
-                                    roomEpisode("d", {3, 0, 8}, 3.f, {9, 0, 9})};
+  const std::vector<Episode> eps = {
+      roomEpisode("a", {2, 0, 2}, 0.f, {8, 0, 8}), roomEpisode("b", {5, 0, 5}, 1.2f, {1, 0, 9}),
+      roomEpisode("c", {8, 0, 3}, -2.f, {2, 0, 2}), roomEpisode("d", {3, 0, 8}, 3.f, {9, 0, 9})};
   const int n = static_cast<int>(eps.size());
   auto cache = std::make_shared<SceneCache>();
   cache->insert("mem/room", *room_);
@@ -106,8 +107,10 @@ TEST_F(VecEnvTest, ParallelStepsEqualOneByOne) {
     std::vector<Action> acts(n);
     for (int i = 0; i < n; ++i) {
       const int r = static_cast<int>(rng() % 10);  // mostly forward, rare STOP
-      acts[i] = r < 6 ? Action::MoveForward : r < 8 ? Action::TurnLeft : r < 9 ? Action::TurnRight
-                : (t > 20 ? Action::Stop : Action::MoveForward);
+      acts[i] = r < 6   ? Action::MoveForward
+                : r < 8 ? Action::TurnLeft
+                : r < 9 ? Action::TurnRight
+                        : (t > 20 ? Action::Stop : Action::MoveForward);
     }
     env.step(acts);
     for (int i = 0; i < n; ++i) {
@@ -128,14 +131,15 @@ TEST_F(VecEnvTest, ParallelStepsEqualOneByOne) {
       ASSERT_EQ(info.metrics.ndtw, meas[i].metrics().ndtw);
       ASSERT_EQ(info.metrics.success, meas[i].metrics().success);
       ASSERT_EQ(info.metrics.collisions, meas[i].metrics().collisions);
-      scene.renderer->render(cfg.depth, ref[i].position, ref[i].heading_rad, rgb.data(), depth.data());
+      scene.renderer->render(cfg.depth, ref[i].position, ref[i].heading_rad, rgb.data(),
+                             depth.data());
       ASSERT_EQ(std::memcmp(env.rgb(i), rgb.data(), rgb.size()), 0) << "env " << i << " step " << t;
       ASSERT_EQ(std::memcmp(env.depth(i), depth.data(), depth.size() * sizeof(float)), 0);
       // The batch buffer is [N, H, W, 3]: env i starts i * H * W * 3 bytes in.
       ASSERT_EQ(env.rgb(i), env.rgb() + i * 16 * 12 * 3);
     }
   }
-  EXPECT_TRUE(any_collision);  // 60 mostly-forward steps in a 10 m room hit walls
+  EXPECT_TRUE(any_collision);     // 60 mostly-forward steps in a 10 m room hit walls
   EXPECT_FALSE(env.anyActive());  // every env stopped or ran out of its 40 steps
 }
 
@@ -166,8 +170,11 @@ TEST_F(VecEnvTest, EpisodeEndsAtStepLimitAndIgnoresLaterActions) {
 
 TEST_F(VecEnvTest, StartOffTheNavmeshNamesTheEpisode) {
   VecEnv env(smallConfig(), 1, 1);
-  const std::string msg = errorOf([&] { env.reset(0, roomEpisode("42", {30, 0, 30}, 0.f, {5, 0, 5}), *room_); });
-  EXPECT_EQ(msg, "episode 42: start position (30.000, 0.000, 30.000) is off the navmesh of mem/room");
+  const std::string msg = errorOf([&] {
+    env.reset(0, roomEpisode("42", {30, 0, 30}, 0.f, {5, 0, 5}), *room_);
+  });
+  EXPECT_EQ(msg,
+            "episode 42: start position (30.000, 0.000, 30.000) is off the navmesh of mem/room");
 }
 
 TEST(SceneCache, LoadsEachSceneOnceAcrossThreads) {
