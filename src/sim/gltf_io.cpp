@@ -200,7 +200,7 @@ bool extraVec3(const tinygltf::Value& extras, const char* key, Vec3& out) {
 }
 
 Texture toRgb(const tinygltf::Image& img, const std::string& path, int index) {
-  if (img.image.empty() || img.width <= 0 || img.height <= 0 || img.component < 1 ||
+  if (img.width <= 0 || img.height <= 0 || img.component < 1 ||
       img.component > 4)
     throw fail(path, "image " + std::to_string(index) + " could not be decoded");
   const int bytes_per = img.bits == 16 ? 2 : 1;
@@ -228,6 +228,17 @@ Texture toRgb(const tinygltf::Image& img, const std::string& path, int index) {
     }
   }
   return t;
+}
+
+// stb_image decodes PNG/JPEG/BMP/...; images it cannot decode (e.g. KTX2/Basis in
+// HM3D's .basis.glb) are left empty so their materials fall back to the base colour.
+bool tolerantImageLoader(tinygltf::Image* image, const int index, std::string* err,
+                         std::string* warn, int w, int h, const unsigned char* bytes, int size,
+                         void* user) {
+  std::string e;
+  if (!tinygltf::LoadImageData(image, index, &e, warn, w, h, bytes, size, nullptr))
+    image->image.clear();
+  return true;
 }
 
 std::vector<unsigned char> readFile(const std::string& path) {
@@ -364,8 +375,17 @@ struct Loader {
   }
 
   void materialsAndTextures() {
-    for (size_t i = 0; i < model.images.size(); ++i)
+    // Texture index = image index, except that undecodable images get none.
+    std::vector<int> texture_of(model.images.size(), -1);
+    for (size_t i = 0; i < model.images.size(); ++i) {
+      if (model.images[i].image.empty()) {
+        spdlog::warn("{}: image {} could not be decoded; its materials use their base colour",
+                     path, i);
+        continue;
+      }
+      texture_of[i] = static_cast<int>(out.textures.size());
       out.textures.push_back(toRgb(model.images[i], path, static_cast<int>(i)));
+    }
     for (size_t i = 0; i < model.materials.size(); ++i) {
       const tinygltf::Material& gm = model.materials[i];
       Material m;
@@ -377,9 +397,9 @@ struct Loader {
         if (tex >= static_cast<int>(model.textures.size()))
           throw fail(path, "material " + std::to_string(i) + " refers to missing texture");
         const int src = model.textures[tex].source;
-        if (src < 0 || src >= static_cast<int>(out.textures.size()))
+        if (src < 0 || src >= static_cast<int>(texture_of.size()))
           throw fail(path, "texture " + std::to_string(tex) + " has no image");
-        m.texture = src;
+        m.texture = texture_of[src];
       }
       out.materials.push_back(m);
     }
@@ -427,6 +447,7 @@ Mesh loadScene(const std::string& path, const GltfLoadOptions& options) {
   if (ext != ".glb" && ext != ".gltf") throw fail(path, "unsupported scene format (want .glb or .gltf)");
   const std::vector<unsigned char> bytes = readFile(path);
   tinygltf::TinyGLTF gltf;
+  gltf.SetImageLoader(tolerantImageLoader, nullptr);
   tinygltf::Model model;
   std::string err, warn;
   const std::string base_dir = fs::path(path).parent_path().string();

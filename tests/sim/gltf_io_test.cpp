@@ -260,6 +260,23 @@ TEST(GltfIo, GltfHierarchyTransformsAndIndexTypes) {
   fs::remove(path);
 }
 
+TEST(GltfIo, UndecodableImageFallsBackToBaseColour) {
+  const std::string path = tempPath("img.glb");
+  saveGlb(sampleScene(), path);
+  std::string bytes = readBytes(path);
+  const size_t png = bytes.find("\x89PNG");
+  ASSERT_NE(png, std::string::npos);
+  bytes.replace(png, 4, "KTX2");
+  writeBytes(path, bytes);
+  const Mesh m = loadScene(path);
+  EXPECT_TRUE(m.textures.empty());
+  ASSERT_EQ(m.materials.size(), 2u);
+  EXPECT_EQ(m.materials[0].texture, -1);
+  EXPECT_EQ(m.materials[0].base_color, (Vec3{0.9f, 0.7f, 0.4f}));
+  EXPECT_EQ(m.numTriangles(), sampleScene().numTriangles());
+  fs::remove(path);
+}
+
 TEST(GltfIo, BadFilesGiveOneLineErrorsNamingTheFile) {
   auto expectError = [](const std::string& path, const std::string& what) {
     const std::string e = errorOf([&] { loadScene(path); });
