@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 namespace svln::sim {
@@ -20,6 +21,10 @@ EpisodeIterator EpisodeIterator::fromConfig(const HabitatConfig& cfg, const std:
     EpisodeDataset d = loadEpisodes(path);
     for (Episode& e : d.episodes) {
       const auto& langs = cfg.languages;
+      const auto& scenes = cfg.content_scenes;
+      const std::string scene = std::filesystem::path(e.scene_id).stem().string();
+      if (!scenes.empty() && std::find(scenes.begin(), scenes.end(), scene) == scenes.end())
+        continue;
       if (!langs.empty() &&
           std::find(langs.begin(), langs.end(), e.instruction.language) == langs.end())
         continue;

@@ -18,8 +18,9 @@ class EpisodeIterator {
  public:
   EpisodeIterator(std::vector<Episode> episodes, bool shuffle, uint64_t seed, bool cycle);
 
-  // Loads every role file of `split` (cfg.split when empty) and keeps the instructions
-  // whose language is in cfg.languages (all when empty).
+  // Loads every role file of `split` (cfg.split when empty) and keeps the episodes whose
+  // scene (file stem of scene_id) is in cfg.content_scenes and whose instruction language
+  // is in cfg.languages (each: all when empty).
   static EpisodeIterator fromConfig(const HabitatConfig& cfg, const std::string& split,
                                     bool shuffle, bool cycle);
 

@@ -171,7 +171,9 @@ void readDataset(const Reader& r, const YAML::Node& ds, HabitatConfig& cfg) {
   r.getList(ds, "roles", p, cfg.roles);
   r.getList(ds, "languages", p, cfg.languages);
   // "*" means every language, as in VLN-CE's RxR config.
+  r.getList(ds, "content_scenes", p, cfg.content_scenes);
   if (cfg.languages.size() == 1 && cfg.languages[0] == "*") cfg.languages.clear();
+  if (cfg.content_scenes.size() == 1 && cfg.content_scenes[0] == "*") cfg.content_scenes.clear();
   if (cfg.roles.size() == 1 && cfg.roles[0] == "*") cfg.roles = {"guide", "follower"};
 }
 
@@ -332,6 +334,7 @@ void saveHabitatConfig(const HabitatConfig& cfg, const std::string& path) {
   out << YAML::Key << "scenes_dir" << YAML::Value << YAML::DoubleQuoted << cfg.scenes_dir;
   list("roles", cfg.roles);
   list("languages", cfg.languages);
+  list("content_scenes", cfg.content_scenes);
   out << YAML::EndMap << YAML::EndMap << YAML::EndMap;
   if (!out.good()) throw std::runtime_error(path + ": YAML emitter error: " + out.GetLastError());
   writeFileAtomic(path, std::string("# Habitat-style environment config (see docs/world.md)\n") +

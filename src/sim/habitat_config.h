@@ -18,6 +18,8 @@ struct HabitatConfig {
   std::string split = "train";
   std::vector<std::string> roles;      // RxR: each replaces "{role}" in data_path (e.g. guide)
   std::vector<std::string> languages;  // RxR: keep only these instruction languages; empty = all
+  std::vector<std::string>
+      content_scenes;  // keep episodes of these scenes (file stem); empty = all
   // habitat.simulator
   CameraSpec rgb{640, 480, 79.f, 1.25f, 0.f, 10.f, false};
   CameraSpec depth{640, 480, 79.f, 1.25f, 0.f, 10.f, false};

@@ -46,6 +46,7 @@ void expectEqual(const HabitatConfig& a, const HabitatConfig& b) {
   EXPECT_EQ(a.split, b.split);
   EXPECT_EQ(a.roles, b.roles);
   EXPECT_EQ(a.languages, b.languages);
+  EXPECT_EQ(a.content_scenes, b.content_scenes);
   for (const auto& [x, y] : {std::pair{a.rgb, b.rgb}, std::pair{a.depth, b.depth}}) {
     EXPECT_EQ(x.width, y.width);
     EXPECT_EQ(x.height, y.height);
@@ -206,6 +207,7 @@ TEST_F(HabitatConfigTest, SaveLoadsBackEqual) {
   c.success_distance = 2.9f;
   c.seed = 7;
   c.agent_radius = 0.18f;
+  c.content_scenes = {"zsNo4HB9uLZ", "8WUmhLawc2A"};
   const std::string out = (dir_ / "sub" / "saved.yaml").string();
   saveHabitatConfig(c, out);
   const HabitatConfig back = loadHabitatConfig(out);

@@ -259,6 +259,10 @@ TEST(EpisodeIterator, FromConfigFiltersLanguages) {
   EXPECT_EQ(it.next()->episode_id, "8");
   cfg.languages.clear();
   EXPECT_EQ(EpisodeIterator::fromConfig(cfg, "val_unseen", false, false).size(), 2u);
+  cfg.content_scenes = {"7y3sRwLe3Va"};  // not a scene of this split
+  EXPECT_EQ(EpisodeIterator::fromConfig(cfg, "val_unseen", false, false).size(), 0u);
+  cfg.content_scenes = {"7y3sRwLe3Va", "zsNo4HB9uLZ"};
+  EXPECT_EQ(EpisodeIterator::fromConfig(cfg, "val_unseen", false, false).size(), 2u);
 }
 
 }  // namespace
