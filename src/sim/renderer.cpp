@@ -235,8 +235,8 @@ void Renderer::Impl::sampleTexture(const TextureView& tex, float u, float v, flo
   const float x = u * tex.width - 0.5f, y = v * tex.height - 0.5f;
   const float fx0 = std::floor(x), fy0 = std::floor(y);
   const float ax = x - fx0, ay = y - fy0;
-  auto wrap = [](float i, int n) {
-    int k = static_cast<int>(std::fmod(i, static_cast<float>(n)));
+  auto wrap = [](float i, int n) {  // i is integral; uvs beyond +-2^63 texels are not a concern
+    const int k = static_cast<int>(static_cast<int64_t>(i) % n);
     return k < 0 ? k + n : k;
   };
   const int x0 = wrap(fx0, tex.width), y0 = wrap(fy0, tex.height);
