@@ -661,7 +661,7 @@ void PathFinder::loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
   }
 }
 
-bool PathFinder::isLoaded() const { return impl_->navmesh != nullptr; }
+bool PathFinder::isLoaded() const { return impl_ && impl_->navmesh != nullptr; }
 
 const NavMeshSettings& PathFinder::settings() const { return impl_->settings; }
 

@@ -252,6 +252,21 @@ TEST(PathFinder, SaveLoadRoundTripGivesIdenticalDistances) {
   }
 }
 
+TEST(PathFinder, LoadsTheCommittedHabitatFormatFixture) {
+  // tests/data/nav/door_v1.navmesh, written by tests/data/nav/make_fixtures.cpp.
+  const std::string path = std::string(SVLN_TEST_DATA) + "/nav/door_v1.navmesh";
+  const auto bytes = readBytes(path);
+  ASSERT_GT(bytes.size(), 48u);
+  EXPECT_EQ(std::string(bytes.data(), 8), std::string("TESM\x01\0\0\0", 8));
+  PathFinder pf;
+  pf.loadNavMesh(path);
+  EXPECT_NEAR(pf.geodesicDistance({2, 0, 1}, {8, 0, 1}), 2 * std::hypot(2.85f, 3.6f) + 0.3f,
+              2 * kCell);
+  EXPECT_TRUE(std::isinf(pf.geodesicDistance({2, 0, 1}, {13.5f, 0, 1.5f})));
+  EXPECT_NEAR(pf.navigableArea(), doorNav().navigableArea(), 0.5f);
+  EXPECT_FLOAT_EQ(pf.settings().agent_radius, 0.1f);  // version 1: Habitat's defaults
+}
+
 TEST(PathFinder, Version2RecordsSettings) {
   NavMeshSettings s;
   s.agent_radius = 0.2f;
