@@ -8,7 +8,8 @@
 //                          infos [N]                  (state, done, metrics so far)
 //
 // An env is active from reset() until its episode ends (STOP or max_episode_steps); later
-// actions for it are ignored until the next reset(). Stepping allocates nothing.
+// actions for it are ignored until the next reset(). Stepping allocates nothing. reset()
+// and step() are called from one thread (the pool parallelises inside step()).
 #pragma once
 
 #include <cstdint>
