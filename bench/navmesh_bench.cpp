@@ -27,8 +27,10 @@ int main(int argc, char** argv) {
   int scenes = 5;
   int queries = 20000;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--scenes")) scenes = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--queries")) queries = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--scenes"))
+      scenes = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--queries"))
+      queries = std::atoi(argv[i + 1]);
   }
   std::printf("navmesh_bench: %d procedural apartments, %d queries each, 1 thread\n", scenes,
               queries);

@@ -6,10 +6,14 @@ namespace svln::sim {
 
 const char* actionName(Action a) {
   switch (a) {
-    case Action::Stop: return "STOP";
-    case Action::MoveForward: return "MOVE_FORWARD";
-    case Action::TurnLeft: return "TURN_LEFT";
-    case Action::TurnRight: return "TURN_RIGHT";
+    case Action::Stop:
+      return "STOP";
+    case Action::MoveForward:
+      return "MOVE_FORWARD";
+    case Action::TurnLeft:
+      return "TURN_LEFT";
+    case Action::TurnRight:
+      return "TURN_RIGHT";
   }
   return "UNKNOWN";
 }
@@ -33,7 +37,8 @@ StepOutcome applyAction(const PathFinder& pf, const AgentState& s, Action a,
     case Action::MoveForward: {
       const Vec3 target = s.position + forwardFromHeading(s.heading_rad) * space.forward_step_m;
       out.state.position = pf.tryStep(s.position, target);
-      out.collided = distance(out.state.position, s.position) < space.forward_step_m - kCollisionSlackM;
+      out.collided =
+          distance(out.state.position, s.position) < space.forward_step_m - kCollisionSlackM;
       break;
     }
   }

@@ -26,9 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 using Mat4 = std::array<double, 16>;  // column-major, as glTF stores node.matrix
 
-constexpr uint32_t kGlbMagic = 0x46546C67;      // "glTF"
-constexpr uint32_t kChunkJson = 0x4E4F534A;     // "JSON"
-constexpr uint32_t kChunkBin = 0x004E4942;      // "BIN\0"
+constexpr uint32_t kGlbMagic = 0x46546C67;   // "glTF"
+constexpr uint32_t kChunkJson = 0x4E4F534A;  // "JSON"
+constexpr uint32_t kChunkBin = 0x004E4942;   // "BIN\0"
 constexpr int kModeTriangles = 4, kModeStrip = 5, kModeFan = 6;
 
 std::runtime_error fail(const std::string& path, const std::string& what) {
@@ -61,8 +61,10 @@ Mat4 localTransform(const tinygltf::Node& n) {
     std::copy(n.matrix.begin(), n.matrix.end(), m.begin());
     return m;
   }
-  const double x = n.rotation.size() == 4 ? n.rotation[0] : 0, y = n.rotation.size() == 4 ? n.rotation[1] : 0,
-               z = n.rotation.size() == 4 ? n.rotation[2] : 0, w = n.rotation.size() == 4 ? n.rotation[3] : 1;
+  const double x = n.rotation.size() == 4 ? n.rotation[0] : 0,
+               y = n.rotation.size() == 4 ? n.rotation[1] : 0,
+               z = n.rotation.size() == 4 ? n.rotation[2] : 0,
+               w = n.rotation.size() == 4 ? n.rotation[3] : 1;
   const double sx = n.scale.size() == 3 ? n.scale[0] : 1, sy = n.scale.size() == 3 ? n.scale[1] : 1,
                sz = n.scale.size() == 3 ? n.scale[2] : 1;
   Mat4 m = identity();
@@ -114,7 +116,8 @@ AccessorView viewOf(const tinygltf::Model& model, int index, const std::string& 
   if (index < 0 || index >= static_cast<int>(model.accessors.size()))
     throw fail(path, std::string("invalid accessor index for ") + what);
   const tinygltf::Accessor& a = model.accessors[index];
-  if (a.sparse.isSparse) throw fail(path, std::string("sparse accessor for ") + what + " is not supported");
+  if (a.sparse.isSparse)
+    throw fail(path, std::string("sparse accessor for ") + what + " is not supported");
   if (a.bufferView < 0 || a.bufferView >= static_cast<int>(model.bufferViews.size()))
     throw fail(path, std::string("accessor for ") + what + " has no buffer view");
   const tinygltf::BufferView& bv = model.bufferViews[a.bufferView];
@@ -146,7 +149,8 @@ float component(const AccessorView& v, size_t i, int c) {
       std::memcpy(&f, p + 4 * c, 4);
       return f;
     }
-    case TINYGLTF_COMPONENT_TYPE_UNSIGNED_BYTE: return p[c] / (v.normalized ? 255.f : 1.f);
+    case TINYGLTF_COMPONENT_TYPE_UNSIGNED_BYTE:
+      return p[c] / (v.normalized ? 255.f : 1.f);
     case TINYGLTF_COMPONENT_TYPE_BYTE: {
       const float x = static_cast<int8_t>(p[c]);
       return v.normalized ? std::max(x / 127.f, -1.f) : x;
@@ -161,14 +165,16 @@ float component(const AccessorView& v, size_t i, int c) {
       std::memcpy(&s, p + 2 * c, 2);
       return v.normalized ? std::max(s / 32767.f, -1.f) : s;
     }
-    default: return 0.f;
+    default:
+      return 0.f;
   }
 }
 
 uint32_t indexAt(const AccessorView& v, size_t i) {
   const unsigned char* p = v.data + i * v.stride;
   switch (v.ctype) {
-    case TINYGLTF_COMPONENT_TYPE_UNSIGNED_BYTE: return p[0];
+    case TINYGLTF_COMPONENT_TYPE_UNSIGNED_BYTE:
+      return p[0];
     case TINYGLTF_COMPONENT_TYPE_UNSIGNED_SHORT: {
       uint16_t s;
       std::memcpy(&s, p, 2);
@@ -200,8 +206,7 @@ bool extraVec3(const tinygltf::Value& extras, const char* key, Vec3& out) {
 }
 
 Texture toRgb(const tinygltf::Image& img, const std::string& path, int index) {
-  if (img.width <= 0 || img.height <= 0 || img.component < 1 ||
-      img.component > 4)
+  if (img.width <= 0 || img.height <= 0 || img.component < 1 || img.component > 4)
     throw fail(path, "image " + std::to_string(index) + " could not be decoded");
   const int bytes_per = img.bits == 16 ? 2 : 1;
   const size_t n = static_cast<size_t>(img.width) * img.height;
@@ -299,8 +304,10 @@ struct Loader {
     const auto uv_it = prim.attributes.find("TEXCOORD_0");
     if (uv_it != prim.attributes.end()) {
       const AccessorView uv = viewOf(model, uv_it->second, path, "TEXCOORD_0");
-      if (uv.comps != 2 || uv.count != pos.count) throw fail(path, "TEXCOORD_0 does not match POSITION");
-      for (size_t i = 0; i < uv.count; ++i) uvs.push_back({component(uv, i, 0), component(uv, i, 1)});
+      if (uv.comps != 2 || uv.count != pos.count)
+        throw fail(path, "TEXCOORD_0 does not match POSITION");
+      for (size_t i = 0; i < uv.count; ++i)
+        uvs.push_back({component(uv, i, 0), component(uv, i, 1)});
       any_uvs = true;
     } else {
       uvs.resize(out.positions.size());
@@ -315,7 +322,8 @@ struct Loader {
       idx.resize(iv.count);
       for (size_t i = 0; i < iv.count; ++i) {
         idx[i] = indexAt(iv, i);
-        if (idx[i] >= pos.count) throw fail(path, "index " + std::to_string(idx[i]) + " out of range");
+        if (idx[i] >= pos.count)
+          throw fail(path, "index " + std::to_string(idx[i]) + " out of range");
       }
     } else {
       idx.resize(pos.count);
@@ -337,8 +345,10 @@ struct Loader {
       for (size_t i = 0; i + 2 < idx.size(); i += 3) emit(idx[i], idx[i + 1], idx[i + 2]);
     } else if (mode == kModeStrip) {
       for (size_t i = 0; i + 2 < idx.size(); ++i) {
-        if (i % 2 == 0) emit(idx[i], idx[i + 1], idx[i + 2]);
-        else emit(idx[i + 1], idx[i], idx[i + 2]);
+        if (i % 2 == 0)
+          emit(idx[i], idx[i + 1], idx[i + 2]);
+        else
+          emit(idx[i + 1], idx[i], idx[i + 2]);
       }
     } else {
       for (size_t i = 1; i + 1 < idx.size(); ++i) emit(idx[0], idx[i], idx[i + 1]);
@@ -379,8 +389,8 @@ struct Loader {
     std::vector<int> texture_of(model.images.size(), -1);
     for (size_t i = 0; i < model.images.size(); ++i) {
       if (model.images[i].image.empty()) {
-        spdlog::warn("{}: image {} could not be decoded; its materials use their base colour",
-                     path, i);
+        spdlog::warn("{}: image {} could not be decoded; its materials use their base colour", path,
+                     i);
         continue;
       }
       texture_of[i] = static_cast<int>(out.textures.size());
@@ -421,7 +431,8 @@ struct Loader {
 
   void objectBoxes() {
     const float inf = std::numeric_limits<float>::infinity();
-    std::vector<std::pair<Vec3, Vec3>> box(out.objects.size(), {{inf, inf, inf}, {-inf, -inf, -inf}});
+    std::vector<std::pair<Vec3, Vec3>> box(out.objects.size(),
+                                           {{inf, inf, inf}, {-inf, -inf, -inf}});
     for (size_t t = 0; t < out.numTriangles(); ++t) {
       const int o = out.triangle_object[t];
       if (o < 0) continue;
@@ -443,8 +454,10 @@ struct Loader {
 
 Mesh loadScene(const std::string& path, const GltfLoadOptions& options) {
   std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (ext != ".glb" && ext != ".gltf") throw fail(path, "unsupported scene format (want .glb or .gltf)");
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (ext != ".glb" && ext != ".gltf")
+    throw fail(path, "unsupported scene format (want .glb or .gltf)");
   const std::vector<unsigned char> bytes = readFile(path);
   tinygltf::TinyGLTF gltf;
   gltf.SetImageLoader(tolerantImageLoader, nullptr);
@@ -468,7 +481,8 @@ Mesh loadScene(const std::string& path, const GltfLoadOptions& options) {
   Loader ld{model, path, z_up, {}, {}, false, {}};
   ld.materialsAndTextures();
   const int scene = model.defaultScene >= 0 ? model.defaultScene : (model.scenes.empty() ? -1 : 0);
-  if (scene >= static_cast<int>(model.scenes.size())) throw fail(path, "default scene does not exist");
+  if (scene >= static_cast<int>(model.scenes.size()))
+    throw fail(path, "default scene does not exist");
   std::vector<int> roots;
   if (scene >= 0) {
     roots = model.scenes[scene].nodes;
@@ -510,7 +524,8 @@ struct GlbWriter {
     return static_cast<int>(doc["bufferViews"].size()) - 1;
   }
 
-  int addAccessor(int view, int ctype, size_t count, const char* type, json extra = json::object()) {
+  int addAccessor(int view, int ctype, size_t count, const char* type,
+                  json extra = json::object()) {
     json a = {{"bufferView", view}, {"componentType", ctype}, {"count", count}, {"type", type}};
     a.update(extra);
     doc["accessors"].push_back(a);
@@ -520,7 +535,8 @@ struct GlbWriter {
 
 void appendPng(void* ctx, void* data, int size) {
   auto* out = static_cast<std::vector<unsigned char>*>(ctx);
-  out->insert(out->end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + size);
+  out->insert(out->end(), static_cast<unsigned char*>(data),
+              static_cast<unsigned char*>(data) + size);
 }
 
 void writeAtomically(const std::string& path, const std::string& bytes) {
@@ -567,8 +583,8 @@ void saveGlb(const Mesh& mesh, const std::string& path) {
 
   // Textures as PNG images, one glTF texture per image so indices survive a round trip.
   if (!mesh.textures.empty()) {
-    w.doc["samplers"] = json::array({{{"magFilter", 9729}, {"minFilter", 9987},
-                                      {"wrapS", 10497}, {"wrapT", 10497}}});
+    w.doc["samplers"] = json::array(
+        {{{"magFilter", 9729}, {"minFilter", 9987}, {"wrapS", 10497}, {"wrapT", 10497}}});
     for (size_t i = 0; i < mesh.textures.size(); ++i) {
       const Texture& t = mesh.textures[i];
       if (t.width <= 0 || t.height <= 0 || t.rgb.size() != size_t(t.width) * t.height * 3)
@@ -630,11 +646,13 @@ void saveGlb(const Mesh& mesh, const std::string& path) {
                                         {{"min", vec3Json(lo)}, {"max", vec3Json(hi)}});
       if (!uv.empty()) {
         const int uvv = w.addView(uv.data(), uv.size() * 4, 34962);
-        attrs["TEXCOORD_0"] = w.addAccessor(uvv, TINYGLTF_COMPONENT_TYPE_FLOAT, remap.size(), "VEC2");
+        attrs["TEXCOORD_0"] =
+            w.addAccessor(uvv, TINYGLTF_COMPONENT_TYPE_FLOAT, remap.size(), "VEC2");
       }
       const int iv = w.addView(idx.data(), idx.size() * 4, 34963);
       json prim = {{"attributes", attrs},
-                   {"indices", w.addAccessor(iv, TINYGLTF_COMPONENT_TYPE_UNSIGNED_INT, idx.size(), "SCALAR")},
+                   {"indices",
+                    w.addAccessor(iv, TINYGLTF_COMPONENT_TYPE_UNSIGNED_INT, idx.size(), "SCALAR")},
                    {"mode", kModeTriangles}};
       if (material >= 0) prim["material"] = material;
       prims.push_back(prim);
@@ -662,7 +680,8 @@ void saveGlb(const Mesh& mesh, const std::string& path) {
   for (size_t i = 0; i < nodes.size(); ++i) scene_nodes.push_back(i);
   json rooms = json::array();
   for (const Room& r : mesh.rooms)
-    rooms.push_back({{"name", r.name}, {"bbox_min", vec3Json(r.bbox_min)}, {"bbox_max", vec3Json(r.bbox_max)}});
+    rooms.push_back(
+        {{"name", r.name}, {"bbox_min", vec3Json(r.bbox_min)}, {"bbox_max", vec3Json(r.bbox_max)}});
   json scene = {{"nodes", scene_nodes}};
   // Metadata (object/room boxes) is in the simulator's Y-up frame; geometry is Z-up.
   scene["extras"] = {{"rooms", rooms}, {"metadata_frame", "y_up"}};

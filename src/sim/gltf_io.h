@@ -22,10 +22,10 @@ struct GltfLoadOptions {
 // Loads every TRIANGLES primitive (also strips and fans) of the default scene, with node
 // transforms, baseColorFactor / baseColorTexture materials (textures decoded to RGB) and
 // TEXCOORD_0 (glTF convention: v = 0 is the image's first row). Images stb_image cannot
-// decode (KTX2/Basis) are skipped with a warning and their materials keep only the colour. Each named node with a
-// mesh (or with a "category" in its extras) becomes a SceneObject; unnamed descendants'
-// triangles belong to the nearest named ancestor. Node extras "category" and "room" are
-// kept; scene extras "rooms" give Mesh::rooms. Primitives without a material get
+// decode (KTX2/Basis) are skipped with a warning and their materials keep only the colour. Each
+// named node with a mesh (or with a "category" in its extras) becomes a SceneObject; unnamed
+// descendants' triangles belong to the nearest named ancestor. Node extras "category" and "room"
+// are kept; scene extras "rooms" give Mesh::rooms. Primitives without a material get
 // triangle_material -1. Throws std::runtime_error("<path>: <problem>").
 Mesh loadScene(const std::string& path, const GltfLoadOptions& options = {});
 

@@ -8,6 +8,7 @@
 #include <DetourNavMeshQuery.h>
 #include <Recast.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,7 +20,6 @@
 #include <mutex>
 #include <stdexcept>
 #include <tuple>
-#include <unistd.h>
 
 namespace svln::sim {
 
@@ -61,14 +61,22 @@ static_assert(sizeof(NavMeshTileHeader) == 8, "tile header is 8 bytes (32-bit dt
 static_assert(sizeof(HabitatNavMeshSettings) == 56, "Habitat NavMeshSettings are 56 bytes");
 
 HabitatNavMeshSettings toHabitat(const NavMeshSettings& s) {
-  return {s.cell_size,          s.cell_height,
-          s.agent_height,       s.agent_radius,
-          s.agent_max_climb,    s.agent_max_slope_deg,
-          s.region_min_size,    s.region_merge_size,
-          s.edge_max_len,       s.edge_max_error,
-          s.verts_per_poly,     s.detail_sample_dist,
-          s.detail_sample_max_error, s.filter_low_hanging_obstacles,
-          s.filter_ledge_spans, s.filter_walkable_low_height_spans,
+  return {s.cell_size,
+          s.cell_height,
+          s.agent_height,
+          s.agent_radius,
+          s.agent_max_climb,
+          s.agent_max_slope_deg,
+          s.region_min_size,
+          s.region_merge_size,
+          s.edge_max_len,
+          s.edge_max_error,
+          s.verts_per_poly,
+          s.detail_sample_dist,
+          s.detail_sample_max_error,
+          s.filter_low_hanging_obstacles,
+          s.filter_ledge_spans,
+          s.filter_walkable_low_height_spans,
           false};
 }
 
@@ -165,27 +173,26 @@ bool tileLayoutValid(const unsigned char* data, int size) {
   dtMeshHeader h;
   std::memcpy(&h, data, sizeof(h));
   if (h.magic != DT_NAVMESH_MAGIC || h.version != DT_NAVMESH_VERSION) return false;
-  const int counts[] = {h.vertCount, h.polyCount, h.maxLinkCount, h.detailMeshCount,
-                        h.detailVertCount, h.detailTriCount, h.bvNodeCount, h.offMeshConCount};
+  const int counts[] = {h.vertCount,       h.polyCount,      h.maxLinkCount, h.detailMeshCount,
+                        h.detailVertCount, h.detailTriCount, h.bvNodeCount,  h.offMeshConCount};
   for (int c : counts) {
     if (c < 0 || c > (1 << 24)) return false;
   }
   auto align4 = [](size_t x) { return (x + 3) & ~size_t(3); };
-  const size_t need = align4(sizeof(dtMeshHeader)) + align4(sizeof(float) * 3 * h.vertCount) +
-                      align4(sizeof(dtPoly) * h.polyCount) +
-                      align4(sizeof(dtLink) * h.maxLinkCount) +
-                      align4(sizeof(dtPolyDetail) * h.detailMeshCount) +
-                      align4(sizeof(float) * 3 * h.detailVertCount) +
-                      align4(4 * static_cast<size_t>(h.detailTriCount)) +
-                      align4(sizeof(dtBVNode) * h.bvNodeCount) +
-                      align4(sizeof(dtOffMeshConnection) * h.offMeshConCount);
+  const size_t need =
+      align4(sizeof(dtMeshHeader)) + align4(sizeof(float) * 3 * h.vertCount) +
+      align4(sizeof(dtPoly) * h.polyCount) + align4(sizeof(dtLink) * h.maxLinkCount) +
+      align4(sizeof(dtPolyDetail) * h.detailMeshCount) +
+      align4(sizeof(float) * 3 * h.detailVertCount) +
+      align4(4 * static_cast<size_t>(h.detailTriCount)) + align4(sizeof(dtBVNode) * h.bvNodeCount) +
+      align4(sizeof(dtOffMeshConnection) * h.offMeshConCount);
   if (need > static_cast<size_t>(size)) return false;
   if (h.detailMeshCount != 0 && h.detailMeshCount != h.polyCount) return false;
   // Vertex and detail indices must stay inside their arrays.
-  const unsigned char* p = data + align4(sizeof(dtMeshHeader)) +
-                           align4(sizeof(float) * 3 * h.vertCount);
-  const unsigned char* pd = p + align4(sizeof(dtPoly) * h.polyCount) +
-                            align4(sizeof(dtLink) * h.maxLinkCount);
+  const unsigned char* p =
+      data + align4(sizeof(dtMeshHeader)) + align4(sizeof(float) * 3 * h.vertCount);
+  const unsigned char* pd =
+      p + align4(sizeof(dtPoly) * h.polyCount) + align4(sizeof(dtLink) * h.maxLinkCount);
   for (int i = 0; i < h.polyCount; ++i) {
     dtPoly poly;
     std::memcpy(&poly, p + i * sizeof(dtPoly), sizeof(dtPoly));
@@ -221,7 +228,7 @@ struct PathFinder::Impl {
     int island;
   };
   std::vector<Tri> tris;
-  std::vector<double> tri_cdf;  // inclusive prefix sums of triangle areas
+  std::vector<double> tri_cdf;                   // inclusive prefix sums of triangle areas
   std::vector<std::vector<size_t>> island_tris;  // triangle ids per island
   std::vector<std::vector<double>> island_cdf;   // their prefix area sums
   Vec3 lo{kNaN, kNaN, kNaN}, hi{kNaN, kNaN, kNaN};
@@ -294,8 +301,8 @@ struct PathFinder::Impl {
   }
 
   // Straight-path length between two snapped points; +inf when unreachable.
-  float pathBetween(const QueryLease& q, dtPolyRef start_ref, const Vec3& start,
-                    dtPolyRef end_ref, const Vec3& end, std::vector<Vec3>* points) const {
+  float pathBetween(const QueryLease& q, dtPolyRef start_ref, const Vec3& start, dtPolyRef end_ref,
+                    const Vec3& end, std::vector<Vec3>* points) const {
     if (start == end) {
       if (points) *points = {start, end};
       return 0.f;
@@ -315,8 +322,8 @@ struct PathFinder::Impl {
                              kMaxPathPolys);
     if (dtStatusFailed(st) || npoints == 0) return kInf;
     float len = 0.f;
-    for (int i = 1; i < npoints; ++i) len += distance(toVec(&straight[3 * (i - 1)]),
-                                                      toVec(&straight[3 * i]));
+    for (int i = 1; i < npoints; ++i)
+      len += distance(toVec(&straight[3 * (i - 1)]), toVec(&straight[3 * i]));
     if (points) {
       points->clear();
       for (int i = 0; i < npoints; ++i) points->push_back(toVec(&straight[3 * i]));
@@ -346,7 +353,8 @@ struct PathFinder::Impl {
         forEachDetailTriangle(tile, ip, [&](const Vec3& a, const Vec3& b, const Vec3& c) {
           area += triangleArea(a, b, c);
         });
-        if (area < 1e-5f) navmesh->setPolyFlags(nm->encodePolyId(tile->salt, it, ip), kFlagDisabled);
+        if (area < 1e-5f)
+          navmesh->setPolyFlags(nm->encodePolyId(tile->salt, it, ip), kFlagDisabled);
       }
     }
     // Flood fill over polygon links that pass the filter.
@@ -401,7 +409,8 @@ struct PathFinder::Impl {
           total_area += area;
           cum += area;
           island_tris[island].push_back(tris.size());
-          island_cdf[island].push_back((island_cdf[island].empty() ? 0.0 : island_cdf[island].back()) + area);
+          island_cdf[island].push_back(
+              (island_cdf[island].empty() ? 0.0 : island_cdf[island].back()) + area);
           tris.push_back({a, b, c, island});
           tri_cdf.push_back(cum);
           for (const Vec3& v : {a, b, c}) {
@@ -412,8 +421,8 @@ struct PathFinder::Impl {
       }
     }
     if (tris.empty()) lo = hi = Vec3{kNaN, kNaN, kNaN};
-    spdlog::debug("navmesh: {} islands, {:.2f} m^2 walkable, {} triangles", next_island,
-                  total_area, tris.size());
+    spdlog::debug("navmesh: {} islands, {:.2f} m^2 walkable, {} triangles", next_island, total_area,
+                  tris.size());
   }
 };
 
@@ -423,7 +432,8 @@ PathFinder::PathFinder(PathFinder&&) noexcept = default;
 PathFinder& PathFinder::operator=(PathFinder&&) noexcept = default;
 
 void PathFinder::build(const Mesh& mesh, const NavMeshSettings& bs) {
-  if (mesh.numTriangles() == 0) throw std::runtime_error("navmesh build: the scene has no triangles");
+  if (mesh.numTriangles() == 0)
+    throw std::runtime_error("navmesh build: the scene has no triangles");
   std::vector<float> verts;
   verts.reserve(mesh.positions.size() * 3);
   for (const Vec3& p : mesh.positions) verts.insert(verts.end(), {p.x, p.y, p.z});
@@ -464,14 +474,14 @@ void PathFinder::build(const Mesh& mesh, const NavMeshSettings& bs) {
   };
   // Step 2: rasterize the walkable-marked triangle soup.
   ws.solid = rcAllocHeightfield();
-  if (!ws.solid || !rcCreateHeightfield(&ctx, *ws.solid, cfg.width, cfg.height, cfg.bmin,
-                                        cfg.bmax, cfg.cs, cfg.ch))
+  if (!ws.solid || !rcCreateHeightfield(&ctx, *ws.solid, cfg.width, cfg.height, cfg.bmin, cfg.bmax,
+                                        cfg.cs, cfg.ch))
     fail("could not create the heightfield");
   std::vector<unsigned char> areas(ntris, 0);
   rcMarkWalkableTriangles(&ctx, cfg.walkableSlopeAngle, verts.data(), nverts, idx.data(), ntris,
                           areas.data());
-  if (!rcRasterizeTriangles(&ctx, verts.data(), nverts, idx.data(), areas.data(), ntris,
-                            *ws.solid, cfg.walkableClimb))
+  if (!rcRasterizeTriangles(&ctx, verts.data(), nverts, idx.data(), areas.data(), ntris, *ws.solid,
+                            cfg.walkableClimb))
     fail("could not rasterize the triangles");
   // Step 3: filter spans the agent cannot stand on.
   if (bs.filter_low_hanging_obstacles)
@@ -482,8 +492,8 @@ void PathFinder::build(const Mesh& mesh, const NavMeshSettings& bs) {
     rcFilterWalkableLowHeightSpans(&ctx, cfg.walkableHeight, *ws.solid);
   // Step 4: compact heightfield, erode by the agent radius, watershed regions.
   ws.chf = rcAllocCompactHeightfield();
-  if (!ws.chf || !rcBuildCompactHeightfield(&ctx, cfg.walkableHeight, cfg.walkableClimb,
-                                            *ws.solid, *ws.chf))
+  if (!ws.chf ||
+      !rcBuildCompactHeightfield(&ctx, cfg.walkableHeight, cfg.walkableClimb, *ws.solid, *ws.chf))
     fail("could not build the compact heightfield");
   if (!rcErodeWalkableArea(&ctx, cfg.walkableRadius, *ws.chf)) fail("could not erode");
   if (!rcBuildDistanceField(&ctx, *ws.chf)) fail("could not build the distance field");
@@ -491,8 +501,8 @@ void PathFinder::build(const Mesh& mesh, const NavMeshSettings& bs) {
     fail("could not build watershed regions");
   // Steps 5-7: contours, polygon mesh, detail mesh.
   ws.cset = rcAllocContourSet();
-  if (!ws.cset || !rcBuildContours(&ctx, *ws.chf, cfg.maxSimplificationError, cfg.maxEdgeLen,
-                                   *ws.cset))
+  if (!ws.cset ||
+      !rcBuildContours(&ctx, *ws.chf, cfg.maxSimplificationError, cfg.maxEdgeLen, *ws.cset))
     fail("could not build contours");
   ws.pmesh = rcAllocPolyMesh();
   if (!ws.pmesh || !rcBuildPolyMesh(&ctx, *ws.cset, cfg.maxVertsPerPoly, *ws.pmesh))
@@ -666,10 +676,12 @@ bool PathFinder::isLoaded() const { return impl_ && impl_->navmesh != nullptr; }
 const NavMeshSettings& PathFinder::settings() const { return impl_->settings; }
 
 float PathFinder::geodesicDistance(const Vec3& start, const Vec3& end) const {
-  float d = kInf;
-  std::vector<Vec3> points;
-  findPath(start, end, points, &d);
-  return d;
+  impl_->requireLoaded();
+  Impl::QueryLease q(*impl_);
+  const auto [sref, s] = impl_->project(q, start);
+  const auto [eref, e] = impl_->project(q, end);
+  if (sref == 0 || eref == 0) return kInf;
+  return impl_->pathBetween(q, sref, s, eref, e, nullptr);
 }
 
 float PathFinder::geodesicDistance(const Vec3& start, const std::vector<Vec3>& ends) const {

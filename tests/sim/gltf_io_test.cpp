@@ -182,11 +182,11 @@ TEST(GltfIo, SavedSceneGivesTheSameNavmesh) {
 // indices, and a node outside the default scene.
 std::string handGltf(const std::string& indices_u8 = std::string("\x00\x01\x02\x00", 4)) {
   std::string bin;
-  const float pos[9] = {0, 0, 0, 1, 0, 0, 0, 0, -1};  // CCW seen from +Y
-  bin.append(reinterpret_cast<const char*>(pos), sizeof(pos));                // 0..36
-  bin += indices_u8;                                                          // 36..40
+  const float pos[9] = {0, 0, 0, 1, 0, 0, 0, 0, -1};            // CCW seen from +Y
+  bin.append(reinterpret_cast<const char*>(pos), sizeof(pos));  // 0..36
+  bin += indices_u8;                                            // 36..40
   const uint16_t i16[4] = {0, 1, 2, 0};
-  bin.append(reinterpret_cast<const char*>(i16), sizeof(i16));                // 40..48
+  bin.append(reinterpret_cast<const char*>(i16), sizeof(i16));  // 40..48
   // Rotation of +90 degrees about +Y: (0, sin 45, 0, cos 45).
   json doc = json::parse(R"({
     "asset": {"version": "2.0"},
@@ -308,7 +308,8 @@ TEST(GltfIo, BadFilesGiveOneLineErrorsNamingTheFile) {
   expectError(obj, "unsupported scene format");
   Mesh inconsistent = sampleScene();
   inconsistent.triangle_material.pop_back();
-  EXPECT_NE(errorOf([&] { saveGlb(inconsistent, glb); }).find("inconsistent mesh"), std::string::npos);
+  EXPECT_NE(errorOf([&] { saveGlb(inconsistent, glb); }).find("inconsistent mesh"),
+            std::string::npos);
   for (const auto& p : {glb, gltf, obj}) fs::remove(p);
 }
 

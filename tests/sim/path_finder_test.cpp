@@ -1,14 +1,14 @@
 #include "sim/path_finder.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <thread>
-#include <unistd.h>
 
 #include "test_scenes.h"
 
@@ -346,7 +346,8 @@ TEST(PathFinder, ConcurrentQueriesMatchSerialOnes) {
   const PathFinder& pf = doorNav();
   std::mt19937_64 rng(11);
   std::vector<std::pair<Vec3, Vec3>> pairs;
-  for (int i = 0; i < 400; ++i) pairs.emplace_back(pf.randomNavigablePoint(rng), pf.randomNavigablePoint(rng));
+  for (int i = 0; i < 400; ++i)
+    pairs.emplace_back(pf.randomNavigablePoint(rng), pf.randomNavigablePoint(rng));
   std::vector<float> serial;
   for (const auto& [a, b] : pairs) serial.push_back(pf.geodesicDistance(a, b));
   constexpr int kThreads = 4;
