@@ -200,10 +200,23 @@ GenDataSummary generateDataset(const GenDataOptions& opt) {
   int next_id = 1;
   for (int s = 0; s < n; ++s) {
     const std::string scene_id = proceduralSceneId(s);
-    const uint64_t scene_seed = proceduralSceneSeed(opt.seed, s);
-    const Mesh mesh = generateApartment(scene_seed, opt.apartment);
+    uint64_t scene_seed = proceduralSceneSeed(opt.seed, s);
+    Mesh mesh;
     PathFinder pf;
-    pf.build(mesh);
+    // The furniture check makes split islands very unlikely (none in 300 seeds); should
+    // one happen anyway, the scene is redrawn from a derived seed.
+    for (int attempt = 0;; ++attempt) {
+      mesh = generateApartment(scene_seed, opt.apartment);
+      pf.build(mesh);
+      try {
+        mainIsland(mesh, pf);
+        break;
+      } catch (const std::runtime_error& e) {
+        if (attempt == 7) throw std::runtime_error(scene_id + ": " + e.what());
+        spdlog::warn("{}: {}; redrawing", scene_id, e.what());
+        scene_seed = splitmix64(scene_seed);
+      }
+    }
     const fs::path glb = staging / "scenes" / scene_id;
     saveGlb(mesh, glb.string());
     pf.saveNavMesh(fs::path(glb).replace_extension(".navmesh").string());

@@ -366,5 +366,21 @@ TEST(ProceduralDataset, BadOptionsThrowBeforeWriting) {
   fs::remove(blocker);
 }
 
+TEST(ProceduralDataset, ShippedConfigPointsAtTheDefaultDataFolder) {
+  const std::string path = std::string(SVLN_TEST_DATA) + "/../../config/procedural.yaml";
+  const HabitatConfig cfg = loadHabitatConfig(path);
+  EXPECT_EQ(cfg.rgb.width, 224);
+  EXPECT_EQ(cfg.depth.height, 224);
+  EXPECT_FLOAT_EQ(cfg.rgb.hfov_deg, 79.f);
+  EXPECT_FLOAT_EQ(cfg.actions.forward_step_m, 0.25f);
+  EXPECT_FLOAT_EQ(cfg.actions.turn_angle_deg, 15.f);
+  EXPECT_FLOAT_EQ(cfg.success_distance, 3.f);
+  EXPECT_EQ(cfg.max_episode_steps, 500);
+  EXPECT_NE(cfg.episodesPath("val_unseen").find("data/procedural/episodes/val_unseen/val_unseen.json.gz"),
+            std::string::npos);
+  EXPECT_NE(cfg.scenePath(proceduralSceneId(3)).find("data/procedural/scenes/procedural/apt_0003.glb"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace svln::sim
