@@ -1,8 +1,10 @@
 // Navmesh build time per procedural apartment and single-thread query throughput
-// (geodesic distance, tryStep, snapPoint) over random same-island point pairs.
+// (geodesic distance, tryStep, snapPoint) over random same-island point pairs. Times are
+// thread CPU time, so the figures are per core and hold on a busy shared machine.
 //
 //   navmesh_bench [--scenes N] [--queries Q]
-#include <chrono>
+#include <time.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,9 +17,10 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double secondsSince(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+double threadSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 }  // namespace
@@ -32,7 +35,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--queries"))
       queries = std::atoi(argv[i + 1]);
   }
-  std::printf("navmesh_bench: %d procedural apartments, %d queries each, 1 thread\n", scenes,
+  std::printf("navmesh_bench: %d procedural apartments, %d queries each, 1 thread (CPU time)\n", scenes,
               queries);
   std::printf("%6s %9s %9s %9s %10s %12s %12s %12s\n", "seed", "tris", "build_ms", "area_m2",
               "nav_tris", "geodesic/s", "tryStep/s", "snap/s");
@@ -40,9 +43,9 @@ int main(int argc, char** argv) {
   for (int s = 1; s <= scenes; ++s) {
     const Mesh mesh = generateApartment(static_cast<uint64_t>(s));
     PathFinder pf;
-    auto t0 = Clock::now();
+    double t0 = threadSeconds();
     pf.build(mesh);
-    const double build_s = secondsSince(t0);
+    const double build_s = (threadSeconds() - t0);
     build_total += build_s;
 
     // Pairs on one island so every query runs a full A* + string pull.
@@ -54,19 +57,19 @@ int main(int argc, char** argv) {
       pairs.emplace_back(a, pf.randomNavigablePoint(rng, pf.islandIndex(a)));
     }
     double checksum = 0;
-    t0 = Clock::now();
+    t0 = threadSeconds();
     for (const auto& [a, b] : pairs) checksum += pf.geodesicDistance(a, b);
-    const double geo_s = secondsSince(t0);
-    t0 = Clock::now();
+    const double geo_s = (threadSeconds() - t0);
+    t0 = threadSeconds();
     for (const auto& [a, b] : pairs) {
       // A 0.25 m step towards b, as MOVE_FORWARD does.
       const Vec3 d = normalize(Vec3{b.x - a.x, 0, b.z - a.z});
       checksum += pf.tryStep(a, a + d * 0.25f).x;
     }
-    const double step_s = secondsSince(t0);
-    t0 = Clock::now();
+    const double step_s = (threadSeconds() - t0);
+    t0 = threadSeconds();
     for (const auto& [a, b] : pairs) checksum += pf.snapPoint(b).y;
-    const double snap_s = secondsSince(t0);
+    const double snap_s = (threadSeconds() - t0);
     geo_total += geo_s;
     step_total += step_s;
     std::printf("%6d %9zu %9.1f %9.1f %10zu %12.0f %12.0f %12.0f\n", s, mesh.numTriangles(),
