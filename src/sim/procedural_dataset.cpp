@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 
+#include "sim/agent.h"
 #include "sim/gltf_io.h"
 #include "sim/habitat_config.h"
 #include "sim/instruction_generator.h"
@@ -58,7 +60,51 @@ Vec3 spotBeside(const SceneObject& o, int side) {
   }
 }
 
-nlohmann::json vecJson(const Vec3& v) { return nlohmann::json::array({v.x, v.y, v.z}); }
+// Ground truth as in VLN-CE's {split}_gt.json.gz: the discrete actions of a greedy
+// shortest-path follower (face the next corner within half a turn step, else turn towards
+// it; STOP within one forward step of the goal) and the position before each action.
+// False when the follower stalls (no new best distance for 40 steps) or runs past max_steps.
+bool replayShortestPath(const PathFinder& pf, const Vec3& start, float heading,
+                        const Vec3& goal, const ActionSpace& space, int max_steps,
+                        std::vector<int>& actions, std::vector<Vec3>& locations) {
+  constexpr float kDegToRad = kPi / 180.f;
+  actions.clear();
+  locations.clear();
+  AgentState s{start, heading};
+  float best = std::numeric_limits<float>::infinity();
+  int since_best = 0;
+  std::vector<Vec3> path;
+  for (int step = 0; step < max_steps; ++step) {
+    locations.push_back(s.position);
+    float remaining = 0.f;
+    if (!pf.findPath(s.position, goal, path, &remaining)) return false;
+    if (remaining < space.forward_step_m) {
+      actions.push_back(static_cast<int>(Action::Stop));
+      return true;
+    }
+    if (remaining < best - 1e-3f) {
+      best = remaining;
+      since_best = 0;
+    } else if (++since_best > 40) {
+      return false;
+    }
+    Vec3 next = path.back();
+    for (const Vec3& p : path)
+      if (horizontalDistance(p, s.position) > 0.05f) {
+        next = p;
+        break;
+      }
+    // heading h looks along (-sin h, 0, -cos h).
+    const float want = std::atan2(-(next.x - s.position.x), -(next.z - s.position.z));
+    const float diff = wrapAngle(want - s.heading_rad);
+    Action a = Action::MoveForward;
+    if (std::fabs(diff) > 0.5f * space.turn_angle_deg * kDegToRad)
+      a = diff > 0 ? Action::TurnLeft : Action::TurnRight;
+    actions.push_back(static_cast<int>(a));
+    s = applyAction(pf, s, a, space).state;
+  }
+  return false;
+}
 
 // Moves the staged dataset into place, replacing what an earlier run left there.
 void publish(const fs::path& staging, const fs::path& out) {
@@ -151,6 +197,9 @@ std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
     ep.instruction.instruction_text = ins.text;
     ep.geodesic_distance = geodesic;
     ep.info = {{"geodesic_distance", geodesic}};
+    if (!replayShortestPath(pf, ep.start_position, heading, ep.goals[0].position, opt.actions,
+                            opt.max_episode_steps, ep.gt_actions, ep.gt_locations))
+      continue;
     // Provenance of the instruction, kept with the episode for analysis and tests.
     nlohmann::json names = nlohmann::json::array();
     for (int r : ins.rooms) names.push_back(mesh.rooms[r].name);
@@ -254,6 +303,8 @@ GenDataSummary generateDataset(const GenDataOptions& opt) {
   cfg.rgb.width = cfg.depth.width = opt.sensor_width;
   cfg.rgb.height = cfg.depth.height = opt.sensor_height;
   cfg.seed = static_cast<int>(opt.seed % 1000000007ULL);
+  cfg.actions = opt.actions;
+  cfg.max_episode_steps = opt.max_episode_steps;
   saveHabitatConfig(cfg, (staging / "config.yaml").string());
 
   publish(staging, out);

@@ -2,7 +2,7 @@
 //
 //   DIR/config.yaml                                  Habitat-style config for this data
 //   DIR/scenes/procedural/apt_0000.glb, .navmesh     one apartment per scene
-//   DIR/episodes/{train,val_seen,val_unseen}/{split}.json.gz
+//   DIR/episodes/{train,val_seen,val_unseen}/{split}.json.gz, {split}_gt.json.gz
 //
 // Episode scene_ids are "procedural/apt_0000.glb", relative to scenes_dir "scenes", the way
 // Matterport ids are relative to data/scene_datasets/. val_unseen takes the last scenes,
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/agent.h"
 #include "sim/episode.h"
 #include "sim/mesh.h"
 #include "sim/path_finder.h"
@@ -33,6 +34,8 @@ struct GenDataOptions {
   float max_geodesic_m = 12.f;
   int max_rooms_on_path = 4;
   float max_waypoint_spacing_m = 1.0f;  // reference_path points are at most this far apart
+  ActionSpace actions;          // for the ground-truth replay and config.yaml
+  int max_episode_steps = 500;  // the replay must reach the goal within this
   int sensor_width = 224;
   int sensor_height = 224;
   ApartmentSpec apartment;
@@ -52,7 +55,9 @@ uint64_t proceduralSceneSeed(uint64_t dataset_seed, int index);
 
 // Samples up to `count` episodes in one scene: start anywhere on the main island, goal in
 // front of a piece of furniture, geodesic distance in [min, max], at most max_rooms rooms
-// on the way, instruction generated from the path. `pf` is the scene's navmesh.
+// on the way, instruction generated from the path, ground truth (gt_actions, and
+// gt_locations = the position before each action) from a greedy shortest-path follower
+// stepping with applyAction. `pf` is the scene's navmesh.
 std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
                                     const std::string& scene_id, int count,
                                     const GenDataOptions& opt, std::mt19937_64& rng);

@@ -257,7 +257,8 @@ TEST(ProceduralDataset, SameSeedSameBytes) {
     EXPECT_EQ(bytes(e.path()), bytes(b / rel)) << rel;
     ++files;
   }
-  EXPECT_EQ(files, 3 * 2 + 3 + 1) << "3 GLB + 3 navmesh + 3 splits + config.yaml";
+  EXPECT_EQ(files, 3 * 2 + 3 * 2 + 1) << "3 GLB + 3 navmesh + 3 splits with _gt + config.yaml";
+  EXPECT_TRUE(fs::exists(a / "episodes/val_seen/val_seen_gt.json.gz"));
   EXPECT_NE(bytes(a / "episodes/train/train.json.gz"), bytes(c / "episodes/train/train.json.gz"));
   EXPECT_NE(bytes(a / "scenes/procedural/apt_0000.glb"), bytes(c / "scenes/procedural/apt_0000.glb"));
   EXPECT_FALSE(fs::exists(a.string() + ".partial")) << "the staging folder is removed";
@@ -319,6 +320,17 @@ TEST(ProceduralDataset, OutputLoadsBackAndEpisodesAreTrue) {
       EXPECT_FLOAT_EQ(ep.start_rotation.z, 0.f);
       EXPECT_NEAR(ep.start_rotation.y * ep.start_rotation.y + ep.start_rotation.w * ep.start_rotation.w,
                   1.f, 1e-5f);
+
+      // Ground truth: a follower's actions from the start heading to STOP near the goal.
+      ASSERT_GE(ep.gt_actions.size(), 2u);
+      ASSERT_EQ(ep.gt_locations.size(), ep.gt_actions.size());
+      EXPECT_EQ(ep.gt_locations.front(), ep.start_position);
+      EXPECT_EQ(ep.gt_actions.back(), 0);
+      EXPECT_EQ(std::count(ep.gt_actions.begin(), ep.gt_actions.end(), 0), 1);
+      EXPECT_LT(pf.geodesicDistance(ep.gt_locations.back(), ep.goals[0].position), 0.25f);
+      const auto forward = std::count(ep.gt_actions.begin(), ep.gt_actions.end(), 1);
+      EXPECT_GE(forward * 0.25f, ep.geodesic_distance - 0.25f) << "each step moves <= 0.25 m";
+      EXPECT_LE(forward * 0.25f, 1.3f * ep.geodesic_distance + 1.f) << "and not much detour";
 
       // Rooms: 1-4 on the way; the text names the goal room and a landmark beside the goal.
       const std::vector<int> rooms = roomSequence(mesh, ep.reference_path);
