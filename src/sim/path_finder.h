@@ -3,7 +3,8 @@
 // Habitat-compatible `.navmesh` file with Detour.
 //
 // Thread safety: every const method may be called concurrently from many threads (each
-// thread gets its own dtNavMeshQuery); build/load are not concurrent with queries.
+// call borrows its own dtNavMeshQuery from a pool); build/load are not concurrent with
+// queries. See docs/navigation.md for the query semantics and the .navmesh format.
 #pragma once
 
 #include <memory>

@@ -260,6 +260,43 @@ TEST(GltfIo, GltfHierarchyTransformsAndIndexTypes) {
   fs::remove(path);
 }
 
+TEST(GltfIo, StripsAndFansBecomeUpFacingTriangles) {
+  // A unit quad in the XZ plane drawn as a 4-vertex strip and as an indexed fan.
+  std::string bin;
+  const float quad[12] = {0, 0, 0, 1, 0, 0, 0, 0, -1, 1, 0, -1};
+  bin.append(reinterpret_cast<const char*>(quad), sizeof(quad));
+  bin += std::string("\x00\x01\x03\x02", 4);
+  json doc = json::parse(R"({
+    "asset": {"version": "2.0"},
+    "buffers": [{"byteLength": 52, "uri": "URI"}],
+    "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": 48},
+                    {"buffer": 0, "byteOffset": 48, "byteLength": 4}],
+    "accessors": [{"bufferView": 0, "componentType": 5126, "count": 4, "type": "VEC3"},
+                  {"bufferView": 1, "componentType": 5121, "count": 4, "type": "SCALAR"}],
+    "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "mode": 5},
+                               {"attributes": {"POSITION": 0}, "indices": 1, "mode": 6},
+                               {"attributes": {"POSITION": 0}, "mode": 1}]}],
+    "nodes": [{"mesh": 0}],
+    "scenes": [{"nodes": [0]}]
+  })");
+  doc["buffers"][0]["uri"] = "data:application/octet-stream;base64," + base64(bin);
+  const std::string path = tempPath("strip.gltf");
+  writeBytes(path, doc.dump());
+  const Mesh m = loadScene(path);
+  ASSERT_EQ(m.numTriangles(), 4u);  // 2 from the strip, 2 from the fan, lines skipped
+  float area = 0;
+  for (size_t t = 0; t < 4; ++t) {
+    const Vec3 a = m.positions[m.indices[3 * t]], b = m.positions[m.indices[3 * t + 1]],
+               c = m.positions[m.indices[3 * t + 2]];
+    const Vec3 n = cross(b - a, c - a);
+    EXPECT_FLOAT_EQ(n.y, 1.f) << "triangle " << t;  // area 0.5 each, facing +Y
+    area += 0.5f * length(n);
+  }
+  EXPECT_FLOAT_EQ(area, 2.f);  // the quad twice
+  EXPECT_TRUE(m.objects.empty());
+  fs::remove(path);
+}
+
 TEST(GltfIo, UndecodableImageFallsBackToBaseColour) {
   const std::string path = tempPath("img.glb");
   saveGlb(sampleScene(), path);
