@@ -12,8 +12,8 @@ MultimodalProjectorImpl::MultimodalProjectorImpl(int64_t vision_hidden, int64_t 
   if (type != "mlp2x_gelu") {
     throw std::invalid_argument("mm_projector_type '" + type + "' is not supported (mlp2x_gelu)");
   }
-  linear0 = register_module("0", torch::nn::Linear(vision_hidden, text_hidden));
-  linear2 = register_module("2", torch::nn::Linear(text_hidden, text_hidden));
+  linear0 = register_module("0", LoraLinear(vision_hidden, text_hidden, true));
+  linear2 = register_module("2", LoraLinear(text_hidden, text_hidden, true));
 }
 
 torch::Tensor MultimodalProjectorImpl::forward(const torch::Tensor& x) {

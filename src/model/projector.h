@@ -7,11 +7,11 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
 #include <string>
 
+#include "model/lora.h"
 #include "model/siglip.h"
 
 namespace svln::model {
@@ -23,7 +23,7 @@ class MultimodalProjectorImpl : public torch::nn::Module {
                           const std::string& type = "mlp2x_gelu");
   torch::Tensor forward(const torch::Tensor& x);  // [..., vision_hidden] -> [..., text_hidden]
 
-  torch::nn::Linear linear0{nullptr}, linear2{nullptr};  // registered as "0" and "2"
+  LoraLinear linear0{nullptr}, linear2{nullptr};  // registered as "0" and "2"
 };
 TORCH_MODULE(MultimodalProjector);
 

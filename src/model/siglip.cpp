@@ -49,10 +49,10 @@ SiglipVisionConfig siglipVisionConfigFromJson(const nlohmann::json& j, int64_t s
 
 SiglipAttentionImpl::SiglipAttentionImpl(const SiglipVisionConfig& c)
     : heads_(c.num_attention_heads), head_dim_(c.headDim()) {
-  q_proj = register_module("q_proj", torch::nn::Linear(c.hidden_size, c.hidden_size));
-  k_proj = register_module("k_proj", torch::nn::Linear(c.hidden_size, c.hidden_size));
-  v_proj = register_module("v_proj", torch::nn::Linear(c.hidden_size, c.hidden_size));
-  out_proj = register_module("out_proj", torch::nn::Linear(c.hidden_size, c.hidden_size));
+  q_proj = register_module("q_proj", LoraLinear(c.hidden_size, c.hidden_size, true));
+  k_proj = register_module("k_proj", LoraLinear(c.hidden_size, c.hidden_size, true));
+  v_proj = register_module("v_proj", LoraLinear(c.hidden_size, c.hidden_size, true));
+  out_proj = register_module("out_proj", LoraLinear(c.hidden_size, c.hidden_size, true));
 }
 
 torch::Tensor SiglipAttentionImpl::forward(const torch::Tensor& x) {
@@ -72,8 +72,8 @@ torch::Tensor SiglipAttentionImpl::forward(const torch::Tensor& x) {
 
 SiglipMlpImpl::SiglipMlpImpl(const SiglipVisionConfig& c)
     : tanh_gelu_(c.hidden_act == "gelu_pytorch_tanh") {
-  fc1 = register_module("fc1", torch::nn::Linear(c.hidden_size, c.intermediate_size));
-  fc2 = register_module("fc2", torch::nn::Linear(c.intermediate_size, c.hidden_size));
+  fc1 = register_module("fc1", LoraLinear(c.hidden_size, c.intermediate_size, true));
+  fc2 = register_module("fc2", LoraLinear(c.intermediate_size, c.hidden_size, true));
 }
 
 torch::Tensor SiglipMlpImpl::forward(const torch::Tensor& x) {

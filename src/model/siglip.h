@@ -15,11 +15,12 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
 #include <string>
+
+#include "model/lora.h"
 
 namespace svln::model {
 
@@ -51,7 +52,8 @@ class SiglipAttentionImpl : public torch::nn::Module {
   explicit SiglipAttentionImpl(const SiglipVisionConfig& config);
   torch::Tensor forward(const torch::Tensor& x);  // [B, N, C] -> [B, N, C]
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+  // LoraLinear (weight/bias named as in nn.Linear): PEFT-style adapters attach by name.
+  LoraLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 
  private:
   int64_t heads_, head_dim_;
@@ -63,7 +65,7 @@ class SiglipMlpImpl : public torch::nn::Module {
   explicit SiglipMlpImpl(const SiglipVisionConfig& config);
   torch::Tensor forward(const torch::Tensor& x);
 
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  LoraLinear fc1{nullptr}, fc2{nullptr};
 
  private:
   bool tanh_gelu_;
