@@ -1,0 +1,94 @@
+// Group rollouts: many environments at once, each with its own StreamVLN streaming session
+// (KV cache, frames, conversation) and its own expert intervention.
+//
+//   per step:  envs whose action queue is empty start a turn (new frame)
+//                 policy in control -> StreamSession::propose (sampled, log-probs kept)
+//                 expert in control -> the expert's actions become the turn's answer
+//              every env: Intervention::step(state, queued policy action) -> executed action
+//              VecEnv::step(all actions) -> frames -> StreamSession::observe
+//              a turn ends when its actions are used up or control changes hands:
+//                 StreamSession::endTurn(kept policy actions, expert actions)
+//
+// The result keeps, per trajectory, everything the trainer needs to recompute the same
+// log-probabilities with gradients (windows, frames, answer tokens) and to score it
+// (per-step distances, collisions, sources, expert labels, metrics).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "expert/intervention.h"
+#include "model/stream_session.h"
+#include "sim/episode.h"
+#include "sim/measures.h"
+#include "sim/vec_env.h"
+
+namespace svln::rl {
+
+// Which mode a rollout runs in.
+enum class RolloutMode {
+  kTrain,       // sampled (temperature), intervention as configured
+  kEval,        // greedy, no intervention (VLN-CE evaluation)
+  kExpertDemo,  // the expert acts at every step (SFT data); the model is not called
+};
+
+struct RolloutOptions {
+  RolloutMode mode = RolloutMode::kTrain;
+  model::DecodeOptions decode;  // kTrain: greedy=false, temperature
+  bool greedy_first_sample = false;  // trajectory 0 of each group decoded greedily
+  expert::InterventionConfig intervention;
+  model::StreamingConfig streaming;
+  int max_episode_steps = 500;
+  float success_distance_m = 3.f;
+  uint64_t seed = 0;
+};
+
+// One executed step.
+struct StepRecord {
+  sim::Action action = sim::Action::Stop;  // executed
+  expert::Source source = expert::Source::Policy;
+  sim::Action expert_label = sim::Action::Stop;  // the SFT label at the visited state
+  bool label_valid = false;                      // the expert had a path
+  expert::Reason reason = expert::Reason::None;
+  float distance_to_goal = 0.f;  // geodesic, after the step
+  bool collided = false;
+  int32_t answer_token = -1;  // index into Trajectory::session answer tokens, -1 if none
+};
+
+struct Trajectory {
+  sim::Episode episode;
+  int group = 0;        // index of the episode in the update
+  int member = 0;       // index within the group
+  std::vector<StepRecord> steps;
+  sim::EpisodeMetrics metrics;
+  expert::InterventionCounters counters;
+  float start_distance = 0.f;
+  bool called_stop = false;
+  bool forced_stop = false;
+  // The streaming context as it was at rollout time (windows, frames, answer tokens).
+  std::vector<model::WindowRecord> windows;
+  std::vector<model::AnswerToken> answer_tokens;
+  std::vector<torch::Tensor> frames;  // uint8 [H, W, 3] per step
+};
+
+class RolloutEngine {
+ public:
+  RolloutEngine(sim::VecEnv& envs, model::StreamVLN& model, const model::Tokenizer& tokenizer,
+                const model::ActionCodec& codec, RolloutOptions options);
+  // Rolls out `group_size` trajectories for each episode, concurrently (requires
+  // episodes.size() * group_size <= number of envs). Deterministic for a given seed.
+  std::vector<Trajectory> run(const std::vector<sim::Episode>& episodes, int group_size,
+                              uint64_t seed);
+
+ private:
+  sim::VecEnv& envs_;
+  model::StreamVLN& model_;
+  const model::Tokenizer& tokenizer_;
+  const model::ActionCodec& codec_;
+  RolloutOptions options_;
+};
+
+}  // namespace svln::rl
