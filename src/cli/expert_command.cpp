@@ -7,13 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
-#include <exception>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +24,8 @@
 #include "sim/habitat_config.h"
 #include "sim/measures.h"
 #include "sim/path_finder.h"
+#include "sim/scene_cache.h"
+#include "sim/thread_pool.h"
 
 namespace svln::cli {
 namespace {
@@ -45,35 +44,13 @@ struct ExpertOptions {
   expert::InterventionConfig iv;
 };
 
-// Runs fn(i) for i in [0, n) on `threads` threads; rethrows the first exception.
-template <typename Fn>
-void parallelFor(int n, int threads, const Fn& fn) {
-  std::atomic<int> next{0};
-  std::exception_ptr error;
-  std::mutex error_mu;
-  auto work = [&] {
-    for (int i = next++; i < n; i = next++) {
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        if (!error) error = std::current_exception();
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::min(threads, n); ++t) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
-}
-
-// The scene's navmesh: `<scene stem>.navmesh` beside it when present (Habitat's layout),
-// else built from the scene mesh and saved there.
+// Only the scene's navmesh: `<stem>.navmesh` beside it (Habitat's layout, as SceneCache
+// uses) when present, else built from the scene mesh and saved there. No mesh is kept and
+// no renderer built: nothing here looks.
 std::unique_ptr<sim::PathFinder> loadNavigation(const sim::HabitatConfig& cfg,
                                                 const std::string& scene_id) {
   const std::string scene = cfg.scenePath(scene_id);
-  const std::string navmesh = fs::path(scene).replace_extension(".navmesh").string();
+  const std::string navmesh = sim::navMeshPathFor(scene);
   auto pf = std::make_unique<sim::PathFinder>();
   if (fs::exists(navmesh)) {
     pf->loadNavMesh(navmesh);
@@ -143,12 +120,13 @@ int runExpert(ExpertOptions o) {
                episodes.size(), scenes.size(), policy.name(),
                o.iv.enable_recovery ? "on" : "off", expert::recoveryModeName(o.iv.recovery_mode),
                threads);
+  sim::ThreadPool pool(threads);
   std::vector<std::unique_ptr<sim::PathFinder>> nav(scenes.size());
-  parallelFor(static_cast<int>(scenes.size()), threads,
-              [&](int i) { nav[i] = loadNavigation(cfg, scenes[i]); });
+  pool.parallelFor(static_cast<int>(scenes.size()),
+                   [&](int i) { nav[i] = loadNavigation(cfg, scenes[i]); });
 
   std::vector<expert::StandInRun> runs(episodes.size());
-  parallelFor(static_cast<int>(episodes.size()), threads, [&](int i) {
+  pool.parallelFor(static_cast<int>(episodes.size()), [&](int i) {
     const sim::Episode& ep = episodes[i];
     runs[i] = expert::runStandInEpisode(*nav[scene_index.at(ep.scene_id)], ep, o.iv, cfg.actions,
                                         policy, expert::episodeSeed(seed, i),
