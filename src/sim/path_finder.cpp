@@ -222,6 +222,9 @@ struct PathFinder::Impl {
   std::vector<std::vector<int>> islands;
   std::vector<float> island_area;
   float total_area = 0;
+  // A* holds at most one node per polygon, so a pool of polygon-count nodes never runs
+  // out (a partial path would read as unreachable) and costs ~40 B per polygon.
+  int query_nodes = 64;
   // Walkable detail triangles with a running area sum, for area-uniform sampling.
   struct Tri {
     Vec3 a, b, c;
@@ -260,7 +263,7 @@ struct PathFinder::Impl {
         }
       }
       q_ = dtAllocNavMeshQuery();
-      if (!q_ || dtStatusFailed(q_->init(impl_.navmesh.get(), kMaxQueryNodes))) {
+      if (!q_ || dtStatusFailed(q_->init(impl_.navmesh.get(), impl_.query_nodes))) {
         dtFreeNavMeshQuery(q_);
         throw std::runtime_error("navmesh: cannot allocate a Detour query");
       }
@@ -344,6 +347,12 @@ struct PathFinder::Impl {
     total_area = 0;
     const dtNavMesh* nm = navmesh.get();
     islands.resize(nm->getMaxTiles());
+    int polys = 0;
+    for (int it = 0; it < nm->getMaxTiles(); ++it) {
+      const dtMeshTile* tile = nm->getTile(it);
+      if (tile && tile->header) polys += tile->header->polyCount;
+    }
+    query_nodes = std::clamp(polys + 1, 64, kMaxQueryNodes);
     for (int it = 0; it < nm->getMaxTiles(); ++it) {
       const dtMeshTile* tile = nm->getTile(it);
       if (!tile || !tile->header) continue;
