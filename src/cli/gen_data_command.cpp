@@ -1,7 +1,6 @@
 // `streamvln gen-data`: writes the procedural world (apartments, navmeshes, VLN-CE episodes
 // and a Habitat-style config.yaml pointing at them). See docs/procedural.md.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <memory>
 

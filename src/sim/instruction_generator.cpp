@@ -119,17 +119,17 @@ class Phrases {
   std::string turnWord(float angle) const { return angle > 0 ? "left" : "right"; }
 
   std::string leave(const std::string& room) {
-    return fill(pick({"walk out of the {r}", "exit the {r}", "leave the {r}",
-                      "head out of the {r}"}),
-                "{r}", room);
+    return fill(
+        pick({"walk out of the {r}", "exit the {r}", "leave the {r}", "head out of the {r}"}),
+        "{r}", room);
   }
   std::string enterTurning(const std::string& room, float angle) {
     if (std::fabs(angle) >= 150.f * kPi / 180.f)
       return fill("turn around into the {r}", "{r}", room);
-    return fill(fill(pick({"turn {d} into the {r}", "take a {d} into the {r}",
-                           "go {d} into the {r}"}),
-                     "{d}", turnWord(angle)),
-                "{r}", room);
+    return fill(
+        fill(pick({"turn {d} into the {r}", "take a {d} into the {r}", "go {d} into the {r}"}),
+             "{d}", turnWord(angle)),
+        "{r}", room);
   }
   std::string through(const std::string& room) {
     return fill(pick({"go through the {r}", "walk through the {r}", "continue through the {r}",
@@ -137,15 +137,15 @@ class Phrases {
                 "{r}", room);
   }
   std::string enter(const std::string& room) {
-    return fill(pick({"enter the {r}", "go into the {r}", "walk into the {r}",
-                      "continue into the {r}"}),
-                "{r}", room);
+    return fill(
+        pick({"enter the {r}", "go into the {r}", "walk into the {r}", "continue into the {r}"}),
+        "{r}", room);
   }
   std::string turn(float angle, const std::string& landmark) {
-    std::string t = std::fabs(angle) >= 150.f * kPi / 180.f
-                        ? std::string("turn around")
-                        : fill(pick({"turn {d}", "make a {d}", "take a {d}"}), "{d}",
-                               turnWord(angle));
+    std::string t =
+        std::fabs(angle) >= 150.f * kPi / 180.f
+            ? std::string("turn around")
+            : fill(pick({"turn {d}", "make a {d}", "take a {d}"}), "{d}", turnWord(angle));
     if (!landmark.empty()) t += " at the " + landmark;
     return t;
   }
@@ -159,8 +159,8 @@ class Phrases {
                 "{r}", room);
   }
   std::string stopIn(const std::string& room) {
-    return fill(pick({"stop in the {r}", "wait in the {r}", "stop once you are in the {r}"}),
-                "{r}", room);
+    return fill(pick({"stop in the {r}", "wait in the {r}", "stop once you are in the {r}"}), "{r}",
+                room);
   }
 
  private:
@@ -283,7 +283,8 @@ GeneratedInstruction generateInstruction(const Mesh& mesh, const std::vector<Vec
     Turn* nearest = nullptr;
     for (Turn& t : bends)
       if (!t.used && std::fabs(t.s - route[k].s_enter) <= 1.5f &&
-          (!nearest || std::fabs(t.s - route[k].s_enter) < std::fabs(nearest->s - route[k].s_enter)))
+          (!nearest ||
+           std::fabs(t.s - route[k].s_enter) < std::fabs(nearest->s - route[k].s_enter)))
         nearest = &t;
     const std::string& room = mesh.rooms[route[k].room].name;
     std::string text;

@@ -26,9 +26,9 @@ struct InstructionOptions {
 
 struct GeneratedInstruction {
   std::string text;
-  std::vector<int> rooms;        // indices into Mesh::rooms, in the order walked through
-  int goal_landmark = -1;        // object named in the stop clause; -1 when none near
-  std::vector<int> landmarks;    // objects named along the way
+  std::vector<int> rooms;      // indices into Mesh::rooms, in the order walked through
+  int goal_landmark = -1;      // object named in the stop clause; -1 when none near
+  std::vector<int> landmarks;  // objects named along the way
 };
 
 // Room (index into mesh.rooms) whose XZ rectangle contains p; -1 when none.

@@ -40,9 +40,9 @@ std::vector<Vec3> densify(const std::vector<Vec3>& pts, float spacing) {
     const float len = distance(pts[i - 1], pts[i]);
     const int pieces = std::max(1, static_cast<int>(std::ceil(len / spacing - 1e-4f)));
     for (int k = 1; k <= pieces; ++k) {
-      out.push_back(k == pieces ? pts[i]
-                                : pts[i - 1] + (pts[i] - pts[i - 1]) * (static_cast<float>(k) /
-                                                                         pieces));
+      out.push_back(k == pieces
+                        ? pts[i]
+                        : pts[i - 1] + (pts[i] - pts[i - 1]) * (static_cast<float>(k) / pieces));
     }
   }
   return out;
@@ -53,10 +53,14 @@ Vec3 spotBeside(const SceneObject& o, int side) {
   const Vec3 c = (o.bbox_min + o.bbox_max) * 0.5f;
   const float off = 0.45f;
   switch (side) {
-    case 0: return {c.x, 0, o.bbox_min.z - off};
-    case 1: return {c.x, 0, o.bbox_max.z + off};
-    case 2: return {o.bbox_min.x - off, 0, c.z};
-    default: return {o.bbox_max.x + off, 0, c.z};
+    case 0:
+      return {c.x, 0, o.bbox_min.z - off};
+    case 1:
+      return {c.x, 0, o.bbox_max.z + off};
+    case 2:
+      return {o.bbox_min.x - off, 0, c.z};
+    default:
+      return {o.bbox_max.x + off, 0, c.z};
   }
 }
 
@@ -64,9 +68,9 @@ Vec3 spotBeside(const SceneObject& o, int side) {
 // shortest-path follower (face the next corner within half a turn step, else turn towards
 // it; STOP within one forward step of the goal) and the position before each action.
 // False when the follower stalls (no new best distance for 40 steps) or runs past max_steps.
-bool replayShortestPath(const PathFinder& pf, const Vec3& start, float heading,
-                        const Vec3& goal, const ActionSpace& space, int max_steps,
-                        std::vector<int>& actions, std::vector<Vec3>& locations) {
+bool replayShortestPath(const PathFinder& pf, const Vec3& start, float heading, const Vec3& goal,
+                        const ActionSpace& space, int max_steps, std::vector<int>& actions,
+                        std::vector<Vec3>& locations) {
   constexpr float kDegToRad = kPi / 180.f;
   actions.clear();
   locations.clear();
@@ -163,8 +167,7 @@ std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
   std::vector<Episode> out;
   if (landmarks.empty()) return out;
   const int max_attempts = 400 * std::max(1, count);
-  for (int attempt = 0; attempt < max_attempts && static_cast<int>(out.size()) < count;
-       ++attempt) {
+  for (int attempt = 0; attempt < max_attempts && static_cast<int>(out.size()) < count; ++attempt) {
     const Vec3 start = pf.randomNavigablePoint(rng, island);
     if (roomIndexAt(mesh, start) < 0) continue;
     const SceneObject& target = mesh.objects[landmarks[rng() % landmarks.size()]];
@@ -208,8 +211,7 @@ std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
     out.push_back(std::move(ep));
   }
   if (static_cast<int>(out.size()) < count)
-    spdlog::warn("{}: only {} of {} episodes satisfy the constraints", scene_id, out.size(),
-                 count);
+    spdlog::warn("{}: only {} of {} episodes satisfy the constraints", scene_id, out.size(), count);
   return out;
 }
 
@@ -285,9 +287,9 @@ GenDataSummary generateDataset(const GenDataOptions& opt) {
       ++next_id;
       data[to_val_seen ? "val_seen" : home].episodes.push_back(std::move(ep));
     }
-    spdlog::info("gen-data: {} ({} rooms, {} objects, {:.0f} m2 walkable): {} episodes",
-                 scene_id, mesh.rooms.size(), mesh.objects.size(),
-                 pf.navigableArea(mainIsland(mesh, pf)), eps.size());
+    spdlog::info("gen-data: {} ({} rooms, {} objects, {:.0f} m2 walkable): {} episodes", scene_id,
+                 mesh.rooms.size(), mesh.objects.size(), pf.navigableArea(mainIsland(mesh, pf)),
+                 eps.size());
   }
   for (const char* split : kSplits) {
     summary.split_episodes[split] = static_cast<int>(data[split].episodes.size());

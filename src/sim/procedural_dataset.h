@@ -34,18 +34,18 @@ struct GenDataOptions {
   float max_geodesic_m = 12.f;
   int max_rooms_on_path = 4;
   float max_waypoint_spacing_m = 1.0f;  // reference_path points are at most this far apart
-  ActionSpace actions;          // for the ground-truth replay and config.yaml
-  int max_episode_steps = 500;  // the replay must reach the goal within this
+  ActionSpace actions;                  // for the ground-truth replay and config.yaml
+  int max_episode_steps = 500;          // the replay must reach the goal within this
   int sensor_width = 224;
   int sensor_height = 224;
   ApartmentSpec apartment;
 };
 
 struct GenDataSummary {
-  std::vector<std::string> scene_ids;                 // all scenes, in order
+  std::vector<std::string> scene_ids;                            // all scenes, in order
   std::map<std::string, std::vector<std::string>> split_scenes;  // split -> its scene ids
-  std::map<std::string, int> split_episodes;           // split -> number of episodes
-  std::string config_path;                             // DIR/config.yaml
+  std::map<std::string, int> split_episodes;                     // split -> number of episodes
+  std::string config_path;                                       // DIR/config.yaml
 };
 
 // "procedural/apt_0003.glb" for index 3.

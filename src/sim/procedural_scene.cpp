@@ -56,12 +56,12 @@ struct NamedColor {
 };
 const std::vector<NamedColor>& furnitureColors() {
   static const std::vector<NamedColor> colors = {
-      {"red", {0.75f, 0.12f, 0.12f}},   {"blue", {0.15f, 0.28f, 0.75f}},
-      {"green", {0.18f, 0.55f, 0.22f}}, {"yellow", {0.92f, 0.80f, 0.18f}},
-      {"white", {0.93f, 0.93f, 0.91f}}, {"black", {0.08f, 0.08f, 0.09f}},
-      {"brown", {0.45f, 0.28f, 0.14f}}, {"grey", {0.52f, 0.52f, 0.54f}},
+      {"red", {0.75f, 0.12f, 0.12f}},    {"blue", {0.15f, 0.28f, 0.75f}},
+      {"green", {0.18f, 0.55f, 0.22f}},  {"yellow", {0.92f, 0.80f, 0.18f}},
+      {"white", {0.93f, 0.93f, 0.91f}},  {"black", {0.08f, 0.08f, 0.09f}},
+      {"brown", {0.45f, 0.28f, 0.14f}},  {"grey", {0.52f, 0.52f, 0.54f}},
       {"orange", {0.93f, 0.50f, 0.12f}}, {"purple", {0.48f, 0.20f, 0.60f}},
-      {"pink", {0.93f, 0.55f, 0.66f}},  {"beige", {0.85f, 0.78f, 0.62f}},
+      {"pink", {0.93f, 0.55f, 0.66f}},   {"beige", {0.85f, 0.78f, 0.62f}},
       {"teal", {0.10f, 0.52f, 0.52f}},
   };
   return colors;
@@ -75,10 +75,9 @@ Vec3 colorByName(const std::string& name) {
 // Wall paints and floor finishes, picked without repetition inside one apartment.
 const std::vector<Vec3>& wallPaints() {
   static const std::vector<Vec3> paints = {
-      {0.95f, 0.92f, 0.84f}, {0.78f, 0.86f, 0.93f}, {0.80f, 0.90f, 0.78f},
-      {0.85f, 0.85f, 0.86f}, {0.96f, 0.82f, 0.72f}, {0.84f, 0.78f, 0.92f},
-      {0.98f, 0.97f, 0.95f}, {0.90f, 0.83f, 0.68f}, {0.74f, 0.92f, 0.88f},
-      {0.93f, 0.76f, 0.78f},
+      {0.95f, 0.92f, 0.84f}, {0.78f, 0.86f, 0.93f}, {0.80f, 0.90f, 0.78f}, {0.85f, 0.85f, 0.86f},
+      {0.96f, 0.82f, 0.72f}, {0.84f, 0.78f, 0.92f}, {0.98f, 0.97f, 0.95f}, {0.90f, 0.83f, 0.68f},
+      {0.74f, 0.92f, 0.88f}, {0.93f, 0.76f, 0.78f},
   };
   return paints;
 }
@@ -125,8 +124,7 @@ uint32_t hash32(uint32_t x) {
   return x;
 }
 float hashUnit(uint32_t a, uint32_t b, uint32_t salt) {
-  return static_cast<float>(hash32(a * 73856093U ^ b * 19349663U ^ salt) & 0xffffffU) /
-         16777215.f;
+  return static_cast<float>(hash32(a * 73856093U ^ b * 19349663U ^ salt) & 0xffffffU) / 16777215.f;
 }
 uint8_t toByte(float c) {
   return static_cast<uint8_t>(std::lround(std::min(std::max(c, 0.f), 1.f) * 255.f));
@@ -179,9 +177,7 @@ struct Rect {
   bool overlaps(const Rect& o, float gap = 0.f) const {
     return x0 < o.x1 + gap && o.x0 < x1 + gap && z0 < o.z1 + gap && o.z0 < z1 + gap;
   }
-  bool inside(const Rect& o) const {
-    return x0 >= o.x0 && z0 >= o.z0 && x1 <= o.x1 && z1 <= o.z1;
-  }
+  bool inside(const Rect& o) const { return x0 >= o.x0 && z0 >= o.z0 && x1 <= o.x1 && z1 <= o.z1; }
   Rect inflated(float d) const { return {x0 - d, z0 - d, x1 + d, z1 + d}; }
 };
 
@@ -207,8 +203,7 @@ class Builder {
   }
 
   // Triangles emitted between begin and end belong to the object; its bbox covers them.
-  int beginObject(const std::string& name, const std::string& category,
-                  const std::string& room) {
+  int beginObject(const std::string& name, const std::string& category, const std::string& room) {
     SceneObject o;
     o.name = name;
     o.category = category;
@@ -308,8 +303,7 @@ struct Frame {
     return origin + right * lx + front * lz + Vec3{0, ly, 0};
   }
   // World-space box from a local box (rotations are multiples of 90 degrees).
-  void box(Builder& b, float x0, float y0, float z0, float x1, float y1, float z1,
-           int mat) const {
+  void box(Builder& b, float x0, float y0, float z0, float x1, float y1, float z1, int mat) const {
     const Vec3 p = at(x0, y0, z0), q = at(x1, y1, z1);
     b.box(vmin(p, q), vmax(p, q), mat);
   }
@@ -400,8 +394,7 @@ void drawDeskSet(const Frame& f, UnitContext& c, float w, float d) {
   df.box(c.b, -w / 2, 0, -desk_d / 2, -w / 2 + 0.05f, 0.72f, desk_d / 2, m);
   df.box(c.b, w / 2 - 0.05f, 0, -desk_d / 2, w / 2, 0.72f, desk_d / 2, m);
   // A closed laptop and a monitor make it read as a desk from afar.
-  df.box(c.b, -0.25f, 0.76f, -desk_d / 2 + 0.05f, 0.25f, 1.1f, -desk_d / 2 + 0.09f,
-         c.pal.screen());
+  df.box(c.b, -0.25f, 0.76f, -desk_d / 2 + 0.05f, 0.25f, 1.1f, -desk_d / 2 + 0.09f, c.pal.screen());
   c.b.endObject();
   const std::string ccol = c.pick_color("office chair", {"black", "grey", "blue", "red"});
   c.b.beginObject(ccol + " office chair", "chair", c.room);
@@ -438,7 +431,12 @@ const std::vector<std::string> kAllColors = {"red",   "blue",  "green", "yellow"
 const std::vector<std::string> kWoodish = {"brown", "white", "black", "grey", "beige"};
 
 UnitTemplate sofa() {
-  return {"sofa", 1.8f, 2.2f, 0.85f, 0.95f, UnitTemplate::Wall,
+  return {"sofa",
+          1.8f,
+          2.2f,
+          0.85f,
+          0.95f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "sofa", kAllColors, [&](int m) {
               f.box(c.b, -w / 2, 0.1f, -d / 2, w / 2, 0.45f, d / 2, m);
@@ -450,7 +448,12 @@ UnitTemplate sofa() {
           }};
 }
 UnitTemplate armchair() {
-  return {"armchair", 0.8f, 0.9f, 0.8f, 0.9f, UnitTemplate::Wall,
+  return {"armchair",
+          0.8f,
+          0.9f,
+          0.8f,
+          0.9f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "armchair", kAllColors, [&](int m) {
               f.box(c.b, -w / 2, 0.1f, -d / 2, w / 2, 0.42f, d / 2, m);
@@ -462,26 +465,41 @@ UnitTemplate armchair() {
           }};
 }
 UnitTemplate tv() {
-  return {"tv", 1.0f, 1.5f, 0.4f, 0.5f, UnitTemplate::Wall,
+  return {"tv",
+          1.0f,
+          1.5f,
+          0.4f,
+          0.5f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "tv", {"black", "white", "grey"}, [&](int m) {
               f.box(c.b, -w / 2, 0, -d / 2, w / 2, 0.5f, d / 2, m);
               const float sw = w * 0.8f;
               f.box(c.b, -sw / 2, 0.55f, -0.04f, sw / 2, 0.55f + sw * 0.56f, 0.02f, m);
-              f.box(c.b, -sw / 2 + 0.03f, 0.58f, 0.02f, sw / 2 - 0.03f, 0.52f + sw * 0.56f,
-                    0.025f, c.pal.screen());
+              f.box(c.b, -sw / 2 + 0.03f, 0.58f, 0.02f, sw / 2 - 0.03f, 0.52f + sw * 0.56f, 0.025f,
+                    c.pal.screen());
               f.box(c.b, -0.05f, 0.5f, -0.05f, 0.05f, 0.56f, 0.02f, c.pal.dark());
             });
           }};
 }
 UnitTemplate coffeeTable() {
-  return {"coffee table", 1.0f, 1.2f, 0.5f, 0.6f, UnitTemplate::Center,
+  return {"coffee table",
+          1.0f,
+          1.2f,
+          0.5f,
+          0.6f,
+          UnitTemplate::Center,
           [](const Frame& f, UnitContext& c, float w, float d) {
             drawTable(f, c, w, d, 0.45f, "coffee table");
           }};
 }
 UnitTemplate shelf(const std::string& category, float h_lo, float h_hi) {
-  return {category, 0.8f, 1.2f, 0.3f, 0.4f, UnitTemplate::Wall,
+  return {category,
+          0.8f,
+          1.2f,
+          0.3f,
+          0.4f,
+          UnitTemplate::Wall,
           [category, h_lo, h_hi](const Frame& f, UnitContext& c, float w, float d) {
             const float h = c.rng.uniform(h_lo, h_hi);
             named(c, category, kWoodish, [&](int m) {
@@ -508,7 +526,12 @@ UnitTemplate shelf(const std::string& category, float h_lo, float h_hi) {
           }};
 }
 UnitTemplate plant() {
-  return {"plant", 0.4f, 0.5f, 0.4f, 0.5f, UnitTemplate::Corner,
+  return {"plant",
+          0.4f,
+          0.5f,
+          0.4f,
+          0.5f,
+          UnitTemplate::Corner,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "potted plant", {"red", "white", "blue", "orange", "grey", "black", "yellow"},
                   [&](int m) {
@@ -522,7 +545,12 @@ UnitTemplate plant() {
           }};
 }
 UnitTemplate lamp() {
-  return {"lamp", 0.4f, 0.45f, 0.4f, 0.45f, UnitTemplate::Corner,
+  return {"lamp",
+          0.4f,
+          0.45f,
+          0.4f,
+          0.45f,
+          UnitTemplate::Corner,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "lamp", {"white", "yellow", "red", "blue", "green", "orange", "beige", "pink"},
                   [&](int m) {
@@ -535,7 +563,12 @@ UnitTemplate lamp() {
 }
 UnitTemplate boxy(const std::string& category, float w_lo, float w_hi, float d_lo, float d_hi,
                   float h_lo, float h_hi, std::vector<std::string> colors) {
-  return {category, w_lo, w_hi, d_lo, d_hi, UnitTemplate::Wall,
+  return {category,
+          w_lo,
+          w_hi,
+          d_lo,
+          d_hi,
+          UnitTemplate::Wall,
           [=](const Frame& f, UnitContext& c, float w, float d) {
             const float h = c.rng.uniform(h_lo, h_hi);
             named(c, category, colors, [&](int m) {
@@ -553,7 +586,12 @@ UnitTemplate boxy(const std::string& category, float w_lo, float w_hi, float d_l
           }};
 }
 UnitTemplate counter() {
-  return {"counter", 1.8f, 2.6f, 0.6f, 0.65f, UnitTemplate::Wall,
+  return {"counter",
+          1.8f,
+          2.6f,
+          0.6f,
+          0.65f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "counter", {"white", "grey", "brown", "blue", "green", "black"}, [&](int m) {
               f.box(c.b, -w / 2, 0.08f, -d / 2, w / 2, 0.86f, d / 2 - 0.03f, m);
@@ -565,7 +603,12 @@ UnitTemplate counter() {
           }};
 }
 UnitTemplate stove() {
-  return {"stove", 0.6f, 0.75f, 0.6f, 0.62f, UnitTemplate::Wall,
+  return {"stove",
+          0.6f,
+          0.75f,
+          0.6f,
+          0.62f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "stove", {"white", "black", "grey"}, [&](int m) {
               f.box(c.b, -w / 2, 0, -d / 2, w / 2, 0.9f, d / 2, m);
@@ -579,7 +622,12 @@ UnitTemplate stove() {
           }};
 }
 UnitTemplate sink(float w_lo, float w_hi, float d) {
-  return {"sink", w_lo, w_hi, d, d, UnitTemplate::Wall,
+  return {"sink",
+          w_lo,
+          w_hi,
+          d,
+          d,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float dd) {
             named(c, "sink", {"white", "grey", "blue", "beige"}, [&](int m) {
               f.box(c.b, -w / 2, 0, -dd / 2, w / 2, 0.82f, dd / 2, m);
@@ -589,7 +637,12 @@ UnitTemplate sink(float w_lo, float w_hi, float d) {
           }};
 }
 UnitTemplate toilet() {
-  return {"toilet", 0.45f, 0.5f, 0.7f, 0.72f, UnitTemplate::Wall,
+  return {"toilet",
+          0.45f,
+          0.5f,
+          0.7f,
+          0.72f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "toilet", {"white", "beige", "black", "grey"}, [&](int m) {
               f.box(c.b, -w / 2, 0, -d / 2, w / 2, 0.8f, -d / 2 + 0.2f, m);
@@ -599,7 +652,12 @@ UnitTemplate toilet() {
           }};
 }
 UnitTemplate bathtub() {
-  return {"bathtub", 1.5f, 1.7f, 0.75f, 0.8f, UnitTemplate::Wall,
+  return {"bathtub",
+          1.5f,
+          1.7f,
+          0.75f,
+          0.8f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "bathtub", {"white", "beige", "pink", "blue"}, [&](int m) {
               const float h = 0.55f, t = 0.08f;
@@ -614,7 +672,12 @@ UnitTemplate bathtub() {
           }};
 }
 UnitTemplate bed(float w_lo, float w_hi) {
-  return {"bed", w_lo, w_hi, 2.0f, 2.1f, UnitTemplate::Wall,
+  return {"bed",
+          w_lo,
+          w_hi,
+          2.0f,
+          2.1f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "bed", kAllColors, [&](int m) {
               const int wood = c.pal.wood();
@@ -635,7 +698,12 @@ UnitTemplate bed(float w_lo, float w_hi) {
           }};
 }
 UnitTemplate bench() {
-  return {"bench", 1.0f, 1.4f, 0.38f, 0.42f, UnitTemplate::Wall,
+  return {"bench",
+          1.0f,
+          1.4f,
+          0.38f,
+          0.42f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) {
             named(c, "bench", kWoodish, [&](int m) {
               f.box(c.b, -w / 2, 0.4f, -d / 2, w / 2, 0.46f, d / 2, m);
@@ -645,11 +713,21 @@ UnitTemplate bench() {
           }};
 }
 UnitTemplate diningSet(float w_lo, float w_hi) {
-  return {"dining set", w_lo, w_hi, 1.8f, 1.9f, UnitTemplate::Center,
+  return {"dining set",
+          w_lo,
+          w_hi,
+          1.8f,
+          1.9f,
+          UnitTemplate::Center,
           [](const Frame& f, UnitContext& c, float w, float d) { drawDiningSet(f, c, w, d); }};
 }
 UnitTemplate deskSet() {
-  return {"desk set", 1.2f, 1.4f, 1.15f, 1.25f, UnitTemplate::Wall,
+  return {"desk set",
+          1.2f,
+          1.4f,
+          1.15f,
+          1.25f,
+          UnitTemplate::Wall,
           [](const Frame& f, UnitContext& c, float w, float d) { drawDeskSet(f, c, w, d); }};
 }
 
@@ -659,13 +737,16 @@ struct UnitChoice {
 };
 
 std::vector<UnitChoice> furnitureFor(const std::string& type) {
-  const UnitTemplate cabinet =
-      boxy("cabinet", 0.6f, 1.0f, 0.4f, 0.5f, 0.9f, 1.2f, {"white", "brown", "grey", "black",
-                                                            "blue", "green"});
+  const UnitTemplate cabinet = boxy("cabinet", 0.6f, 1.0f, 0.4f, 0.5f, 0.9f, 1.2f,
+                                    {"white", "brown", "grey", "black", "blue", "green"});
   if (type == "living room")
-    return {{sofa(), 1.f},       {tv(), 0.9f},   {coffeeTable(), 0.8f},
-            {armchair(), 0.6f},  {shelf("bookshelf", 1.8f, 2.0f), 0.5f},
-            {plant(), 0.7f},     {lamp(), 0.6f}};
+    return {{sofa(), 1.f},
+            {tv(), 0.9f},
+            {coffeeTable(), 0.8f},
+            {armchair(), 0.6f},
+            {shelf("bookshelf", 1.8f, 2.0f), 0.5f},
+            {plant(), 0.7f},
+            {lamp(), 0.6f}};
   if (type == "kitchen")
     return {{counter(), 1.f},
             {boxy("fridge", 0.7f, 0.8f, 0.68f, 0.72f, 1.8f, 1.9f,
@@ -687,16 +768,26 @@ std::vector<UnitChoice> furnitureFor(const std::string& type) {
     return v;
   }
   if (type == "bathroom")
-    return {{toilet(), 1.f}, {sink(0.6f, 0.8f, 0.48f), 1.f}, {bathtub(), 0.8f},
-            {cabinet, 0.5f}, {plant(), 0.3f}};
+    return {{toilet(), 1.f},
+            {sink(0.6f, 0.8f, 0.48f), 1.f},
+            {bathtub(), 0.8f},
+            {cabinet, 0.5f},
+            {plant(), 0.3f}};
   if (type == "hallway")
-    return {{bench(), 0.5f}, {plant(), 0.7f}, {shelf("shelf", 1.0f, 1.2f), 0.5f},
-            {lamp(), 0.4f},  {cabinet, 0.4f}};
+    return {{bench(), 0.5f},
+            {plant(), 0.7f},
+            {shelf("shelf", 1.0f, 1.2f), 0.5f},
+            {lamp(), 0.4f},
+            {cabinet, 0.4f}};
   if (type == "office")
-    return {{deskSet(), 1.f},   {shelf("bookshelf", 1.8f, 2.0f), 0.9f}, {armchair(), 0.4f},
-            {plant(), 0.6f},    {lamp(), 0.5f}, {cabinet, 0.4f}};
+    return {{deskSet(), 1.f},   {shelf("bookshelf", 1.8f, 2.0f), 0.9f},
+            {armchair(), 0.4f}, {plant(), 0.6f},
+            {lamp(), 0.5f},     {cabinet, 0.4f}};
   if (type == "dining room")
-    return {{diningSet(1.2f, 1.6f), 1.f}, {cabinet, 0.7f}, {plant(), 0.6f}, {lamp(), 0.4f},
+    return {{diningSet(1.2f, 1.6f), 1.f},
+            {cabinet, 0.7f},
+            {plant(), 0.6f},
+            {lamp(), 0.4f},
             {shelf("shelf", 1.0f, 1.2f), 0.3f}};
   return {};
 }
@@ -807,8 +898,8 @@ class ApartmentBuilder {
 
  private:
   void planLayout() {
-    const int n = rng_.irange(std::max(1, spec_.min_rooms), std::max(spec_.min_rooms,
-                                                                       spec_.max_rooms));
+    const int n =
+        rng_.irange(std::max(1, spec_.min_rooms), std::max(spec_.min_rooms, spec_.max_rooms));
     std::vector<std::pair<int, int>> grids;
     for (int c = 1; c <= 4; ++c)
       for (int r = 1; r <= 4; ++r)
@@ -824,8 +915,9 @@ class ApartmentBuilder {
       zs[r + 1] = zs[r] + snap5cm(rng_.uniform(spec_.min_room_size_m, spec_.max_room_size_m));
     const float ox = snap5cm(xs.back() / 2), oz = snap5cm(zs.back() / 2);
     height_ = snap5cm(rng_.uniform(spec_.min_wall_height_m, spec_.max_wall_height_m));
-    thick_ = std::round(rng_.uniform(spec_.min_wall_thickness_m, spec_.max_wall_thickness_m) *
-                        100.f) / 100.f;
+    thick_ =
+        std::round(rng_.uniform(spec_.min_wall_thickness_m, spec_.max_wall_thickness_m) * 100.f) /
+        100.f;
 
     // Grow a connected set of n cells; each new cell's link to the set is a door.
     std::vector<int> cell_room(cols * rows, -1);
@@ -891,8 +983,8 @@ class ApartmentBuilder {
     rng_.shuffle(extras);
     // The best-connected room is often a hallway, as in real flats.
     if (n >= 4 && rng_.chance(0.7f)) {
-      const int hub = static_cast<int>(std::max_element(degree.begin(), degree.end()) -
-                                       degree.begin());
+      const int hub =
+          static_cast<int>(std::max_element(degree.begin(), degree.end()) - degree.begin());
       rooms_[hub].type = "hallway";
       extras.erase(std::find(extras.begin(), extras.end(), "hallway"));
     }
@@ -950,8 +1042,8 @@ class ApartmentBuilder {
     const int fi = options[rng_.irange(0, static_cast<int>(options.size()) - 1)];
     used_floors_.insert(fi);
     const FloorFinish& finish = finishes[fi];
-    const int tex = b_.texture(
-        makeFloorTexture(finish, spec_.texture_size, static_cast<uint32_t>(rng_.irange(0, 1 << 30))));
+    const int tex = b_.texture(makeFloorTexture(finish, spec_.texture_size,
+                                                static_cast<uint32_t>(rng_.irange(0, 1 << 30))));
     const int floor_mat = b_.material(rp.type + " floor", finish.srgb, tex);
     // One texture repeat per tile_m metres: 4 planks/tiles per repeat.
     const float tile_m = finish.kind == FloorKind::Carpet ? 1.f : 2.f;
@@ -1164,7 +1256,8 @@ bool isFurniture(const SceneObject& obj) {
 
 Mesh generateApartment(uint64_t seed, const ApartmentSpec& spec) {
   if (spec.min_rooms < 1 || spec.max_rooms > 16 || spec.min_rooms > spec.max_rooms)
-    throw std::runtime_error("apartment spec: rooms must satisfy 1 <= min_rooms <= max_rooms <= 16");
+    throw std::runtime_error(
+        "apartment spec: rooms must satisfy 1 <= min_rooms <= max_rooms <= 16");
   if (spec.min_room_size_m < 2.5f || spec.max_room_size_m < spec.min_room_size_m)
     throw std::runtime_error("apartment spec: room sizes must satisfy 2.5 <= min <= max");
   ApartmentBuilder builder(seed, spec);

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <set>
-#include <string>
-
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
+#include <string>
 
 #include "sim/episode.h"
 #include "sim/gltf_io.h"
@@ -220,8 +219,9 @@ TEST(InstructionGenerator, RightTurnAndStopWithoutLandmark) {
 namespace fs = std::filesystem;
 
 fs::path freshDir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("svln_proc_" + name + "_" +
-                                                  std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  const fs::path d = fs::temp_directory_path() /
+                     ("svln_proc_" + name + "_" +
+                      std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
   fs::remove_all(d);
   return d;
 }
@@ -260,7 +260,8 @@ TEST(ProceduralDataset, SameSeedSameBytes) {
   EXPECT_EQ(files, 3 * 2 + 3 * 2 + 1) << "3 GLB + 3 navmesh + 3 splits with _gt + config.yaml";
   EXPECT_TRUE(fs::exists(a / "episodes/val_seen/val_seen_gt.json.gz"));
   EXPECT_NE(bytes(a / "episodes/train/train.json.gz"), bytes(c / "episodes/train/train.json.gz"));
-  EXPECT_NE(bytes(a / "scenes/procedural/apt_0000.glb"), bytes(c / "scenes/procedural/apt_0000.glb"));
+  EXPECT_NE(bytes(a / "scenes/procedural/apt_0000.glb"),
+            bytes(c / "scenes/procedural/apt_0000.glb"));
   EXPECT_FALSE(fs::exists(a.string() + ".partial")) << "the staging folder is removed";
   for (const fs::path& d : {a, b, c}) fs::remove_all(d);
 }
@@ -268,7 +269,8 @@ TEST(ProceduralDataset, SameSeedSameBytes) {
 TEST(ProceduralDataset, OutputLoadsBackAndEpisodesAreTrue) {
   const fs::path out = freshDir("load");
   const GenDataSummary summary = generateDataset(smallOptions(out, 3));
-  EXPECT_EQ(summary.split_scenes.at("val_unseen"), std::vector<std::string>{"procedural/apt_0002.glb"});
+  EXPECT_EQ(summary.split_scenes.at("val_unseen"),
+            std::vector<std::string>{"procedural/apt_0002.glb"});
   EXPECT_EQ(summary.split_episodes.at("train"), 8);
   EXPECT_EQ(summary.split_episodes.at("val_seen"), 2);
   EXPECT_EQ(summary.split_episodes.at("val_unseen"), 5);
@@ -294,8 +296,9 @@ TEST(ProceduralDataset, OutputLoadsBackAndEpisodesAreTrue) {
       }
       const Mesh& mesh = meshes[glb];
       const PathFinder& pf = navmeshes[glb];
-      ASSERT_EQ(mesh.rooms.size(), generateApartment(proceduralSceneSeed(3, std::stoi(
-                                                         ep.scene_id.substr(15, 4)))).rooms.size());
+      ASSERT_EQ(mesh.rooms.size(),
+                generateApartment(proceduralSceneSeed(3, std::stoi(ep.scene_id.substr(15, 4))))
+                    .rooms.size());
 
       // Geometry: 3-12 m of real geodesic distance, a dense reference path along it.
       ASSERT_EQ(ep.goals.size(), 1u);
@@ -318,8 +321,9 @@ TEST(ProceduralDataset, OutputLoadsBackAndEpisodesAreTrue) {
       EXPECT_TRUE(pf.isNavigable(ep.start_position));
       EXPECT_FLOAT_EQ(ep.start_rotation.x, 0.f);
       EXPECT_FLOAT_EQ(ep.start_rotation.z, 0.f);
-      EXPECT_NEAR(ep.start_rotation.y * ep.start_rotation.y + ep.start_rotation.w * ep.start_rotation.w,
-                  1.f, 1e-5f);
+      EXPECT_NEAR(
+          ep.start_rotation.y * ep.start_rotation.y + ep.start_rotation.w * ep.start_rotation.w,
+          1.f, 1e-5f);
 
       // Ground truth: a follower's actions from the start heading to STOP near the goal.
       ASSERT_GE(ep.gt_actions.size(), 2u);
@@ -388,10 +392,12 @@ TEST(ProceduralDataset, ShippedConfigPointsAtTheDefaultDataFolder) {
   EXPECT_FLOAT_EQ(cfg.actions.turn_angle_deg, 15.f);
   EXPECT_FLOAT_EQ(cfg.success_distance, 3.f);
   EXPECT_EQ(cfg.max_episode_steps, 500);
-  EXPECT_NE(cfg.episodesPath("val_unseen").find("data/procedural/episodes/val_unseen/val_unseen.json.gz"),
-            std::string::npos);
-  EXPECT_NE(cfg.scenePath(proceduralSceneId(3)).find("data/procedural/scenes/procedural/apt_0003.glb"),
-            std::string::npos);
+  EXPECT_NE(
+      cfg.episodesPath("val_unseen").find("data/procedural/episodes/val_unseen/val_unseen.json.gz"),
+      std::string::npos);
+  EXPECT_NE(
+      cfg.scenePath(proceduralSceneId(3)).find("data/procedural/scenes/procedural/apt_0003.glb"),
+      std::string::npos);
 }
 
 }  // namespace
