@@ -130,6 +130,38 @@ TEST(Tokenizer, BadFilesFailWithTheFileName) {
   EXPECT_THROW(tok.idToToken(tok.vocabSize()), std::runtime_error);
 }
 
+// make_golden.py apply_variant(): the same edits of the fixture's tokenizer.json.
+nlohmann::json applyVariant(nlohmann::json root, const std::string& name) {
+  if (name == "flags") {
+    for (auto& t : root["added_tokens"]) {
+      if (t["content"] == "<image>") t["lstrip"] = true;
+      if (t["content"] == "<memory>") t["rstrip"] = true;
+    }
+    const size_t id = root["model"]["vocab"].size() + root["added_tokens"].size();
+    root["added_tokens"].push_back({{"id", id}, {"content", "go"}, {"single_word", true},
+                                    {"lstrip", false}, {"rstrip", false}, {"normalized", true},
+                                    {"special", false}});
+  } else if (name == "gpt2") {
+    root["normalizer"] = nullptr;
+    root["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", true},
+                             {"trim_offsets", true}, {"use_regex", true}};
+  }
+  return root;
+}
+
+TEST(Tokenizer, AddedTokenFlagsAndGpt2RegexMatchHuggingFace) {
+  const auto base = nlohmann::json::parse(readText(kTokDir + "/tokenizer.json"));
+  const auto golden = nlohmann::json::parse(readText(kTokDir + "/tokenizer_variants.json"));
+  for (const std::string name : {"flags", "gpt2"}) {
+    const Tokenizer tok = Tokenizer::fromJsonText(applyVariant(base, name).dump(), name);
+    ASSERT_GE(golden[name].size(), 30u);
+    for (const auto& c : golden[name]) {
+      const std::string text = c["text"].get<std::string>();
+      EXPECT_EQ(tok.encode(text), c["ids"].get<std::vector<int>>()) << name << ": " << text;
+    }
+  }
+}
+
 TEST(PreTokenizer, Qwen2RegexSplitsAWorkedExample) {
   const std::u32string text = decodeUtf8("I'm  going\n\n to 123 places!!\n");
   std::vector<std::string> pieces;

@@ -2,7 +2,7 @@
 """Golden outputs for the C++ vision/tokenizer code, made with the reference stack
 (transformers 5.17, tokenizers 0.23, torch 2.11, torchvision, PIL) on the GPU machine:
 
-  python3 tests/data/model/vision/make_golden.py OUT_DIR
+  python3 tests/data/model/vision/make_golden.py OUT_DIR [STEP ...]
 
 writes into OUT_DIR
   siglip.safetensors       a tiny seeded SiglipVisionModel (384 px, patch 14: the real
@@ -16,6 +16,9 @@ writes into OUT_DIR
                            of the 384x384 outputs
   tokenizer_golden.json    HF `tokenizers` ids of tricky strings under
                            tests/data/model/tokenizer/tokenizer.json
+  tokenizer_variants.json  the same for two edited copies of it: added-token flags
+                           (lstrip/rstrip/single_word, a normalized non-special token)
+                           and GPT-2's ByteLevel regex with add_prefix_space
   meta.json                versions, processor classes, comparisons
 The inputs are formulas shared with the C++ tests (see image_u8 / pixels below).
 """
@@ -244,6 +247,47 @@ def tokenizer_golden():
     meta["tokenizer"] = extra
 
 
+# Variants of the fixture exercising other tokenizer.json options; the C++ test applies
+# the same edits (tests/model/tokenizer_test.cpp, applyVariant).
+VARIANT_TEXTS = TRICKY + [
+    "go gone ago go. Go go",
+    "see <image>   then <memory>   next",
+    "  <image>x<memory>\n\ny",
+    "let's go\tgo",
+]
+
+
+def apply_variant(root, name):
+    if name == "flags":
+        for t in root["added_tokens"]:
+            if t["content"] == "<image>":
+                t["lstrip"] = True
+            if t["content"] == "<memory>":
+                t["rstrip"] = True
+        root["added_tokens"].append({"id": len(root["model"]["vocab"]) + len(root["added_tokens"]),
+                                     "content": "go", "single_word": True, "lstrip": False,
+                                     "rstrip": False, "normalized": True, "special": False})
+    elif name == "gpt2":
+        root["normalizer"] = None
+        root["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": True,
+                                 "trim_offsets": True, "use_regex": True}
+    return root
+
+
+def tokenizer_variants_golden():
+    from tokenizers import Tokenizer
+
+    with open(os.path.join(TOK_DIR, "tokenizer.json"), encoding="utf-8") as f:
+        base = f.read()
+    out = {}
+    for name in ("flags", "gpt2"):
+        tok = Tokenizer.from_str(json.dumps(apply_variant(json.loads(base), name)))
+        out[name] = [{"text": t, "ids": tok.encode(t, add_special_tokens=True).ids}
+                     for t in VARIANT_TEXTS]
+    with open(os.path.join(OUT, "tokenizer_variants.json"), "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
+
+
 if __name__ == "__main__":
     import tokenizers
     import transformers
@@ -254,7 +298,10 @@ if __name__ == "__main__":
         meta["versions"]["torchvision"] = torchvision.__version__
     except ImportError:
         pass
-    for step in (tokenizer_golden, siglip_golden, preprocess_golden):
+    steps = (tokenizer_golden, tokenizer_variants_golden, siglip_golden, preprocess_golden)
+    if len(sys.argv) > 2:  # e.g. "tokenizer_variants_golden" to redo one step
+        steps = tuple(f for f in steps if f.__name__ in sys.argv[2:])
+    for step in steps:
         try:
             step()
         except Exception as e:  # noqa: BLE001
