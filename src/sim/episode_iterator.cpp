@@ -25,7 +25,8 @@ EpisodeIterator EpisodeIterator::fromConfig(const HabitatConfig& cfg, const std:
       const std::string scene = std::filesystem::path(e.scene_id).stem().string();
       if (!scenes.empty() && std::find(scenes.begin(), scenes.end(), scene) == scenes.end())
         continue;
-      if (!langs.empty() &&
+      // R2R-style episodes carry no language: the filter applies to those that do.
+      if (!langs.empty() && !e.instruction.language.empty() &&
           std::find(langs.begin(), langs.end(), e.instruction.language) == langs.end())
         continue;
       all.push_back(std::move(e));

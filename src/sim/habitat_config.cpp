@@ -163,7 +163,8 @@ void readTask(const Reader& r, const YAML::Node& task, HabitatConfig& cfg) {
 void readDataset(const Reader& r, const YAML::Node& ds, HabitatConfig& cfg) {
   const std::string p = "habitat.dataset";
   r.keys(ds, p,
-         {"type", "split", "data_path", "scenes_dir", "roles", "languages", "content_scenes"});
+         {"type", "split", "data_path", "extra_data_paths", "scenes_dir", "roles", "languages",
+          "content_scenes"});
   r.get(ds, "type", p, cfg.dataset_type);
   r.get(ds, "split", p, cfg.split);
   r.get(ds, "data_path", p, cfg.data_path);
@@ -172,6 +173,7 @@ void readDataset(const Reader& r, const YAML::Node& ds, HabitatConfig& cfg) {
   r.getList(ds, "languages", p, cfg.languages);
   // "*" means every language, as in VLN-CE's RxR config.
   r.getList(ds, "content_scenes", p, cfg.content_scenes);
+  r.getList(ds, "extra_data_paths", p, cfg.extra_data_paths);
   if (cfg.languages.size() == 1 && cfg.languages[0] == "*") cfg.languages.clear();
   if (cfg.content_scenes.size() == 1 && cfg.content_scenes[0] == "*") cfg.content_scenes.clear();
   if (cfg.roles.size() == 1 && cfg.roles[0] == "*") cfg.roles = {"guide", "follower"};
@@ -234,12 +236,16 @@ std::string HabitatConfig::episodesPath(const std::string& split_override) const
 }
 
 std::vector<std::string> HabitatConfig::episodesPaths(const std::string& split_override) const {
-  const std::string path =
-      replaceAll(data_path, "{split}", split_override.empty() ? split : split_override);
+  const std::string& sp = split_override.empty() ? split : split_override;
+  std::vector<std::string> patterns = {data_path};
+  patterns.insert(patterns.end(), extra_data_paths.begin(), extra_data_paths.end());
   std::vector<std::string> out;
-  if (path.find("{role}") == std::string::npos || roles.empty()) {
-    out.push_back(resolveConfigPath(source_path, path));
-  } else {
+  for (const std::string& pattern : patterns) {
+    const std::string path = replaceAll(pattern, "{split}", sp);
+    if (path.find("{role}") == std::string::npos || roles.empty()) {
+      out.push_back(resolveConfigPath(source_path, path));
+      continue;
+    }
     for (const std::string& role : roles)
       out.push_back(resolveConfigPath(source_path, replaceAll(path, "{role}", role)));
   }
@@ -335,6 +341,7 @@ void saveHabitatConfig(const HabitatConfig& cfg, const std::string& path) {
   list("roles", cfg.roles);
   list("languages", cfg.languages);
   list("content_scenes", cfg.content_scenes);
+  list("extra_data_paths", cfg.extra_data_paths);
   out << YAML::EndMap << YAML::EndMap << YAML::EndMap;
   if (!out.good()) throw std::runtime_error(path + ": YAML emitter error: " + out.GetLastError());
   writeFileAtomic(path, std::string("# Habitat-style environment config (see docs/world.md)\n") +

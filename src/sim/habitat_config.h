@@ -13,13 +13,17 @@ struct HabitatConfig {
   std::string source_path;  // the YAML file this came from (for error messages)
   // habitat.dataset
   std::string dataset_type = "VLN-CE-v1";
-  std::string data_path;  // may contain "{split}"
+  std::string data_path;  // may contain "{split}" and "{role}"
+  // More episode files mixed into every split, written like data_path (StreamVLN trains
+  // R2R and RxR together: config/vln_r2r_rxr.yaml).
+  std::vector<std::string> extra_data_paths;
   std::string scenes_dir;
   std::string split = "train";
-  std::vector<std::string> roles;      // RxR: each replaces "{role}" in data_path (e.g. guide)
-  std::vector<std::string> languages;  // RxR: keep only these instruction languages; empty = all
-  std::vector<std::string>
-      content_scenes;  // keep episodes of these scenes (file stem); empty = all
+  std::vector<std::string> roles;  // RxR: each replaces "{role}" in data_path (e.g. guide)
+  // RxR: keep only instructions in these languages (episodes without one are kept); empty = all.
+  std::vector<std::string> languages;
+  // Keep only episodes of these scenes (file stem of scene_id); empty = all.
+  std::vector<std::string> content_scenes;
   // habitat.simulator
   CameraSpec rgb{640, 480, 79.f, 1.25f, 0.f, 10.f, false};
   CameraSpec depth{640, 480, 79.f, 1.25f, 0.f, 10.f, false};
@@ -33,7 +37,8 @@ struct HabitatConfig {
   // data_path with {split} replaced; relative paths resolve against the YAML's folder
   // when the file exists there, else against the current directory.
   std::string episodesPath(const std::string& split_override = "") const;
-  // One path per role when data_path contains "{role}" (else just episodesPath()).
+  // Every episode file of the split: data_path then extra_data_paths, each expanded once per
+  // role when it contains "{role}".
   std::vector<std::string> episodesPaths(const std::string& split_override = "") const;
   // scenes_dir joined with an episode's scene_id.
   std::string scenePath(const std::string& scene_id) const;

@@ -47,6 +47,7 @@ void expectEqual(const HabitatConfig& a, const HabitatConfig& b) {
   EXPECT_EQ(a.roles, b.roles);
   EXPECT_EQ(a.languages, b.languages);
   EXPECT_EQ(a.content_scenes, b.content_scenes);
+  EXPECT_EQ(a.extra_data_paths, b.extra_data_paths);
   for (const auto& [x, y] : {std::pair{a.rgb, b.rgb}, std::pair{a.depth, b.depth}}) {
     EXPECT_EQ(x.width, y.width);
     EXPECT_EQ(x.height, y.height);
@@ -89,11 +90,15 @@ TEST_F(HabitatConfigTest, ShippedRxRConfigExpandsRoles) {
   const HabitatConfig c = loadHabitatConfig(kConfigDir + "vln_r2r_rxr.yaml");
   EXPECT_EQ(c.roles, (std::vector<std::string>{"guide"}));
   EXPECT_EQ(c.languages, (std::vector<std::string>{"en-US", "en-IN"}));
-  const auto paths = c.episodesPaths();
-  ASSERT_EQ(paths.size(), 1u);
+  const auto paths = c.episodesPaths("val_unseen");
+  ASSERT_EQ(paths.size(), 2u);  // R2R, then RxR's guide file
   EXPECT_EQ(fs::path(paths[0]).lexically_normal(),
+            (fs::path(kConfigDir) / "data/datasets/r2r/val_unseen/val_unseen.json.gz")
+                .lexically_normal());
+  EXPECT_EQ(fs::path(paths[1]).lexically_normal(),
             (fs::path(kConfigDir) / "data/datasets/rxr/val_unseen/val_unseen_guide.json.gz")
                 .lexically_normal());
+  EXPECT_EQ(c.episodesPath("val_unseen"), paths[0]);
 }
 
 TEST_F(HabitatConfigTest, AcceptsUpstreamStreamVLNLayout) {

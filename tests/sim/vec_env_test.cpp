@@ -263,6 +263,17 @@ TEST(EpisodeIterator, FromConfigFiltersLanguages) {
   EXPECT_EQ(EpisodeIterator::fromConfig(cfg, "val_unseen", false, false).size(), 0u);
   cfg.content_scenes = {"7y3sRwLe3Va", "zsNo4HB9uLZ"};
   EXPECT_EQ(EpisodeIterator::fromConfig(cfg, "val_unseen", false, false).size(), 2u);
+  // R2R + RxR mixed: the R2R fixture's episodes have no language and pass the filter.
+  cfg.content_scenes.clear();
+  cfg.languages = {"hi-IN"};
+  cfg.extra_data_paths = {std::string(SVLN_TEST_DATA) + "/episodes/val_seen.json.gz"};
+  EpisodeIterator mixed = EpisodeIterator::fromConfig(cfg, "val_unseen", false, false);
+  ASSERT_EQ(mixed.size(), 3u);
+  std::vector<std::string> ids;
+  while (const Episode* e = mixed.next()) ids.push_back(e->scene_id + ":" + e->episode_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"mp3d/zsNo4HB9uLZ/zsNo4HB9uLZ.glb:8",
+                                           "mp3d/7y3sRwLe3Va/7y3sRwLe3Va.glb:1",
+                                           "mp3d/7y3sRwLe3Va/7y3sRwLe3Va.glb:2"}));
 }
 
 }  // namespace
