@@ -597,8 +597,12 @@ UnitTemplate counter() {
               f.box(c.b, -w / 2, 0.08f, -d / 2, w / 2, 0.86f, d / 2 - 0.03f, m);
               f.box(c.b, -w / 2, 0, -d / 2, w / 2, 0.08f, d / 2 - 0.08f, c.pal.dark());
               f.box(c.b, -w / 2, 0.86f, -d / 2, w / 2, 0.9f, d / 2, c.pal.metal());
-              for (float x = -w / 2 + 0.3f; x < w / 2 - 0.1f; x += 0.6f)
+              // A drawer handle every 0.6 m.
+              const int handles = static_cast<int>((w - 0.4f) / 0.6f) + 1;
+              for (int i = 0; i < handles; ++i) {
+                const float x = -w / 2 + 0.3f + 0.6f * i;
                 f.box(c.b, x - 0.1f, 0.75f, d / 2 - 0.03f, x + 0.1f, 0.77f, d / 2, c.pal.metal());
+              }
             });
           }};
 }
@@ -905,9 +909,9 @@ class ApartmentBuilder {
       for (int r = 1; r <= 4; ++r)
         if (c * r >= n && c * r <= n + 3) grids.emplace_back(c, r);
     if (grids.empty()) grids.emplace_back(4, (n + 3) / 4);
-    const auto [cols, rows] = grids[rng_.irange(0, static_cast<int>(grids.size()) - 1)];
-    cols_ = cols;
-    rows_ = rows;
+    // Plain ints, not a structured binding: lambdas below capture them (C++17).
+    const std::pair<int, int> grid = grids[rng_.irange(0, static_cast<int>(grids.size()) - 1)];
+    const int cols = grid.first, rows = grid.second;
     std::vector<float> xs(cols + 1, 0.f), zs(rows + 1, 0.f);
     for (int c = 0; c < cols; ++c)
       xs[c + 1] = xs[c] + snap5cm(rng_.uniform(spec_.min_room_size_m, spec_.max_room_size_m));
@@ -1234,7 +1238,6 @@ class ApartmentBuilder {
   Mesh mesh_;
   Builder b_;
   Palette pal_;
-  int cols_ = 0, rows_ = 0;
   float height_ = 2.6f, thick_ = 0.12f;
   std::vector<RoomPlan> rooms_;
   std::vector<std::pair<int, int>> links_;
