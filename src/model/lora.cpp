@@ -68,9 +68,7 @@ void LoraLinearImpl::removeAdapter() {
   lora_B = torch::nn::Linear(nullptr);
 }
 
-namespace {
-
-bool nameMatches(const std::string& name, const LoraConfig& config) {
+bool loraNameMatches(const std::string& name, const LoraConfig& config) {
   if (!config.target_regex.empty()) return std::regex_match(name, std::regex(config.target_regex));
   for (const auto& t : config.target_modules) {
     if (name == t) return true;
@@ -80,6 +78,8 @@ bool nameMatches(const std::string& name, const LoraConfig& config) {
   }
   return false;
 }
+
+namespace {
 
 template <typename Fn>
 void forEachLora(torch::nn::Module& root, Fn fn) {
@@ -92,7 +92,7 @@ void forEachLora(torch::nn::Module& root, Fn fn) {
 std::vector<std::string> loraTargets(torch::nn::Module& root, const LoraConfig& config) {
   std::vector<std::string> names;
   forEachLora(root, [&](const std::string& name, LoraLinearImpl&) {
-    if (nameMatches(name, config)) names.push_back(name);
+    if (loraNameMatches(name, config)) names.push_back(name);
   });
   return names;
 }
@@ -103,7 +103,7 @@ std::vector<std::string> applyLora(torch::nn::Module& root, const LoraConfig& co
   for (auto& p : root.parameters()) p.set_requires_grad(false);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(config.seed);
   forEachLora(root, [&](const std::string& name, LoraLinearImpl& lin) {
-    if (!nameMatches(name, config)) return;
+    if (!loraNameMatches(name, config)) return;
     lin.addAdapter(config.r, config.scaling(), config.dropout, gen);
   });
   spdlog::debug("LoRA r={} alpha={} on {} modules", config.r, config.alpha, names.size());

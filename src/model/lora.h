@@ -61,6 +61,8 @@ class LoraLinearImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LoraLinear);
 
+// PEFT's target matching for one module name (see LoraConfig::target_modules).
+bool loraNameMatches(const std::string& name, const LoraConfig& config);
 // Names (as in root.named_modules()) of the LoraLinear modules `config` targets.
 std::vector<std::string> loraTargets(torch::nn::Module& root, const LoraConfig& config);
 // Adds adapters to the targeted modules, freezes every other parameter; returns the

@@ -112,7 +112,7 @@ namespace {
 struct CheckpointedLayer : torch::autograd::Function<CheckpointedLayer> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
                             const at::Tensor& anchor, int64_t layer_ptr, const at::Tensor& cos,
-                            const at::Tensor& sin, const at::Tensor& mask) {
+                            const at::Tensor& sin, const c10::optional<at::Tensor>& mask) {
     at::Generator gen = at::globalContext().defaultGenerator(x.device());
     {
       std::lock_guard<std::mutex> lock(gen.mutex());
@@ -122,9 +122,9 @@ struct CheckpointedLayer : torch::autograd::Function<CheckpointedLayer> {
     ctx->saved_data["layer"] = layer_ptr;
     ctx->saved_data["cos"] = cos;
     ctx->saved_data["sin"] = sin;
-    ctx->saved_data["mask"] = mask.defined() ? c10::IValue(mask) : c10::IValue();
+    ctx->saved_data["mask"] = mask ? c10::IValue(*mask) : c10::IValue();
     auto* layer = reinterpret_cast<Qwen2DecoderLayerImpl*>(layer_ptr);
-    return layer->forward(x, cos, sin, mask, nullptr, 0);
+    return layer->forward(x, cos, sin, mask ? *mask : at::Tensor(), nullptr, 0);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -191,8 +191,10 @@ at::Tensor Qwen2ModelImpl::forward(const Qwen2Inputs& in) {
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
     auto& layer = layer_list[i];
     if (checkpoint)
-      h = CheckpointedLayer::apply(h, anchor, reinterpret_cast<int64_t>(layer.get()), cos, sin,
-                                   in.key_padding_mask);
+      h = CheckpointedLayer::apply(
+          h, anchor, reinterpret_cast<int64_t>(layer.get()), cos, sin,
+          in.key_padding_mask.defined() ? c10::optional<at::Tensor>(in.key_padding_mask)
+                                        : c10::nullopt);
     else
       h = layer->forward(h, cos, sin, in.key_padding_mask, in.cache, i);
   }
