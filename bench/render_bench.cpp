@@ -10,11 +10,12 @@
 // Per-core figures divide frames by the CPU time the rendering threads consumed
 // (CLOCK_THREAD_CPUTIME_ID), so they stay meaningful on a shared machine; wall-clock
 // frames/s are printed alongside.
+#include <stb/stb_image_write.h>
 #include <time.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,8 +24,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <stb/stb_image_write.h>
 
 #include "sim/path_finder.h"
 #include "sim/procedural_scene.h"
@@ -54,17 +53,19 @@ std::vector<Pose> randomPoses(const Mesh& mesh, int n, uint64_t seed) {
   int main_island = -1;
   for (int i = 0; i < 64; ++i) {
     const int island = pf.islandIndex(pf.randomNavigablePoint(rng));
-    if (island >= 0 && (main_island < 0 || pf.navigableArea(island) > pf.navigableArea(main_island)))
+    if (island >= 0 &&
+        (main_island < 0 || pf.navigableArea(island) > pf.navigableArea(main_island)))
       main_island = island;
   }
   std::uniform_real_distribution<float> heading(-3.14159265f, 3.14159265f);
   std::vector<Pose> poses;
-  for (int i = 0; i < n; ++i) poses.push_back({pf.randomNavigablePoint(rng, main_island), heading(rng)});
+  for (int i = 0; i < n; ++i)
+    poses.push_back({pf.randomNavigablePoint(rng, main_island), heading(rng)});
   return poses;
 }
 
 struct Result {
-  double cpu_s = 0;   // summed over threads
+  double cpu_s = 0;  // summed over threads
   double wall_s = 0;
   int frames = 0;
 };
@@ -122,10 +123,14 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   std::string dump;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--scenes")) scenes = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--frames")) frames = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--seed")) seed = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--dump")) dump = argv[i + 1];
+    if (!std::strcmp(argv[i], "--scenes"))
+      scenes = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--frames"))
+      frames = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--seed"))
+      seed = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--dump"))
+      dump = argv[i + 1];
     else {
       std::fprintf(stderr, "error: unknown flag %s\n", argv[i]);
       return 1;
@@ -156,9 +161,10 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::printf("render_bench: %d procedural apartments (seed %llu), %.0f triangles on average, "
-              "RGB-D, hfov 79, random navigable poses\n",
-              scenes, static_cast<unsigned long long>(seed), static_cast<double>(tris) / scenes);
+  std::printf(
+      "render_bench: %d procedural apartments (seed %llu), %.0f triangles on average, "
+      "RGB-D, hfov 79, random navigable poses\n",
+      scenes, static_cast<unsigned long long>(seed), static_cast<double>(tris) / scenes);
   std::printf("%-10s %8s %8s %14s %12s\n", "size", "threads", "frames", "fps/core(cpu)",
               "fps(wall)");
   for (int si = 0; si < 3; ++si)

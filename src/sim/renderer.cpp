@@ -82,7 +82,7 @@ struct Frame {
 struct Renderer::Impl {
   RTCDevice device = nullptr;
   RTCScene scene = nullptr;
-  int packet_width = 1;  // 16, 8 or 4 when Embree has native packets; 1 = single rays
+  int packet_width = 1;               // 16, 8 or 4 when Embree has native packets; 1 = single rays
   std::vector<int32_t> tri_material;  // index into materials, -1 = default grey
   std::vector<float> tri_uv;          // 6 per triangle (u0 v0 u1 v1 u2 v2); empty when untextured
   std::vector<ShadeMaterial> materials;
@@ -100,8 +100,7 @@ struct Renderer::Impl {
   template <int N>
   void renderPackets(const CameraSpec& cam, const Frame& f, uint8_t* rgb, float* depth) const;
   template <int N>
-  void intersect(const int* valid, RTCIntersectContext* ctx,
-                 typename Packet<N>::RayHit* rh) const;
+  void intersect(const int* valid, RTCIntersectContext* ctx, typename Packet<N>::RayHit* rh) const;
   void shade(int prim, float u, float v, float ngx, float ngy, float ngz, const Vec3& dir,
              uint8_t* out) const;
   void sampleTexture(const TextureView& tex, float u, float v, float* out) const;
@@ -140,8 +139,8 @@ void Renderer::Impl::buildShading(const Mesh& mesh) {
     throw std::runtime_error("renderer: mesh has " + std::to_string(mesh.triangle_material.size()) +
                              " triangle materials for " + std::to_string(ntri) + " triangles");
   if (!mesh.uvs.empty() && mesh.uvs.size() != mesh.positions.size())
-    throw std::runtime_error("renderer: mesh has " + std::to_string(mesh.uvs.size()) +
-                             " uvs for " + std::to_string(mesh.positions.size()) + " positions");
+    throw std::runtime_error("renderer: mesh has " + std::to_string(mesh.uvs.size()) + " uvs for " +
+                             std::to_string(mesh.positions.size()) + " positions");
 
   for (const Texture& t : mesh.textures) {
     if (t.width <= 0 || t.height <= 0 ||
@@ -156,10 +155,12 @@ void Renderer::Impl::buildShading(const Mesh& mesh) {
 
   bool any_texture = false;
   for (const Material& m : mesh.materials) {
-    const int tex = (m.texture >= 0 && m.texture < static_cast<int>(textures.size())) ? m.texture : -1;
+    const int tex =
+        (m.texture >= 0 && m.texture < static_cast<int>(textures.size())) ? m.texture : -1;
     if (m.texture >= static_cast<int>(textures.size()))
       throw std::runtime_error("renderer: material '" + m.name + "' refers to texture " +
-                               std::to_string(m.texture) + " of " + std::to_string(textures.size()));
+                               std::to_string(m.texture) + " of " +
+                               std::to_string(textures.size()));
     any_texture |= tex >= 0;
     materials.push_back({m.base_color.x, m.base_color.y, m.base_color.z, tex});
   }
@@ -203,8 +204,9 @@ void Renderer::Impl::buildScene(const Mesh& mesh) {
   if (ntri > 0) {
     RTCGeometry geom = rtcNewGeometry(device, RTC_GEOMETRY_TYPE_TRIANGLE);
     rtcSetGeometryBuildQuality(geom, RTC_BUILD_QUALITY_HIGH);
-    auto* vb = static_cast<float*>(rtcSetNewGeometryBuffer(
-        geom, RTC_BUFFER_TYPE_VERTEX, 0, RTC_FORMAT_FLOAT3, 3 * sizeof(float), mesh.positions.size()));
+    auto* vb = static_cast<float*>(rtcSetNewGeometryBuffer(geom, RTC_BUFFER_TYPE_VERTEX, 0,
+                                                           RTC_FORMAT_FLOAT3, 3 * sizeof(float),
+                                                           mesh.positions.size()));
     auto* ib = static_cast<uint32_t*>(rtcSetNewGeometryBuffer(
         geom, RTC_BUFFER_TYPE_INDEX, 0, RTC_FORMAT_UINT3, 3 * sizeof(uint32_t), ntri));
     if (!vb || !ib) {
@@ -270,8 +272,7 @@ void Renderer::Impl::shade(int prim, float u, float v, float ngx, float ngy, flo
   const float len2 = ngx * ngx + ngy * ngy + ngz * ngz;
   float inv = len2 > 0 ? 1.f / std::sqrt(len2) : 0.f;
   if (ngx * dir.x + ngy * dir.y + ngz * dir.z > 0) inv = -inv;
-  const float ndotl =
-      (ngx * kShadeToLight.x + ngy * kShadeToLight.y + ngz * kShadeToLight.z) * inv;
+  const float ndotl = (ngx * kShadeToLight.x + ngy * kShadeToLight.y + ngz * kShadeToLight.z) * inv;
   const float light = kShadeAmbient + kShadeDiffuse * std::max(ndotl, 0.f);
   for (int c = 0; c < 3; ++c) out[c] = encode(albedo[c] * light);
 }
@@ -382,9 +383,15 @@ void Renderer::render(const CameraSpec& cam, const Vec3& position, float heading
   f.tfar = rgb ? std::numeric_limits<float>::infinity() : cam.max_depth_m;
 
   switch (impl_->packet_width) {
-    case 16: impl_->renderPackets<16>(cam, f, rgb, depth); break;
-    case 8: impl_->renderPackets<8>(cam, f, rgb, depth); break;
-    default: impl_->renderPackets<4>(cam, f, rgb, depth); break;
+    case 16:
+      impl_->renderPackets<16>(cam, f, rgb, depth);
+      break;
+    case 8:
+      impl_->renderPackets<8>(cam, f, rgb, depth);
+      break;
+    default:
+      impl_->renderPackets<4>(cam, f, rgb, depth);
+      break;
   }
 }
 

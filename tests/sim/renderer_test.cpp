@@ -86,8 +86,8 @@ Image render(const Renderer& r, const CameraSpec& c, Vec3 pos, float heading) {
 
 // Expected 8-bit sRGB of a linear value (IEC 61966-2-1).
 int srgb8(float linear) {
-  const float s = linear <= 0.0031308f ? 12.92f * linear
-                                       : 1.055f * std::pow(linear, 1.f / 2.4f) - 0.055f;
+  const float s =
+      linear <= 0.0031308f ? 12.92f * linear : 1.055f * std::pow(linear, 1.f / 2.4f) - 0.055f;
   return static_cast<int>(std::lround(s * 255.f));
 }
 
@@ -108,7 +108,7 @@ TEST(Renderer, OffCentrePixelsReadZDepthNotRayLength) {
   // tan = (1 - (row + 0.5) / H * 2) * tan(vfov / 2) with vfov = hfov for a square image.
   const float tan_v = std::tan(0.5f * 79.f * kPi / 180.f);
   const float sy = (1.f - (100 + 0.5f) / 101.f * 2.f) * tan_v;  // -0.8157
-  EXPECT_NEAR(im.d(100, 50), 1.25f / -sy, 1e-4f);                 // 1.532 m
+  EXPECT_NEAR(im.d(100, 50), 1.25f / -sy, 1e-4f);               // 1.532 m
   EXPECT_NEAR(im.d(100, 50), 1.5324f, 1e-3f);
 }
 
