@@ -1,0 +1,121 @@
+#include "rl/checkpoint_state.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "model/peft.h"
+
+namespace svln::rl {
+namespace fs = std::filesystem;
+
+void writeFileAtomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw std::runtime_error(tmp + ": cannot open for writing");
+    f << text;
+    f.flush();
+    if (!f) throw std::runtime_error(tmp + ": write failed");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw std::runtime_error(path + ": rename failed: " + ec.message());
+}
+
+std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerState& state,
+                                torch::nn::Module& root, const model::LoraConfig& lora,
+                                torch::optim::Optimizer& optimizer,
+                                const std::string& base_model_path) {
+  const std::string name = "checkpoint-" + std::to_string(state.update);
+  const fs::path final_dir = fs::path(output_dir) / name;
+  const fs::path tmp_dir = fs::path(output_dir) / (name + ".tmp");
+  fs::remove_all(tmp_dir);
+  fs::create_directories(tmp_dir);
+  model::saveLoraAdapter(root, lora, tmp_dir.string(), base_model_path);
+  {
+    torch::serialize::OutputArchive a;
+    optimizer.save(a);
+    a.save_to((tmp_dir / "optimizer.pt").string());
+  }
+  {
+    torch::serialize::OutputArchive a;
+    a.write("torch_cpu", at::detail::getDefaultCPUGenerator().get_state());
+    a.save_to((tmp_dir / "rng.pt").string());
+  }
+  nlohmann::json j;
+  j["update"] = state.update;
+  j["episodes_drawn"] = state.episodes_drawn;
+  j["baseline_mean"] = state.baseline_mean;  // dumped with round-trip precision
+  j["baseline_count"] = state.baseline_count;
+  j["nonfinite_streak"] = state.nonfinite_streak;
+  j["rng"] = state.rng;
+  writeFileAtomic((tmp_dir / "trainer_state.json").string(), j.dump(2) + "\n");
+  // Replace an older save of the same update (a rerun), then publish.
+  fs::remove_all(final_dir);
+  fs::rename(tmp_dir, final_dir);
+  writeFileAtomic((fs::path(output_dir) / "latest").string(), name + "\n");
+  spdlog::info("checkpoint {}", final_dir.string());
+  return final_dir.string();
+}
+
+std::string latestCheckpoint(const std::string& output_dir) {
+  const fs::path pointer = fs::path(output_dir) / "latest";
+  if (!fs::exists(pointer)) return "";
+  std::ifstream f(pointer);
+  std::string name;
+  std::getline(f, name);
+  const fs::path dir = fs::path(output_dir) / name;
+  if (name.empty() || !fs::is_directory(dir))
+    throw std::runtime_error(pointer.string() + ": points at '" + name +
+                             "', which is not a checkpoint directory");
+  return dir.string();
+}
+
+TrainerState loadTrainerState(const std::string& checkpoint_dir) {
+  const std::string path = checkpoint_dir + "/trainer_state.json";
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error(path + ": cannot open");
+  nlohmann::json j;
+  try {
+    f >> j;
+    TrainerState s;
+    s.update = j.at("update").get<int64_t>();
+    s.episodes_drawn = j.at("episodes_drawn").get<int64_t>();
+    s.baseline_mean = j.at("baseline_mean").get<double>();
+    s.baseline_count = j.at("baseline_count").get<int64_t>();
+    s.nonfinite_streak = j.at("nonfinite_streak").get<int>();
+    s.rng = j.at("rng").get<std::string>();
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+}
+
+void loadOptimizerAndRng(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer) {
+  const std::string opt_path = checkpoint_dir + "/optimizer.pt";
+  const std::string rng_path = checkpoint_dir + "/rng.pt";
+  try {
+    torch::serialize::InputArchive a;
+    a.load_from(opt_path);
+    optimizer.load(a);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(opt_path + ": cannot load the optimizer state: " + e.what_without_backtrace());
+  }
+  try {
+    torch::serialize::InputArchive a;
+    a.load_from(rng_path);
+    torch::Tensor state;
+    a.read("torch_cpu", state);
+    at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle to the global one
+    gen.set_state(state);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(rng_path + ": cannot load the RNG state: " + e.what_without_backtrace());
+  }
+}
+
+}  // namespace svln::rl

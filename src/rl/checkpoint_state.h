@@ -1,0 +1,48 @@
+// Training checkpoints: everything `streamvln train --resume` needs to continue as if never
+// stopped, in one directory per save, published atomically.
+//
+//   <output>/checkpoint-<u>/adapter_config.json        PEFT layout (PeftModel loads it)
+//                          adapter_model.safetensors
+//                          optimizer.pt                AdamW moments and step counts
+//                          rng.pt                      torch's CPU generator state
+//                          trainer_state.json          update counter, episode cursor,
+//                                                      baseline, NaN streak, trainer RNG
+//   <output>/latest                                    "checkpoint-<u>" (written atomically)
+//
+// A save is built in checkpoint-<u>.tmp and renamed, then `latest` moves: a crash at any
+// point leaves the previous checkpoint and pointer intact.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+#include "model/lora.h"
+
+namespace svln::rl {
+
+struct TrainerState {
+  int64_t update = 0;          // updates completed
+  int64_t episodes_drawn = 0;  // episodes taken from the split's (seeded) iterator
+  double baseline_mean = 0;    // RunningBaseline (group_size 1)
+  int64_t baseline_count = 0;
+  int nonfinite_streak = 0;    // consecutive updates with a NaN/Inf step
+  std::string rng;             // the trainer's std::mt19937_64, as operator<< writes it
+};
+
+// Saves into output_dir/checkpoint-<state.update>; returns that directory.
+std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerState& state,
+                                torch::nn::Module& root, const model::LoraConfig& lora,
+                                torch::optim::Optimizer& optimizer,
+                                const std::string& base_model_path);
+// The directory `latest` points at ("" when there is no checkpoint).
+std::string latestCheckpoint(const std::string& output_dir);
+TrainerState loadTrainerState(const std::string& checkpoint_dir);
+// Restores the optimizer and torch's CPU generator (adapters: model::loadLoraAdapter).
+void loadOptimizerAndRng(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer);
+
+// Writes `text` to `path` through a temporary file and rename().
+void writeFileAtomic(const std::string& path, const std::string& text);
+
+}  // namespace svln::rl

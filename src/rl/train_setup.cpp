@@ -1,0 +1,39 @@
+#include "rl/train_setup.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "model/streamvln.h"
+#include "model/tokenizer.h"
+
+namespace svln::rl {
+
+void initStreamVLNCheckpoint(const std::string& dir, const std::string& size, uint64_t seed) {
+  torch::manual_seed(seed);
+  model::StreamVLN m(model::namedStreamVLNConfig(size));
+  std::filesystem::create_directories(dir);
+  m.save(dir);
+  model::writeSyntheticTokenizer(dir, static_cast<int>(m.config.text.vocab_size), seed);
+}
+
+expert::InterventionConfig interventionConfig(const io::TrainOptions& o) {
+  expert::InterventionConfig c;
+  c.enable_recovery = o.enable_recovery;
+  c.offtrack_dist_thresh = static_cast<float>(o.offtrack_dist_thresh);
+  c.offtrack_heading_thresh_deg = static_cast<float>(o.offtrack_heading_thresh_deg);
+  c.heading_guard_dist = static_cast<float>(o.heading_guard_dist);
+  c.offtrack_patience = o.offtrack_patience;
+  c.lookahead_k = o.lookahead_k;
+  c.recovery_dist_thresh = static_cast<float>(o.recovery_dist_thresh);
+  c.recovery_heading_thresh_deg = static_cast<float>(o.recovery_heading_thresh_deg);
+  c.recovery_max_steps = o.recovery_max_steps;
+  c.goal_radius = static_cast<float>(o.goal_radius);
+  c.goal_grace_steps = o.goal_grace_steps;
+  c.goal_stop_patience = o.goal_stop_patience;
+  c.recovery_mode = o.recovery_mode == io::RecoveryMode::Rollback ? expert::RecoveryMode::Rollback
+                                                                  : expert::RecoveryMode::Takeover;
+  return c;
+}
+
+}  // namespace svln::rl

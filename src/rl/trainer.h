@@ -1,0 +1,53 @@
+// `streamvln train`: the hybrid GRPO + SFT loop (shared/spec/trainer-flags.md).
+//
+//   load StreamVLN + tokenizer ─► LoRA (or the adapter of --resume's checkpoint)
+//   per update u:
+//     episodes (seeded, cycling cursor over the train split)
+//       ─► RolloutEngine::run (E x G envs, sampling, expert intervention)
+//       ─► per-step rewards of the phase ─► returns
+//       ─► advantages (group-relative; running baseline when G = 1)
+//       ─► PolicyUpdater (GRPO + w(u) SFT [+ KL], AdamW, grad clip, NaN guard)
+//       ─► metrics.jsonl / training.log / TensorBoard, progress bar
+//       ─► every save_every updates and at the end: checkpoint-<u>/ + latest
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "io/train_options.h"
+#include "model/lora.h"
+
+namespace svln::rl {
+
+struct TrainerConfig {
+  io::TrainOptions options;
+  int save_every = 50;        // updates between checkpoints (and one at the end)
+  bool resume = false;        // continue from <output_path>/latest
+  uint64_t seed = 0;          // rollouts, episode order, adapter init
+  double temperature = 1.0;   // rollout sampling temperature
+  int num_threads = 0;        // simulator threads (0: hardware concurrency)
+  int max_episode_steps = 0;  // 0: the Habitat config's
+  bool tensorboard = true;
+  bool progress = true;
+  model::LoraConfig lora = [] {
+    model::LoraConfig l;  // r 32, alpha 64, q_proj/v_proj (spec); dropout off: the
+    l.dropout = 0.0;      // recomputed log-probs must equal the rollout's at ratio 1
+    return l;
+  }();
+};
+
+struct TrainResult {
+  int64_t updates_done = 0;
+  std::map<std::string, double> last_metrics;
+  std::string last_checkpoint;
+};
+
+// Runs the whole loop; throws std::runtime_error (one line) on bad input or after three
+// NaN/Inf updates in a row.
+TrainResult runTraining(const TrainerConfig& config);
+
+// The training.log header: every option's value and the reward constants.
+std::string describeConfig(const TrainerConfig& config);
+
+}  // namespace svln::rl

@@ -1,0 +1,297 @@
+#include "rl/update.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "model/lora.h"
+#include "model/stream_session.h"
+#include "rl/losses.h"
+
+namespace svln::rl {
+namespace {
+
+bool anyRequiresGrad(torch::nn::Module& m) {
+  for (const auto& p : m.parameters())
+    if (p.requires_grad()) return true;
+  return false;
+}
+
+// Encoded frames of a window's <image>s and its memory block, as the session built them.
+struct WindowInputs {
+  std::vector<torch::Tensor> images;
+  torch::Tensor memory;
+};
+
+WindowInputs encodeWindow(model::StreamVLN& model, const Trajectory& t,
+                          const model::WindowRecord& win, bool with_grad) {
+  // The vision side only needs a graph when some of its parameters train.
+  std::unique_ptr<torch::NoGradGuard> no_grad;
+  if (!with_grad) no_grad = std::make_unique<torch::NoGradGuard>();
+  WindowInputs in;
+  if (!win.image_steps.empty()) {
+    std::vector<torch::Tensor> f;
+    for (int64_t s : win.image_steps) f.push_back(t.frames.at(static_cast<size_t>(s)));
+    in.images = model.encodeFrames(torch::stack(f)).unbind(0);
+  }
+  if (!win.memory_steps.empty()) {
+    std::vector<torch::Tensor> m;
+    for (int64_t s : win.memory_steps) m.push_back(t.frames.at(static_cast<size_t>(s)));
+    in.memory = model.encodeFrames(torch::stack(m)).flatten(0, 1);  // [F*tokens, hidden]
+  }
+  return in;
+}
+
+torch::Tensor boolTensor(const std::vector<bool>& v) {
+  auto out = torch::zeros({static_cast<int64_t>(v.size())}, torch::kBool);
+  auto a = out.accessor<bool, 1>();
+  for (size_t i = 0; i < v.size(); ++i) a[static_cast<int64_t>(i)] = v[i];
+  return out;
+}
+
+// Per-window rows of the answer tokens a trajectory's loss needs.
+struct WindowRows {
+  std::vector<int32_t> positions;  // ids indices
+  std::vector<bool> allow_end;
+  std::map<int32_t, int64_t> row_of;  // answer-token index -> row
+};
+
+// Alphabet log-probabilities (at `temperature`) of answer tokens `which`, stacked in order.
+torch::Tensor gatherRows(const std::vector<torch::Tensor>& per_window_lp,
+                         const std::vector<WindowRows>& rows, const Trajectory& t,
+                         const std::vector<int32_t>& which) {
+  std::vector<torch::Tensor> out;
+  out.reserve(which.size());
+  for (int32_t a : which) {
+    const model::AnswerToken& tok = t.answer_tokens.at(static_cast<size_t>(a));
+    out.push_back(per_window_lp.at(tok.window)[rows.at(tok.window).row_of.at(a)]);
+  }
+  return torch::stack(out);  // [N, 5]
+}
+
+}  // namespace
+
+std::vector<double> trajectoryAdvantages(const std::vector<double>& returns, int group_size,
+                                         RunningBaseline& baseline) {
+  if (group_size < 1 || returns.size() % static_cast<size_t>(group_size) != 0)
+    throw std::invalid_argument("trajectoryAdvantages: returns must fill whole groups");
+  std::vector<double> adv(returns.size());
+  if (group_size == 1) {
+    for (size_t i = 0; i < returns.size(); ++i) {
+      adv[i] = baseline.advantage(returns[i]);
+      baseline.update(returns[i]);
+    }
+    return adv;
+  }
+  for (size_t g = 0; g < returns.size(); g += static_cast<size_t>(group_size)) {
+    const std::vector<double> grp(returns.begin() + static_cast<long>(g),
+                                  returns.begin() + static_cast<long>(g) + group_size);
+    const std::vector<double> a = groupAdvantages(grp);
+    std::copy(a.begin(), a.end(), adv.begin() + static_cast<long>(g));
+  }
+  return adv;
+}
+
+TrajectoryTargets collectTargets(const Trajectory& t, const model::ActionCodec& codec,
+                                 const UpdateOptions& o) {
+  TrajectoryTargets g;
+  for (size_t i = 0; i < t.answer_tokens.size(); ++i) {
+    const model::AnswerToken& a = t.answer_tokens[i];
+    if (a.source == model::TokenSource::kPolicy && model::alphabetColumn(codec, a.token) >= 0)
+      g.policy.push_back(static_cast<int32_t>(i));
+  }
+  for (const StepRecord& s : t.steps) {
+    if (!s.label_valid || s.answer_token < 0) continue;
+    const bool expert = s.source == expert::Source::Expert;
+    if (o.sft_oracle_only && !expert) continue;
+    const int col = model::alphabetColumn(codec, codec.firstToken(static_cast<int>(s.expert_label)));
+    if (col < 0) continue;
+    g.sft.push_back(s.answer_token);
+    g.sft_column.push_back(col);
+    g.sft_weight.push_back(expert ? o.expert_step_weight : 1.0);
+  }
+  return g;
+}
+
+TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCodec& codec,
+                                const Trajectory& t, double advantage,
+                                const TrajectoryTargets& targets, const UpdateOptions& o) {
+  TrajectoryTerms terms;
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat);
+  terms.grpo_sum = torch::zeros({}, opts);
+  terms.sft_sum = torch::zeros({}, opts);
+  terms.kl_sum = torch::zeros({}, opts);
+  const bool need_sft = o.use_hybrid && !targets.sft.empty();
+  if (targets.policy.empty() && !need_sft) return terms;
+
+  std::vector<WindowRows> rows(t.windows.size());
+  auto add = [&](int32_t a) {
+    const model::AnswerToken& tok = t.answer_tokens.at(static_cast<size_t>(a));
+    WindowRows& r = rows.at(tok.window);
+    if (r.row_of.count(a)) return;
+    r.row_of[a] = static_cast<int64_t>(r.positions.size());
+    r.positions.push_back(tok.ids_index);
+    r.allow_end.push_back(tok.allow_end);
+  };
+  for (int32_t a : targets.policy) add(a);
+  if (need_sft)
+    for (int32_t a : targets.sft) add(a);
+
+  const bool vision_grad = anyRequiresGrad(*model.vision_tower) || anyRequiresGrad(*model.mm_projector);
+  std::vector<torch::Tensor> lp_sample(t.windows.size()), lp_unit(t.windows.size());
+  std::vector<torch::Tensor> lp_ref(t.windows.size());
+  const bool need_kl = o.kl_coef > 0 && !targets.policy.empty();
+  for (size_t w = 0; w < t.windows.size(); ++w) {
+    if (rows[w].positions.empty()) continue;
+    const WindowInputs in = encodeWindow(model, t, t.windows[w], vision_grad);
+    const torch::Tensor logits = model::windowLogits(model, t.windows[w], in.images, in.memory,
+                                                     rows[w].positions);  // [P, vocab]
+    const torch::Tensor allow = boolTensor(rows[w].allow_end);
+    lp_sample[w] = model::alphabetLogProbs(logits, codec, allow, o.temperature);
+    if (need_sft) lp_unit[w] = model::alphabetLogProbs(logits, codec, allow, 1.0);
+    if (need_kl) {
+      torch::NoGradGuard no_grad;
+      model::LoraDisabledGuard base(model.root());
+      const WindowInputs ref_in = encodeWindow(model, t, t.windows[w], false);
+      const torch::Tensor ref_logits = model::windowLogits(model, t.windows[w], ref_in.images,
+                                                           ref_in.memory, rows[w].positions);
+      lp_ref[w] = model::alphabetLogProbs(ref_logits, codec, allow, o.temperature);
+    }
+  }
+
+  if (!targets.policy.empty()) {
+    const auto n = static_cast<int64_t>(targets.policy.size());
+    std::vector<int64_t> cols;
+    std::vector<float> old;
+    for (int32_t a : targets.policy) {
+      const model::AnswerToken& tok = t.answer_tokens[static_cast<size_t>(a)];
+      cols.push_back(model::alphabetColumn(codec, tok.token));
+      old.push_back(tok.logp);
+    }
+    const torch::Tensor col_t = torch::tensor(cols, torch::kLong).unsqueeze(1);
+    const torch::Tensor logp = gatherRows(lp_sample, rows, t, targets.policy).gather(1, col_t).squeeze(1);
+    const torch::Tensor old_t = torch::tensor(old, opts);
+    const torch::Tensor adv = torch::full({n}, advantage, opts);
+    terms.grpo_sum = grpoLoss(logp, old_t, adv, o.clip_eps) * static_cast<double>(n);
+    terms.clipped = static_cast<int>(std::lround(clipFraction(logp.detach(), old_t, o.clip_eps) * n));
+    terms.policy_tokens = static_cast<int>(n);
+    if (need_kl) {
+      const torch::Tensor ref = gatherRows(lp_ref, rows, t, targets.policy).gather(1, col_t).squeeze(1);
+      terms.kl_sum = klPenalty(logp, ref) * static_cast<double>(n);
+    }
+  }
+  if (need_sft) {
+    const torch::Tensor logits = gatherRows(lp_unit, rows, t, targets.sft);  // [S, 5]
+    std::vector<int64_t> labels(targets.sft_column.begin(), targets.sft_column.end());
+    std::vector<float> weights(targets.sft_weight.begin(), targets.sft_weight.end());
+    for (double w : targets.sft_weight) terms.sft_weight_sum += w;
+    // sftLoss is the weighted mean; the mini-batch divides the sum by its own weight total.
+    terms.sft_sum = sftLoss(logits, torch::tensor(labels, torch::kLong), torch::tensor(weights, opts)) *
+                    terms.sft_weight_sum;
+  }
+  return terms;
+}
+
+PolicyUpdater::PolicyUpdater(model::StreamVLN& model, const model::ActionCodec& codec,
+                             std::vector<torch::Tensor> params, torch::optim::Optimizer& optimizer)
+    : model_(model), codec_(codec), params_(std::move(params)), optimizer_(optimizer) {}
+
+UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
+                                  const std::vector<double>& advantages, const UpdateOptions& o) {
+  if (advantages.size() != trajectories.size())
+    throw std::invalid_argument("PolicyUpdater::update: one advantage per trajectory");
+  if (o.mini_batch_size < 1 || o.ppo_epochs < 1)
+    throw std::invalid_argument("PolicyUpdater::update: mini_batch_size and ppo_epochs >= 1");
+  std::vector<TrajectoryTargets> targets;
+  UpdateStats st;
+  for (const Trajectory& t : trajectories) {
+    targets.push_back(collectTargets(t, codec_, o));
+    st.policy_tokens += static_cast<int>(targets.back().policy.size());
+    st.sft_tokens += static_cast<int>(targets.back().sft.size());
+  }
+  const size_t n = trajectories.size();
+  const auto mbs = static_cast<size_t>(o.mini_batch_size);
+  int clipped = 0, clip_tokens = 0;
+  for (int epoch = 0; epoch < o.ppo_epochs; ++epoch) {
+    for (size_t b = 0; b < n; b += mbs) {
+      const size_t e = std::min(n, b + mbs);
+      double n_pol = 0, w_sft = 0;
+      for (size_t i = b; i < e; ++i) {
+        n_pol += static_cast<double>(targets[i].policy.size());
+        for (double w : targets[i].sft_weight) w_sft += w;
+      }
+      optimizer_.zero_grad();
+      double grpo = 0, sft = 0, kl = 0;
+      int mb_clipped = 0;
+      bool bad = false;
+      const char* what = "loss";
+      for (size_t i = b; i < e && !bad; ++i) {
+        const TrajectoryTerms tt = trajectoryTerms(model_, codec_, trajectories[i], advantages[i],
+                                                   targets[i], o);
+        // L = (sum GRPO)/N_pol + w (sum w_t CE_t)/W_sft + kl_coef (sum k3)/N_pol
+        torch::Tensor loss = torch::zeros({});
+        if (n_pol > 0) loss = loss + (tt.grpo_sum + o.kl_coef * tt.kl_sum) / n_pol;
+        if (o.use_hybrid && w_sft > 0) loss = loss + o.sft_weight * tt.sft_sum / w_sft;
+        const double lv = loss.item<double>();
+        if (!std::isfinite(lv)) {
+          bad = true;
+          break;
+        }
+        if (loss.requires_grad()) loss.backward();
+        if (n_pol > 0) grpo += tt.grpo_sum.item<double>() / n_pol;
+        if (n_pol > 0) kl += tt.kl_sum.item<double>() / n_pol;
+        if (w_sft > 0) sft += tt.sft_sum.item<double>() / w_sft;
+        mb_clipped += tt.clipped;
+      }
+      double norm = 0;
+      if (!bad) {
+        norm = torch::nn::utils::clip_grad_norm_(params_, o.max_grad_norm);
+        bad = !std::isfinite(norm);
+        what = "gradient";
+      }
+      if (bad) {
+        optimizer_.zero_grad();
+        ++st.steps_skipped;
+        spdlog::warn("update step skipped: NaN/Inf {} in mini-batch [{}, {})",
+                     what, b, e);
+        continue;
+      }
+      optimizer_.step();
+      ++st.steps_applied;
+      st.grpo_loss += grpo;
+      st.sft_loss += sft;
+      st.kl += kl;
+      st.grad_norm += norm;
+      clipped += mb_clipped;
+      clip_tokens += static_cast<int>(n_pol);
+    }
+  }
+  if (st.steps_applied > 0) {
+    st.grpo_loss /= st.steps_applied;
+    st.sft_loss /= st.steps_applied;
+    st.kl /= st.steps_applied;
+    st.grad_norm /= st.steps_applied;
+  }
+  st.clip_fraction = clip_tokens > 0 ? static_cast<double>(clipped) / clip_tokens : 0.0;
+  return st;
+}
+
+void NonFiniteGuard::record(int64_t update, bool had_nonfinite) {
+  if (!had_nonfinite) {
+    consecutive_ = 0;
+    return;
+  }
+  ++consecutive_;
+  spdlog::warn("update {}: NaN/Inf loss or gradient, step skipped ({} in a row)", update,
+               consecutive_);
+  if (consecutive_ >= kMaxConsecutive) {
+    throw std::runtime_error("update " + std::to_string(update) + ": " +
+                             std::to_string(consecutive_) +
+                             " updates in a row had a NaN/Inf loss or gradient; stopping "
+                             "(the last good checkpoint is intact)");
+  }
+}
+
+}  // namespace svln::rl

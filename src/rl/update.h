@@ -1,0 +1,111 @@
+// One policy update over a batch of rollouts: the hybrid GRPO + SFT objective recomputed
+// with gradients from the stored streaming context (shared/spec/trainer-flags.md).
+//
+//   trajectory ─► windows ─► encodeFrames (stored u8 frames) ─► windowLogits at answer
+//   tokens ─► alphabetLogProbs ─┬─► policy tokens: clipped surrogate (A_i broadcast)
+//                               ├─► executed steps with a valid label: CE(label column),
+//                               │   expert steps weigh 2 (or only expert steps)
+//                               └─► optional k3 KL to the adapter-free model
+//   L = GRPO + w(u) SFT + kl_coef KL  (pure GRPO without hybrid training)
+//
+// ppo_epochs passes over the batch in mini-batches of mini_batch_size trajectories; each
+// mini-batch is one optimizer step (gradients accumulated trajectory by trajectory, every
+// term normalised by the mini-batch's token counts so the sum equals the mini-batch mean).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model/action_codec.h"
+#include "rl/advantages.h"
+#include "model/streamvln.h"
+#include "rl/rollout.h"
+
+namespace svln::rl {
+
+struct UpdateOptions {
+  bool use_hybrid = false;
+  double sft_weight = 1.0;        // w(u) for this update
+  bool sft_oracle_only = false;   // SFT only at expert-controlled steps
+  double expert_step_weight = 2.0;
+  double clip_eps = 0.2;
+  double kl_coef = 0.0;
+  double temperature = 1.0;       // the rollout's sampling temperature
+  int ppo_epochs = 1;
+  int mini_batch_size = 2;
+  double max_grad_norm = 0.5;
+};
+
+struct UpdateStats {
+  double grpo_loss = 0;      // mean over applied mini-batches
+  double sft_loss = 0;
+  double kl = 0;
+  double clip_fraction = 0;
+  double grad_norm = 0;      // global norm before clipping, mean over applied steps
+  int policy_tokens = 0;     // per pass
+  int sft_tokens = 0;
+  int steps_applied = 0;     // optimizer steps taken
+  int steps_skipped = 0;     // mini-batches dropped for a NaN/Inf loss or gradient
+};
+
+// Advantages of an update's returns, ordered group by group (group_size consecutive
+// trajectories share an episode): groupAdvantages per group, or with group_size 1
+// A = R - b with the running baseline b of earlier returns (then b absorbs R).
+std::vector<double> trajectoryAdvantages(const std::vector<double>& returns, int group_size,
+                                         RunningBaseline& baseline);
+
+// The tokens of one trajectory that enter the loss, with their targets.
+struct TrajectoryTargets {
+  std::vector<int32_t> policy;      // answer-token indices of policy-generated tokens
+  std::vector<int32_t> sft;         // answer-token indices of labelled executed steps
+  std::vector<int> sft_column;      // the label's alphabet column per sft entry
+  std::vector<double> sft_weight;   // 2 for expert-controlled steps, 1 otherwise
+};
+TrajectoryTargets collectTargets(const Trajectory& t, const model::ActionCodec& codec,
+                                 const UpdateOptions& o);
+
+// Differentiable terms of one trajectory (sums, not means, so mini-batches can normalise).
+struct TrajectoryTerms {
+  torch::Tensor grpo_sum;    // sum_t -min(r A, clip(r) A) over policy tokens
+  torch::Tensor sft_sum;     // sum_t w_t CE_t
+  torch::Tensor kl_sum;      // sum_t k3_t over policy tokens
+  double sft_weight_sum = 0;
+  int policy_tokens = 0;
+  int clipped = 0;
+};
+TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCodec& codec,
+                                const Trajectory& t, double advantage,
+                                const TrajectoryTargets& targets, const UpdateOptions& o);
+
+class PolicyUpdater {
+ public:
+  // `params` are the trainable parameters (the LoRA adapters, or all for full training);
+  // `optimizer` owns them.
+  PolicyUpdater(model::StreamVLN& model, const model::ActionCodec& codec,
+                std::vector<torch::Tensor> params, torch::optim::Optimizer& optimizer);
+  // advantages[i] belongs to trajectories[i].
+  UpdateStats update(const std::vector<Trajectory>& trajectories,
+                     const std::vector<double>& advantages, const UpdateOptions& o);
+
+ private:
+  model::StreamVLN& model_;
+  const model::ActionCodec& codec_;
+  std::vector<torch::Tensor> params_;
+  torch::optim::Optimizer& optimizer_;
+};
+
+// Three updates in a row with a skipped (NaN/Inf) step stop the run.
+class NonFiniteGuard {
+ public:
+  static constexpr int kMaxConsecutive = 3;
+  // Records one update; throws std::runtime_error after kMaxConsecutive bad ones in a row.
+  void record(int64_t update, bool had_nonfinite);
+  int consecutive() const { return consecutive_; }
+  void restore(int consecutive) { consecutive_ = consecutive; }
+
+ private:
+  int consecutive_ = 0;
+};
+
+}  // namespace svln::rl
