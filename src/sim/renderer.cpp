@@ -360,13 +360,13 @@ Renderer::~Renderer() = default;
 void Renderer::render(const CameraSpec& cam, const Vec3& position, float heading_rad, uint8_t* rgb,
                       float* depth) const {
   if (cam.width <= 0 || cam.height <= 0)
-    throw std::invalid_argument("renderer: camera size " + std::to_string(cam.width) + "x" +
-                                std::to_string(cam.height) + " must be positive");
+    throw std::runtime_error("renderer: camera size " + std::to_string(cam.width) + "x" +
+                             std::to_string(cam.height) + " must be positive");
   if (!(cam.hfov_deg > 0 && cam.hfov_deg < 180))
-    throw std::invalid_argument("renderer: hfov_deg " + std::to_string(cam.hfov_deg) +
-                                " must be in (0, 180)");
+    throw std::runtime_error("renderer: hfov_deg " + std::to_string(cam.hfov_deg) +
+                             " must be in (0, 180)");
   if (!(cam.max_depth_m > cam.min_depth_m))
-    throw std::invalid_argument("renderer: max_depth_m must exceed min_depth_m");
+    throw std::runtime_error("renderer: max_depth_m must exceed min_depth_m");
   if (!rgb && !depth) return;
 
   Frame f;

@@ -264,6 +264,32 @@ TEST(Renderer, BadMeshThrows) {
   EXPECT_THROW(Renderer{t}, std::runtime_error);
 }
 
+TEST(Renderer, DepthOnlyAndColourOnlyMatchTheRgbdRender) {
+  const Renderer r(room(true, true));
+  const CameraSpec c = camera(64, 48);
+  const Image both = render(r, c, {0.5f, 0, 1}, 0.3f);
+  std::vector<float> depth(64 * 48);
+  std::vector<uint8_t> rgb(64 * 48 * 3);
+  r.render(c, {0.5f, 0, 1}, 0.3f, nullptr, depth.data());
+  r.render(c, {0.5f, 0, 1}, 0.3f, rgb.data(), nullptr);
+  EXPECT_EQ(depth, both.depth);
+  EXPECT_EQ(rgb, both.rgb);
+}
+
+TEST(Renderer, BadCameraThrows) {
+  const Renderer r(room());
+  std::vector<float> depth(101 * 101);
+  CameraSpec c = camera();
+  c.width = 0;
+  EXPECT_THROW(r.render(c, {0, 0, 0}, 0.f, nullptr, depth.data()), std::runtime_error);
+  c = camera();
+  c.hfov_deg = 180.f;
+  EXPECT_THROW(r.render(c, {0, 0, 0}, 0.f, nullptr, depth.data()), std::runtime_error);
+  c = camera();
+  c.min_depth_m = c.max_depth_m;
+  EXPECT_THROW(r.render(c, {0, 0, 0}, 0.f, nullptr, depth.data()), std::runtime_error);
+}
+
 TEST(Renderer, EmptySceneRendersMisses) {
   const Renderer r(Mesh{});
   const Image im = render(r, camera(8, 8), {0, 0, 0}, 0.f);
