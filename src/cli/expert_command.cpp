@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -126,12 +127,16 @@ int runExpert(ExpertOptions o) {
                    [&](int i) { nav[i] = loadNavigation(cfg, scenes[i]); });
 
   std::vector<expert::StandInRun> runs(episodes.size());
+  const auto t0 = std::chrono::steady_clock::now();
   pool.parallelFor(static_cast<int>(episodes.size()), [&](int i) {
     const sim::Episode& ep = episodes[i];
     runs[i] = expert::runStandInEpisode(*nav[scene_index.at(ep.scene_id)], ep, o.iv, cfg.actions,
                                         policy, expert::episodeSeed(seed, i),
                                         cfg.max_episode_steps, cfg.success_distance);
   });
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::vector<sim::EpisodeMetrics> metrics;
   expert::InterventionCounters total;
@@ -147,6 +152,8 @@ int runExpert(ExpertOptions o) {
                 r.counters.expert_steps, r.counters.recoveries_triggered,
                 expert::episodeEndName(r.end));
   }
+  spdlog::info("expert: {} episodes, {} steps in {:.2f} s ({:.0f} steps/s)", runs.size(),
+               total.steps(), seconds, total.steps() / std::max(seconds, 1e-9));
   const sim::MetricsSummary s = sim::summarize(metrics);
   const double n = static_cast<double>(runs.size());
   // Oracle Rate pooled over all steps of the split: expert steps / all steps.
