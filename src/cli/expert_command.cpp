@@ -2,16 +2,16 @@
 // random, or the expert with random noise) under expert intervention, position-only, and
 // reports SR, SPL, nDTW, Oracle Rate and triggers; the tool for tuning the intervention
 // thresholds before spending GPU hours (docs/expert.md).
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -107,8 +107,9 @@ int runExpert(ExpertOptions o) {
   }
   if (episodes.empty()) throw std::runtime_error(cfg.episodesPath(o.split) + ": no episodes");
   const uint64_t seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : cfg.seed;
-  const int threads =
-      o.threads > 0 ? o.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = o.threads > 0
+                          ? o.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 
   std::map<std::string, int> scene_index;
   std::vector<std::string> scenes;
@@ -118,9 +119,8 @@ int runExpert(ExpertOptions o) {
     }
   }
   spdlog::info("expert: {} episodes in {} scenes, policy {}, recovery {} ({}), {} threads",
-               episodes.size(), scenes.size(), policy.name(),
-               o.iv.enable_recovery ? "on" : "off", expert::recoveryModeName(o.iv.recovery_mode),
-               threads);
+               episodes.size(), scenes.size(), policy.name(), o.iv.enable_recovery ? "on" : "off",
+               expert::recoveryModeName(o.iv.recovery_mode), threads);
   sim::ThreadPool pool(threads);
   std::vector<std::unique_ptr<sim::PathFinder>> nav(scenes.size());
   pool.parallelFor(static_cast<int>(scenes.size()),
@@ -131,8 +131,8 @@ int runExpert(ExpertOptions o) {
   pool.parallelFor(static_cast<int>(episodes.size()), [&](int i) {
     const sim::Episode& ep = episodes[i];
     runs[i] = expert::runStandInEpisode(*nav[scene_index.at(ep.scene_id)], ep, o.iv, cfg.actions,
-                                        policy, expert::episodeSeed(seed, i),
-                                        cfg.max_episode_steps, cfg.success_distance);
+                                        policy, expert::episodeSeed(seed, i), cfg.max_episode_steps,
+                                        cfg.success_distance);
   });
 
   const double seconds =
@@ -141,8 +141,8 @@ int runExpert(ExpertOptions o) {
   std::vector<sim::EpisodeMetrics> metrics;
   expert::InterventionCounters total;
   nlohmann::json per_episode = nlohmann::json::array();
-  std::printf("%-12s %7s %6s %6s %6s %7s %9s %-12s\n", "episode", "success", "spl", "ndtw",
-              "steps", "expert", "triggers", "end");
+  std::printf("%-12s %7s %6s %6s %6s %7s %9s %-12s\n", "episode", "success", "spl", "ndtw", "steps",
+              "expert", "triggers", "end");
   for (const expert::StandInRun& r : runs) {
     metrics.push_back(r.metrics);
     total += r.counters;
@@ -193,51 +193,68 @@ int runExpert(ExpertOptions o) {
 void addInterventionFlags(CLI::App& app, ExpertOptions& o) {
   const char* g = "Expert intervention (the trainer's flags)";
   expert::InterventionConfig& c = o.iv;
-  auto* en = app.add_flag_callback("--enable_recovery", [&c] { c.enable_recovery = true; },
-                                   "expert intervention on (default)")->group(g);
-  auto* dis = app.add_flag_callback("--disable_recovery", [&c] { c.enable_recovery = false; },
-                                    "expert intervention off")->group(g);
+  auto* en = app.add_flag_callback(
+                    "--enable_recovery", [&c] { c.enable_recovery = true; },
+                    "expert intervention on (default)")
+                 ->group(g);
+  auto* dis =
+      app.add_flag_callback(
+             "--disable_recovery", [&c] { c.enable_recovery = false; }, "expert intervention off")
+          ->group(g);
   en->excludes(dis);
   app.add_option("--offtrack_dist_thresh", c.offtrack_dist_thresh,
                  "m; off track when farther than this from the reference path")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--offtrack_heading_thresh_deg", c.offtrack_heading_thresh_deg,
                  "deg; or when the heading error to the target waypoint exceeds this ...")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--heading_guard_dist", c.heading_guard_dist,
                  "m; ... and the agent is also farther than this from the path")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--offtrack_patience", c.offtrack_patience,
                  "consecutive off-track steps before the expert takes over")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--lookahead_k", c.lookahead_k,
                  "target waypoint = nearest reference waypoint index + k")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--recovery_dist_thresh", c.recovery_dist_thresh,
                  "m; control returns when closer than this to the path (< offtrack_dist_thresh)")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--recovery_heading_thresh_deg", c.recovery_heading_thresh_deg,
                  "deg; ... and the heading error is below this")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--recovery_max_steps", c.recovery_max_steps,
                  "a recovery that lasts this long ends the episode")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--goal_radius", c.goal_radius,
                  "m; inside this geodesic distance to the goal the expert never takes over")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--goal_grace_steps", c.goal_grace_steps,
                  "steps allowed inside the goal zone before the stop counter starts")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--goal_stop_patience", c.goal_stop_patience,
                  "then this many steps without STOP force a STOP; 0 disables")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--recovery_mode", o.recovery_mode,
                  "takeover: the expert drives inline; rollback: cut at the trigger and "
                  "demonstrate from the last passed waypoint")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--expert_stop_radius", c.expert_stop_radius_m,
                  "m; the expert's own STOP radius around the goal (not a trainer flag)")
-      ->capture_default_str()->group(g);
+      ->capture_default_str()
+      ->group(g);
 }
 
 const RegisterCommand kRegister(

@@ -1,12 +1,12 @@
 #include "expert/intervention.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
-
-#include <spdlog/spdlog.h>
 
 namespace svln::expert {
 namespace {
@@ -53,13 +53,20 @@ const char* sourceName(Source s) { return s == Source::Policy ? "policy" : "expe
 
 const char* reasonName(Reason r) {
   switch (r) {
-    case Reason::None: return "none";
-    case Reason::OfftrackDistance: return "offtrack_distance";
-    case Reason::OfftrackHeading: return "offtrack_heading";
-    case Reason::GoalZone: return "goal_zone";
-    case Reason::ForcedStop: return "forced_stop";
-    case Reason::SafetyStop: return "safety_stop";
-    case Reason::Recovered: return "recovered";
+    case Reason::None:
+      return "none";
+    case Reason::OfftrackDistance:
+      return "offtrack_distance";
+    case Reason::OfftrackHeading:
+      return "offtrack_heading";
+    case Reason::GoalZone:
+      return "goal_zone";
+    case Reason::ForcedStop:
+      return "forced_stop";
+    case Reason::SafetyStop:
+      return "safety_stop";
+    case Reason::Recovered:
+      return "recovered";
   }
   return "?";
 }
@@ -140,7 +147,8 @@ void Intervention::reset(const sim::PathFinder& pf, const std::vector<sim::Vec3>
 }
 
 void Intervention::requireReset(const char* what) const {
-  if (pf_ == nullptr) throw std::logic_error(std::string("Intervention::") + what + " before reset");
+  if (pf_ == nullptr)
+    throw std::logic_error(std::string("Intervention::") + what + " before reset");
 }
 
 int Intervention::nearestIndex(const sim::Vec3& p, int floor_index) const {
@@ -191,6 +199,17 @@ PathMeasures Intervention::measureAt(const sim::AgentState& s, int nearest) cons
                            m.path_distance_m > cfg_.heading_guard_dist;
   m.offtrack = !m.in_goal_zone && (far || facing_away);
   return m;
+}
+
+bool Intervention::recoveredAt(const PathMeasures& m) const {
+  return m.path_distance_m < cfg_.recovery_dist_thresh &&
+         m.heading_error_deg < cfg_.recovery_heading_thresh_deg;
+}
+
+bool Intervention::expertControls(const sim::AgentState& s) const {
+  if (!cfg_.enable_recovery || !recovering_ || over_) return false;
+  const PathMeasures m = measure(s);
+  return !m.in_goal_zone && !recoveredAt(m);
 }
 
 PathMeasures Intervention::measure(const sim::AgentState& s) const {
@@ -252,8 +271,7 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
     if (recovering_) end_recovery(Reason::GoalZone);
     // Steps 1..grace are free, the next `patience` are counted, the one after is STOP.
     const int before = goal_zone_steps_++;
-    if (cfg_.goal_stop_patience > 0 &&
-        before >= cfg_.goal_grace_steps + cfg_.goal_stop_patience &&
+    if (cfg_.goal_stop_patience > 0 && before >= cfg_.goal_grace_steps + cfg_.goal_stop_patience &&
         policy_action != sim::Action::Stop) {
       d.action = sim::Action::Stop;
       d.source = Source::Expert;
@@ -263,8 +281,7 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
       policy_acts();
     }
   } else if (recovering_) {
-    if (m.path_distance_m < cfg_.recovery_dist_thresh &&
-        m.heading_error_deg < cfg_.recovery_heading_thresh_deg) {
+    if (recoveredAt(m)) {
       end_recovery(Reason::Recovered);
       policy_acts();
     } else if (recovery_steps_ >= cfg_.recovery_max_steps || !expert_ok) {
@@ -278,7 +295,7 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
     if (offtrack_count_ >= cfg_.offtrack_patience) {
       ++counters_.recoveries_triggered;
       d.reason = m.path_distance_m > cfg_.offtrack_dist_thresh ? Reason::OfftrackDistance
-                                                                 : Reason::OfftrackHeading;
+                                                               : Reason::OfftrackHeading;
       d.offtrack_count = offtrack_count_;
       offtrack_count_ = 0;
       if (cfg_.recovery_mode == RecoveryMode::Rollback) {
@@ -288,8 +305,7 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
         d.action = sim::Action::Stop;
         d.source = Source::Expert;
         over_ = true;
-        spdlog::debug("intervention: rollback at waypoint {} ({})", nearest_,
-                      reasonName(d.reason));
+        spdlog::debug("intervention: rollback at waypoint {} ({})", nearest_, reasonName(d.reason));
         return d;
       }
       if (!expert_ok) {

@@ -25,17 +25,17 @@ RecoveryMode parseRecoveryMode(const std::string& s);  // throws on anything els
 // Field names and defaults are the trainer's flags.
 struct InterventionConfig {
   bool enable_recovery = true;
-  float offtrack_dist_thresh = 3.0f;          // m
+  float offtrack_dist_thresh = 3.0f;           // m
   float offtrack_heading_thresh_deg = 120.0f;  // deg
-  float heading_guard_dist = 3.0f;            // m
-  int offtrack_patience = 8;                  // steps, >= 1
-  int lookahead_k = 1;                        // waypoints, >= 1
-  float recovery_dist_thresh = 2.0f;          // m, < offtrack_dist_thresh
-  float recovery_heading_thresh_deg = 45.0f;  // deg
-  int recovery_max_steps = 100;               // steps, >= 1
-  float goal_radius = 3.0f;                   // m (geodesic)
-  int goal_grace_steps = 7;                   // steps, >= 0
-  int goal_stop_patience = 5;                 // steps, >= 0 (0 disables the forced STOP)
+  float heading_guard_dist = 3.0f;             // m
+  int offtrack_patience = 8;                   // steps, >= 1
+  int lookahead_k = 1;                         // waypoints, >= 1
+  float recovery_dist_thresh = 2.0f;           // m, < offtrack_dist_thresh
+  float recovery_heading_thresh_deg = 45.0f;   // deg
+  int recovery_max_steps = 100;                // steps, >= 1
+  float goal_radius = 3.0f;                    // m (geodesic)
+  int goal_grace_steps = 7;                    // steps, >= 0
+  int goal_stop_patience = 5;                  // steps, >= 0 (0 disables the forced STOP)
   RecoveryMode recovery_mode = RecoveryMode::Takeover;
   // Not a trainer flag: the expert's own STOP radius around the goal (VLN-CE's oracle).
   float expert_stop_radius_m = ShortestPathFollower::kDefaultStopRadiusM;
@@ -86,7 +86,7 @@ struct PathMeasures {
 struct Decision {
   sim::Action action = sim::Action::Stop;  // the action to execute
   Source source = Source::Policy;
-  sim::Action expert_action = sim::Action::Stop;  // the SFT label at this state
+  sim::Action expert_action = sim::Action::Stop;           // the SFT label at this state
   FollowStatus expert_status = FollowStatus::Unreachable;  // Unreachable: label invalid
   Reason reason = Reason::None;
   // The episode ends after this step: an executed STOP (policy, expert or forced), a
@@ -95,9 +95,9 @@ struct Decision {
   // Rollback mode: the policy's trajectory is cut here and `action` is not executed; the
   // expert demonstrates from Intervention::rollbackStart() instead (SFT data only).
   bool rollback = false;
-  int offtrack_count = 0;      // consecutive off-track states, this one included
-  int recovery_steps = 0;      // expert steps of the active recovery, this one included
-  int goal_zone_steps = 0;     // steps taken in the goal zone, this one included
+  int offtrack_count = 0;   // consecutive off-track states, this one included
+  int recovery_steps = 0;   // expert steps of the active recovery, this one included
+  int goal_zone_steps = 0;  // steps taken in the goal zone, this one included
   PathMeasures measures;
 };
 
@@ -128,6 +128,11 @@ class Intervention {
   // Measures at `s` without advancing any state.
   PathMeasures measure(const sim::AgentState& s) const;
 
+  // Whether step(s, ...) will execute the expert's action whatever the policy proposes: a
+  // recovery is active and does not end at `s`. A streaming policy asks this before it
+  // decodes, so it never proposes for a step the expert drives.
+  bool expertControls(const sim::AgentState& s) const;
+
   const InterventionCounters& counters() const { return counters_; }
   bool recovering() const { return recovering_; }
   const InterventionConfig& config() const { return cfg_; }
@@ -144,6 +149,7 @@ class Intervention {
  private:
   int nearestIndex(const sim::Vec3& p, int floor_index) const;
   int targetIndex(int nearest) const;
+  bool recoveredAt(const PathMeasures& m) const;  // the hand-back rule
   PathMeasures measureAt(const sim::AgentState& s, int nearest) const;
   const sim::Vec3& nearestGoal(const sim::Vec3& p) const;
   FollowResult expertFrom(const sim::AgentState& s, int target_index) const;

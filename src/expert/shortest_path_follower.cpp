@@ -15,10 +15,14 @@ constexpr float kMinLegM = 0.01f;
 
 const char* followStatusName(FollowStatus s) {
   switch (s) {
-    case FollowStatus::Moving: return "moving";
-    case FollowStatus::Reached: return "reached";
-    case FollowStatus::AtWaypoint: return "at_waypoint";
-    case FollowStatus::Unreachable: return "unreachable";
+    case FollowStatus::Moving:
+      return "moving";
+    case FollowStatus::Reached:
+      return "reached";
+    case FollowStatus::AtWaypoint:
+      return "at_waypoint";
+    case FollowStatus::Unreachable:
+      return "unreachable";
   }
   return "?";
 }
@@ -28,8 +32,8 @@ float headingTowards(const sim::Vec3& from, const sim::Vec3& to) {
   return std::atan2(-(to.x - from.x), -(to.z - from.z));
 }
 
-ShortestPathFollower::ShortestPathFollower(const sim::PathFinder& pf,
-                                           const sim::ActionSpace& space, float stop_radius_m)
+ShortestPathFollower::ShortestPathFollower(const sim::PathFinder& pf, const sim::ActionSpace& space,
+                                           float stop_radius_m)
     : pf_(&pf), space_(space), stop_radius_m_(stop_radius_m) {
   path_.reserve(64);
 }
@@ -46,8 +50,7 @@ FollowResult ShortestPathFollower::follow(const sim::AgentState& s, const sim::V
   FollowResult r;
   float geo = std::numeric_limits<float>::infinity();
   path_.clear();
-  if (!pf_->findPath(s.position, target, path_, &geo) || !std::isfinite(geo) ||
-      path_.empty()) {
+  if (!pf_->findPath(s.position, target, path_, &geo) || !std::isfinite(geo) || path_.empty()) {
     r.status = FollowStatus::Unreachable;
     r.geodesic_m = std::numeric_limits<float>::infinity();
     return r;
@@ -71,8 +74,8 @@ FollowResult ShortestPathFollower::follow(const sim::AgentState& s, const sim::V
   }
   r.heading_error_rad = sim::wrapAngle(headingTowards(s.position, *leg_end) - s.heading_rad);
   r.action = actionForHeadingError(r.heading_error_rad);
-  r.status = (!is_goal && geo <= space_.forward_step_m) ? FollowStatus::AtWaypoint
-                                                         : FollowStatus::Moving;
+  r.status =
+      (!is_goal && geo <= space_.forward_step_m) ? FollowStatus::AtWaypoint : FollowStatus::Moving;
   return r;
 }
 

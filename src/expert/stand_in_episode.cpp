@@ -8,8 +8,10 @@ namespace svln::expert {
 
 std::string StandInPolicy::name() const {
   switch (kind) {
-    case Kind::Expert: return "expert";
-    case Kind::Random: return "random";
+    case Kind::Expert:
+      return "expert";
+    case Kind::Random:
+      return "random";
     case Kind::NoisyExpert: {
       std::string p = std::to_string(noise_p);
       while (p.size() > 1 && p.back() == '0') p.pop_back();
@@ -44,12 +46,18 @@ StandInPolicy parseStandInPolicy(const std::string& s) {
 
 const char* episodeEndName(EpisodeEnd e) {
   switch (e) {
-    case EpisodeEnd::PolicyStop: return "policy_stop";
-    case EpisodeEnd::ExpertStop: return "expert_stop";
-    case EpisodeEnd::ForcedStop: return "forced_stop";
-    case EpisodeEnd::SafetyStop: return "safety_stop";
-    case EpisodeEnd::Rollback: return "rollback";
-    case EpisodeEnd::MaxSteps: return "max_steps";
+    case EpisodeEnd::PolicyStop:
+      return "policy_stop";
+    case EpisodeEnd::ExpertStop:
+      return "expert_stop";
+    case EpisodeEnd::ForcedStop:
+      return "forced_stop";
+    case EpisodeEnd::SafetyStop:
+      return "safety_stop";
+    case EpisodeEnd::Rollback:
+      return "rollback";
+    case EpisodeEnd::MaxSteps:
+      return "max_steps";
   }
   return "?";
 }

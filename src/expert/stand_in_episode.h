@@ -38,7 +38,7 @@ struct StandInRun {
   std::vector<sim::Action> actions;  // executed
   std::vector<Source> sources;
   std::vector<sim::Action> expert_labels;  // the SFT label at each visited state
-  bool called_stop = false;  // ended by a STOP: policy, expert or forced (not safety)
+  bool called_stop = false;                // ended by a STOP: policy, expert or forced (not safety)
   EpisodeEnd end = EpisodeEnd::MaxSteps;
   int collisions = 0;
   int demo_steps = 0;  // rollback mode: length of the expert's demonstration

@@ -1,13 +1,13 @@
 // `streamvln expert` end to end on a tiny procedural dataset: the JSON report, thread-count
 // independence, and one-line errors for bad flags.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "sim/procedural_dataset.h"
@@ -73,9 +73,9 @@ TEST_F(ExpertCommandTest, WritesTheReportAndIgnoresTheThreadCount) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const nlohmann::json ja = readJson(a), jb = readJson(b);
   EXPECT_EQ(ja, jb);
-  for (const char* key : {"episodes", "success_rate", "spl", "ndtw", "oracle_rate",
-                          "recoveries_triggered", "recoveries_completed", "forced_stops",
-                          "per_episode"}) {
+  for (const char* key :
+       {"episodes", "success_rate", "spl", "ndtw", "oracle_rate", "recoveries_triggered",
+        "recoveries_completed", "forced_stops", "per_episode"}) {
     EXPECT_TRUE(ja.contains(key)) << key;
   }
   EXPECT_EQ(ja["episodes"].get<int>(), 6);

@@ -103,9 +103,9 @@ TEST(PolylineDistanceTest, PointToPolylineInTheHorizontalPlane) {
   EXPECT_FLOAT_EQ(polylineDistance2d(at(2, 1), l), 1.f);
   EXPECT_FLOAT_EQ(polylineDistance2d(at(5, 1.5f), l), 1.f);
   EXPECT_NEAR(polylineDistance2d(at(6, 5), l), std::sqrt(8.f), 1e-6);  // past the end
-  EXPECT_FLOAT_EQ(polylineDistance2d(at(-3, -4), l), 5.f);              // before the start
-  EXPECT_FLOAT_EQ(polylineDistance2d({2, 7, 1}, l), 1.f);               // height ignored
-  EXPECT_FLOAT_EQ(polylineDistance2d(at(3, 4), {at(0, 0)}), 5.f);       // one point
+  EXPECT_FLOAT_EQ(polylineDistance2d(at(-3, -4), l), 5.f);             // before the start
+  EXPECT_FLOAT_EQ(polylineDistance2d({2, 7, 1}, l), 1.f);              // height ignored
+  EXPECT_FLOAT_EQ(polylineDistance2d(at(3, 4), {at(0, 0)}), 5.f);      // one point
 }
 
 TEST_F(InterventionTest, NearestIndexNeverDecreasesAndTargetIsCapped) {
@@ -126,7 +126,7 @@ TEST_F(InterventionTest, NearestIndexNeverDecreasesAndTargetIsCapped) {
   d = iv.step({at(10.6f, 10), kFacePlusX}, Action::MoveForward);
   EXPECT_EQ(d.measures.nearest_index, 9);
   EXPECT_EQ(d.measures.target_index, 12);  // 9 + 3 = 12, the last
-  EXPECT_FALSE(d.measures.in_goal_zone);    // 3.4 m from the goal
+  EXPECT_FALSE(d.measures.in_goal_zone);   // 3.4 m from the goal
 }
 
 TEST_F(InterventionTest, OffTrackByDistanceTakesOverAtThePatienceStep) {
@@ -183,7 +183,7 @@ TEST_F(InterventionTest, NoTriggerWhileTurningOnThePath) {
   Intervention iv = make();
   int facing_away = 0;
   float heading = kFacePlusX + 5.f * kPi / 180.f;  // errors 5, 20, ..., 125, 140, ...
-  for (int t = 0; t < 48; ++t) {  // two full turns on the spot, on the path
+  for (int t = 0; t < 48; ++t) {                   // two full turns on the spot, on the path
     const Decision d = iv.step({at(5, 10), heading}, Action::TurnLeft);
     facing_away += d.measures.heading_error_deg > 120.f;
     EXPECT_FALSE(d.measures.offtrack);
@@ -331,7 +331,8 @@ TEST_F(InterventionTest, GraceThenForcedStopAtTheExactStep) {
   InterventionConfig never;
   never.goal_stop_patience = 0;
   Intervention n = make(never);
-  for (int k = 0; k < 50; ++k) EXPECT_EQ(n.step(near_goal, Action::TurnLeft).source, Source::Policy);
+  for (int k = 0; k < 50; ++k)
+    EXPECT_EQ(n.step(near_goal, Action::TurnLeft).source, Source::Policy);
 }
 
 TEST_F(InterventionTest, DisabledRecoveryNeverChangesThePolicysActions) {

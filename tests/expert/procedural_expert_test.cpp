@@ -32,8 +32,8 @@ class ProceduralExpertTest : public ::testing::Test {
     opt.val_unseen_fraction = 0.5f;  // 3 held-out apartments, 75 episodes
     const sim::GenDataSummary summary = sim::generateDataset(opt);
     cfg_ = new sim::HabitatConfig(sim::loadHabitatConfig(summary.config_path));
-    episodes_ = new std::vector<sim::Episode>(
-        sim::loadEpisodes(cfg_->episodesPath("val_unseen")).episodes);
+    episodes_ =
+        new std::vector<sim::Episode>(sim::loadEpisodes(cfg_->episodesPath("val_unseen")).episodes);
     nav_ = new std::map<std::string, std::unique_ptr<sim::PathFinder>>();
     for (const sim::Episode& ep : *episodes_) {
       auto& pf = (*nav_)[ep.scene_id];

@@ -113,8 +113,8 @@ TEST_F(StandInEpisodeTest, SafetyStopIsNeverASuccess) {
   cfg.offtrack_patience = 1;
   cfg.recovery_max_steps = 1;
   cfg.goal_radius = 0.f;
-  const StandInRun run = runStandInEpisode(*pf_, episode(), cfg, {},
-                                           parseStandInPolicy("random"), 9, 500, 100.f);
+  const StandInRun run =
+      runStandInEpisode(*pf_, episode(), cfg, {}, parseStandInPolicy("random"), 9, 500, 100.f);
   EXPECT_EQ(run.end, EpisodeEnd::SafetyStop);
   EXPECT_FALSE(run.called_stop);
   EXPECT_EQ(run.metrics.success, 0.f);
