@@ -448,6 +448,8 @@ TEST_F(InterventionTest, InterventionRaisesTheRandomPolicysSuccessRate) {
     EXPECT_EQ(r.counters.steps(), r.steps);
     EXPECT_DOUBLE_EQ(r.counters.oracleRate(), double(r.expert_decisions) / r.steps);
   }
+  RecordProperty("success_on", success_on);
+  RecordProperty("triggered", triggered);
   EXPECT_EQ(success_off, 0);  // a random walk that never stops never succeeds
   EXPECT_GE(success_on, n * 3 / 4) << "triggers " << triggered;
   EXPECT_GT(triggered, 0);
