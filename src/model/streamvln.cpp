@@ -1,6 +1,7 @@
 #include "model/streamvln.h"
 
 #include <spdlog/spdlog.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -90,6 +91,27 @@ StreamVLN StreamVLN::load(const std::string& dir, const LoadOptions& options) {
                dir, config.text.num_hidden_layers, m.vision_tower->config().num_layers_used,
                n.total / 1e6, report.loaded.size());
   return m;
+}
+
+void StreamVLN::randomInit(uint64_t seed) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  torch::NoGradGuard no_grad;
+  for (auto& p : lm->named_parameters(true)) {
+    const std::string& name = p.key();
+    torch::Tensor& t = p.value();
+    const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+    if (is_bias) {
+      t.zero_();
+    } else if (t.dim() == 1) {
+      t.fill_(1.0);  // RMSNorm / LayerNorm scales
+    } else if (name.find("lora_B") != std::string::npos) {
+      t.zero_();  // a fresh adapter is a no-op
+    } else {
+      torch::Tensor cpu = torch::empty(t.sizes(), torch::kFloat);
+      cpu.normal_(0.0, 0.02, gen);
+      t.copy_(cpu);
+    }
+  }
 }
 
 void StreamVLN::save(const std::string& dir, c10::ScalarType dtype) {

@@ -44,6 +44,10 @@ class StreamVLN {
   // save them with saveLoraAdapter).
   void save(const std::string& dir, c10::ScalarType dtype = c10::kFloat);
 
+  // Random weights as transformers initialises them: matrices normal(0, 0.02), biases 0,
+  // norm weights 1; drawn from a generator seeded with `seed`.
+  void randomInit(uint64_t seed);
+
   // The root module (parameters under Hugging Face names).
   torch::nn::Module& root() { return *lm; }
   torch::Device device() const;

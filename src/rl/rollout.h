@@ -41,6 +41,8 @@ struct RolloutOptions {
   bool greedy_first_sample = false;  // trajectory 0 of each group decoded greedily
   expert::InterventionConfig intervention;
   model::StreamingConfig streaming;
+  // Informational copies of the VecEnv's HabitatConfig values (the VecEnv enforces the
+  // episode length and measures success); kept so callers can log one options struct.
   int max_episode_steps = 500;
   float success_distance_m = 3.f;
   uint64_t seed = 0;
@@ -66,8 +68,9 @@ struct Trajectory {
   sim::EpisodeMetrics metrics;
   expert::InterventionCounters counters;
   float start_distance = 0.f;
-  bool called_stop = false;
-  bool forced_stop = false;
+  bool called_stop = false;  // ended by a STOP (policy, expert or forced; not a safety stop)
+  bool forced_stop = false;  // the goal-zone patience forced that STOP
+  bool safety_stop = false;  // a recovery ran out (recovery_max_steps): counted as failure
   // The streaming context as it was at rollout time (windows, frames, answer tokens).
   std::vector<model::WindowRecord> windows;
   std::vector<model::AnswerToken> answer_tokens;

@@ -23,8 +23,9 @@ struct TinyStreamVLN : ::testing::Test {
       : tokenizer(Tokenizer::fromJsonText(syntheticTokenizerJson(512, 3), "synthetic")),
         codec(tokenizer),
         model([] {
-          torch::manual_seed(0);
-          return StreamVLN(namedStreamVLNConfig("tiny"));
+          StreamVLN m(namedStreamVLNConfig("tiny"));
+          m.randomInit(0);
+          return m;
         }()) {
     model.setPlaceholderIds(tokenizer.requireTokenId("<image>"),
                             tokenizer.requireTokenId("<memory>"));

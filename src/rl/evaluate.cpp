@@ -1,0 +1,86 @@
+#include "rl/evaluate.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+
+#include "rl/rollout.h"
+#include "sim/episode_iterator.h"
+#include "sim/vec_env.h"
+
+namespace svln::rl {
+
+EvalResult evaluate(const sim::HabitatConfig& cfg, Policy& policy, const EvalOptions& o) {
+  EvalResult r;
+  r.split = o.split.empty() ? cfg.split : o.split;
+  sim::EpisodeIterator it = sim::EpisodeIterator::fromConfig(cfg, r.split, false, false);
+  std::vector<sim::Episode> episodes;
+  while (const sim::Episode* e = it.next()) {
+    if (o.max_episodes >= 0 && static_cast<int>(episodes.size()) >= o.max_episodes) break;
+    episodes.push_back(*e);
+  }
+  if (episodes.empty()) throw std::runtime_error(cfg.episodesPath(r.split) + ": no episodes");
+  const int n = std::max(1, std::min<int>(o.num_envs, static_cast<int>(episodes.size())));
+  sim::VecEnv envs(cfg, n, o.num_threads);
+  RolloutOptions ro;
+  ro.mode = RolloutMode::kEval;
+  ro.streaming = o.streaming;
+  RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
+  torch::NoGradGuard no_grad;
+  for (size_t b = 0; b < episodes.size(); b += n) {
+    const std::vector<sim::Episode> chunk(episodes.begin() + b,
+                                          episodes.begin() + std::min(episodes.size(), b + n));
+    for (const Trajectory& t : engine.run(chunk, 1, o.seed + b)) {
+      EpisodeResult e;
+      e.episode_id = t.episode.episode_id;
+      e.scene_id = t.episode.scene_id;
+      e.metrics = t.metrics;
+      for (const StepRecord& s : t.steps) e.actions.push_back(static_cast<int>(s.action));
+      r.episodes.push_back(std::move(e));
+    }
+  }
+  std::map<std::string, double>& m = r.summary;
+  for (const EpisodeResult& e : r.episodes) {
+    m["success_rate"] += e.metrics.success;
+    m["spl"] += e.metrics.spl;
+    m["navigation_error"] += e.metrics.navigation_error;
+    m["oracle_success_rate"] += e.metrics.oracle_success;
+    m["ndtw"] += e.metrics.ndtw;
+    m["sdtw"] += e.metrics.sdtw;
+    m["avg_episode_length"] += e.metrics.steps;
+    m["collisions"] += e.metrics.collisions;
+  }
+  for (auto& [k, v] : m) v /= static_cast<double>(r.episodes.size());
+  m["episodes"] = static_cast<double>(r.episodes.size());
+  return r;
+}
+
+nlohmann::json toJson(const EvalResult& r) {
+  nlohmann::json j;
+  j["split"] = r.split;
+  for (const auto& [k, v] : r.summary) j[k] = v;
+  nlohmann::json eps = nlohmann::json::array();
+  for (const EpisodeResult& e : r.episodes) {
+    nlohmann::json x;
+    x["episode_id"] = e.episode_id;
+    x["scene_id"] = e.scene_id;
+    for (const auto& [k, v] : sim::namedValues(e.metrics)) x[k] = v;
+    x["actions"] = e.actions;
+    eps.push_back(std::move(x));
+  }
+  j["per_episode"] = std::move(eps);
+  return j;
+}
+
+std::string formatSummary(const EvalResult& r) {
+  const auto& m = r.summary;
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "SR %.3f  SPL %.3f  NE %.2f  OSR %.3f  nDTW %.3f  SDTW %.3f  len %.1f  (%d episodes, %s)",
+                m.at("success_rate"), m.at("spl"), m.at("navigation_error"),
+                m.at("oracle_success_rate"), m.at("ndtw"), m.at("sdtw"),
+                m.at("avg_episode_length"), static_cast<int>(r.episodes.size()), r.split.c_str());
+  return buf;
+}
+
+}  // namespace svln::rl

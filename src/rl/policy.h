@@ -1,0 +1,28 @@
+// A StreamVLN policy ready to act: model (+ optional LoRA adapter), tokenizer, action codec,
+// placeholder ids wired up. What `eval`, `train` and `sft` load from --model_path.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "model/action_codec.h"
+#include "model/streamvln.h"
+#include "model/tokenizer.h"
+
+namespace svln::rl {
+
+struct Policy {
+  std::unique_ptr<model::Tokenizer> tokenizer;
+  std::unique_ptr<model::StreamVLN> model;
+  std::unique_ptr<model::ActionCodec> codec;
+};
+
+// Loads `model_dir` (config.json, safetensors, tokenizer.json) and, when `adapter_dir` is
+// non-empty, a PEFT LoRA adapter on top. Errors name the directory and the problem.
+Policy loadPolicy(const std::string& model_dir, const std::string& adapter_dir = "",
+                  const model::LoadOptions& options = {});
+
+// Wires the tokenizer's <image>/<memory> ids into the model and builds the codec.
+void attachTokenizer(Policy& p);
+
+}  // namespace svln::rl

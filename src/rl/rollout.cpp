@@ -1,0 +1,219 @@
+#include "rl/rollout.h"
+
+#include <torch/torch.h>
+
+#include <deque>
+#include <stdexcept>
+
+namespace svln::rl {
+
+namespace {
+
+using expert::Source;
+using model::kActionStop;
+
+// SplitMix64: independent per-trajectory seeds from the run seed.
+uint64_t mixSeed(uint64_t seed, uint64_t a, uint64_t b) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (a + 1) + 0xBF58476D1CE4E5B9ull * (b + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// One environment's trajectory in flight.
+struct Slot {
+  int traj = -1;
+  std::unique_ptr<model::StreamSession> session;
+  std::unique_ptr<expert::Intervention> intervention;
+  std::mt19937_64 rng;
+  bool greedy = false;
+  bool active = false;
+  // The open turn.
+  bool turn_open = false;
+  bool expert_turn = false;
+  std::deque<int> queue;  // proposed policy actions not yet executed
+  int kept_policy = 0;
+  std::vector<int> expert_actions;
+};
+
+torch::Tensor frameOf(const sim::VecEnv& envs, int env) {
+  const auto& c = envs.config().rgb;
+  return torch::from_blob(const_cast<uint8_t*>(envs.rgb(env)), {c.height, c.width, 3},
+                          torch::kUInt8)
+      .clone();
+}
+
+void closeTurn(Slot& s) {
+  if (!s.turn_open) return;
+  s.session->endTurn(s.kept_policy, s.expert_actions);
+  s.turn_open = false;
+  s.queue.clear();
+  s.kept_policy = 0;
+  s.expert_actions.clear();
+}
+
+}  // namespace
+
+RolloutEngine::RolloutEngine(sim::VecEnv& envs, model::StreamVLN& model,
+                             const model::Tokenizer& tokenizer, const model::ActionCodec& codec,
+                             RolloutOptions options)
+    : envs_(envs), model_(model), tokenizer_(tokenizer), codec_(codec), options_(options) {
+  if (options_.mode == RolloutMode::kTrain &&
+      options_.intervention.recovery_mode == expert::RecoveryMode::Rollback) {
+    throw std::runtime_error(
+        "--recovery_mode rollback: not supported by the streaming rollout (use takeover)");
+  }
+}
+
+std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& episodes,
+                                           int group_size, uint64_t seed) {
+  const int n = static_cast<int>(episodes.size()) * group_size;
+  if (n > envs_.numEnvs()) {
+    throw std::invalid_argument("RolloutEngine::run: " + std::to_string(n) +
+                                " trajectories need as many environments, have " +
+                                std::to_string(envs_.numEnvs()));
+  }
+  const bool train = options_.mode == RolloutMode::kTrain;
+  const bool demo = options_.mode == RolloutMode::kExpertDemo;
+  const int future = static_cast<int>(options_.streaming.num_future_steps);
+  std::vector<Trajectory> out(n);
+  std::vector<Slot> slots(n);
+  for (int i = 0; i < n; ++i) {
+    const int g = i / group_size, m = i % group_size;
+    Trajectory& t = out[i];
+    t.episode = episodes[g];
+    t.group = g;
+    t.member = m;
+    Slot& s = slots[i];
+    s.traj = i;
+    s.rng.seed(mixSeed(seed, g, m));
+    s.greedy = options_.mode == RolloutMode::kEval || options_.decode.greedy ||
+               (options_.greedy_first_sample && m == 0);
+    s.session = std::make_unique<model::StreamSession>(model_, tokenizer_, codec_,
+                                                       options_.streaming, mixSeed(seed, g, 7));
+    envs_.reset(i, t.episode);
+    const sim::Scene& scene = envs_.scene(i);
+    std::vector<sim::Vec3> goals;
+    for (const auto& goal : t.episode.goals) goals.push_back(goal.position);
+    if (!demo && !train) {
+      // Evaluation runs without intervention.
+    } else {
+      s.intervention = std::make_unique<expert::Intervention>(options_.intervention,
+                                                              envs_.config().actions);
+      const auto& path = t.episode.reference_path.empty()
+                             ? std::vector<sim::Vec3>{t.episode.start_position, goals.front()}
+                             : t.episode.reference_path;
+      s.intervention->reset(scene.pathfinder, path, goals);
+    }
+    t.start_distance = envs_.info(i).metrics.distance_to_goal;
+    s.session->reset(t.episode.instruction.instruction_text);
+    s.session->observe(frameOf(envs_, i));
+    s.active = true;
+  }
+
+  std::vector<sim::Action> actions(envs_.numEnvs(), sim::Action::Stop);
+  bool any = true;
+  while (any) {
+    for (int i = 0; i < n; ++i) {
+      Slot& s = slots[i];
+      if (!s.active) continue;
+      const sim::AgentState state = envs_.info(i).state;
+      const bool expert_drives = demo || (s.intervention && s.intervention->expertControls(state));
+      // A turn ends when its actions are used up or control changes hands.
+      if (s.turn_open) {
+        const bool used_up = s.expert_turn
+                                 ? static_cast<int>(s.expert_actions.size()) >= future
+                                 : s.queue.empty();
+        if (used_up || s.expert_turn != expert_drives) closeTurn(s);
+      }
+      if (!s.turn_open) {
+        s.session->beginTurn();
+        s.turn_open = true;
+        s.expert_turn = expert_drives;
+        if (!expert_drives) {
+          model::DecodeOptions d = options_.decode;
+          d.greedy = s.greedy;
+          for (int a : s.session->propose(d, s.rng)) s.queue.push_back(a);
+        }
+      }
+      StepRecord rec;
+      sim::Action act;
+      if (demo) {
+        const expert::FollowResult ex = s.intervention->expertAction(state);
+        act = ex.status == expert::FollowStatus::Unreachable ? sim::Action::Stop : ex.action;
+        rec.source = Source::Expert;
+        rec.expert_label = act;
+        rec.label_valid = ex.status != expert::FollowStatus::Unreachable;
+      } else if (!s.intervention) {
+        act = static_cast<sim::Action>(s.queue.front());
+        rec.source = Source::Policy;
+      } else {
+        const sim::Action proposed =
+            s.expert_turn ? s.intervention->expertAction(state).action
+                          : static_cast<sim::Action>(s.queue.front());
+        const expert::Decision d = s.intervention->step(state, proposed);
+        act = d.action;
+        rec.source = s.expert_turn ? Source::Expert : d.source;
+        rec.expert_label = d.expert_action;
+        rec.label_valid = d.expert_status != expert::FollowStatus::Unreachable;
+        rec.reason = d.reason;
+        if (d.reason == expert::Reason::ForcedStop) out[i].forced_stop = true;
+        if (d.reason == expert::Reason::SafetyStop) out[i].safety_stop = true;
+      }
+      if (rec.source == Source::Policy) {
+        s.queue.pop_front();
+        ++s.kept_policy;
+      } else {
+        // The expert's action is written into the answer; the policy's remaining proposals
+        // were never executed and are dropped.
+        s.queue.clear();
+        s.expert_actions.push_back(static_cast<int>(act));
+        s.expert_turn = true;
+      }
+      rec.action = act;
+      out[i].steps.push_back(rec);
+      actions[i] = act;
+    }
+    envs_.step(actions);
+    any = false;
+    for (int i = 0; i < n; ++i) {
+      Slot& s = slots[i];
+      if (!s.active) continue;
+      const sim::EnvInfo& info = envs_.info(i);
+      StepRecord& rec = out[i].steps.back();
+      rec.distance_to_goal = info.metrics.distance_to_goal;
+      rec.collided = info.collided;
+      if (info.done) {
+        closeTurn(s);
+        s.active = false;
+        Trajectory& t = out[i];
+        t.metrics = info.metrics;
+        t.called_stop = rec.action == sim::Action::Stop && !t.safety_stop;
+        if (t.safety_stop) {  // a safety stop is the expert giving up, never a success
+          t.metrics.success = t.metrics.spl = t.metrics.sdtw = 0.f;
+        }
+        if (demo) {
+          t.counters.expert_steps = static_cast<int>(t.steps.size());
+        } else if (s.intervention) {
+          t.counters = s.intervention->counters();
+        }
+        t.windows = s.session->windows();
+        t.answer_tokens = s.session->answerTokens();
+        t.frames = s.session->frames();
+        for (size_t k = 0; k < t.answer_tokens.size(); ++k) {
+          const model::AnswerToken& a = t.answer_tokens[k];
+          if (a.action >= 0 && a.step < static_cast<int64_t>(t.steps.size())) {
+            t.steps[a.step].answer_token = static_cast<int32_t>(k);
+          }
+        }
+        s.session.reset();
+      } else {
+        s.session->observe(frameOf(envs_, i));
+        any = true;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace svln::rl

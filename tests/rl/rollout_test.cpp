@@ -1,0 +1,131 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "../sim/test_scenes.h"
+#include "model/chat_template.h"
+#include "rl/policy.h"
+#include "rl/rollout.h"
+#include "sim/scene_cache.h"
+
+namespace svln::rl {
+namespace {
+
+using sim::Vec3;
+
+sim::Episode roomEpisode(const std::string& id, const Vec3& start, float heading,
+                         const Vec3& goal) {
+  sim::Episode e;
+  e.episode_id = id;
+  e.scene_id = "mem/room";
+  e.start_position = start;
+  e.start_rotation = sim::quatFromHeading(heading);
+  e.goals.push_back({goal, 3.f});
+  e.reference_path = {start, (start + goal) * 0.5f, goal};
+  return e;
+}
+
+class RolloutTest : public ::testing::Test {
+ protected:
+  RolloutTest() {
+    cfg_.rgb = {32, 24, 79.f, 1.25f, 0.f, 10.f, false};
+    cfg_.depth = cfg_.rgb;
+    cfg_.max_episode_steps = 80;
+    cache_ = std::make_shared<sim::SceneCache>();
+    cache_->insert("mem/room", sim::makeScene(sim::test::openRoom(), "mem/room"));
+    torch::manual_seed(0);
+    policy_.tokenizer = std::make_unique<model::Tokenizer>(
+        model::Tokenizer::fromJsonText(model::syntheticTokenizerJson(512, 3), "synthetic"));
+    policy_.model = std::make_unique<model::StreamVLN>(model::namedStreamVLNConfig("tiny"));
+    policy_.model->randomInit(1);
+    attachTokenizer(policy_);
+    episodes_ = {roomEpisode("a", {2, 0, 2}, 0.f, {8, 0, 8}),
+                 roomEpisode("b", {8, 0, 3}, 1.f, {2, 0, 8})};
+  }
+  std::vector<Trajectory> run(RolloutMode mode, int group, uint64_t seed,
+                              expert::InterventionConfig iv = {}) {
+    sim::VecEnv envs(cfg_, static_cast<int>(episodes_.size()) * group, 2, cache_);
+    RolloutOptions o;
+    o.mode = mode;
+    o.decode.greedy = false;
+    o.intervention = iv;
+    RolloutEngine engine(envs, *policy_.model, *policy_.tokenizer, *policy_.codec, o);
+    torch::NoGradGuard no_grad;
+    return engine.run(episodes_, group, seed);
+  }
+  sim::HabitatConfig cfg_;
+  std::shared_ptr<sim::SceneCache> cache_;
+  Policy policy_;
+  std::vector<sim::Episode> episodes_;
+};
+
+// Every executed step is in the conversation as the token of its action, written by the
+// policy (with a log-probability) or by the expert; the counters agree with the records.
+void expectTruthfulContext(const Trajectory& t) {
+  int expert_steps = 0;
+  for (size_t s = 0; s < t.steps.size(); ++s) {
+    const StepRecord& r = t.steps[s];
+    ASSERT_GE(r.answer_token, 0) << "step " << s;
+    const model::AnswerToken& a = t.answer_tokens[r.answer_token];
+    EXPECT_EQ(a.action, static_cast<int>(r.action)) << "step " << s;
+    EXPECT_EQ(a.step, static_cast<int64_t>(s));
+    EXPECT_EQ(a.source == model::TokenSource::kExpert, r.source == expert::Source::Expert);
+    if (a.source == model::TokenSource::kPolicy) EXPECT_LT(a.logp, 0.f);
+    expert_steps += r.source == expert::Source::Expert;
+  }
+  // A frame per visited state: the start, then after every action but the last.
+  EXPECT_EQ(t.frames.size(), t.steps.size());
+  EXPECT_EQ(static_cast<size_t>(t.metrics.steps), t.steps.size());
+  EXPECT_EQ(t.counters.expert_steps, expert_steps);
+}
+
+TEST_F(RolloutTest, TrainRolloutsAreTruthfulAndReproducible) {
+  expert::InterventionConfig iv;
+  // Off track as soon as the agent leaves the path without facing its target, so the
+  // expert takes over mid-turn and hands back later.
+  iv.offtrack_heading_thresh_deg = 10.f;
+  iv.heading_guard_dist = 0.f;
+  iv.offtrack_patience = 1;
+  const auto a = run(RolloutMode::kTrain, 2, 11, iv);
+  ASSERT_EQ(a.size(), 4u);
+  int expert_steps = 0;
+  for (const auto& t : a) {
+    expectTruthfulContext(t);
+    expert_steps += t.counters.expert_steps;
+  }
+  EXPECT_GT(expert_steps, 0);
+  int takeovers = 0;
+  for (const auto& t : a) {
+    for (const auto& s : t.steps) {
+      if (s.reason == expert::Reason::OfftrackHeading) {
+        EXPECT_EQ(s.source, expert::Source::Expert);
+        ++takeovers;
+      }
+    }
+  }
+  EXPECT_GT(takeovers, 0);
+  const auto b = run(RolloutMode::kTrain, 2, 11, iv);
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].steps.size(), b[i].steps.size());
+    for (size_t s = 0; s < a[i].steps.size(); ++s) EXPECT_EQ(a[i].steps[s].action, b[i].steps[s].action);
+  }
+  EXPECT_EQ(a[0].group, 0);
+  EXPECT_EQ(a[1].member, 1);
+  EXPECT_EQ(a[2].episode.episode_id, "b");
+}
+
+TEST_F(RolloutTest, EvalHasNoExpertAndDemoIsAllExpertAndSucceeds) {
+  for (const auto& t : run(RolloutMode::kEval, 1, 3)) {
+    for (const auto& s : t.steps) EXPECT_EQ(s.source, expert::Source::Policy);
+  }
+  for (const auto& t : run(RolloutMode::kExpertDemo, 1, 3)) {
+    expectTruthfulContext(t);
+    for (const auto& s : t.steps) EXPECT_EQ(s.source, expert::Source::Expert);
+    EXPECT_EQ(t.steps.back().action, sim::Action::Stop);
+    EXPECT_EQ(t.metrics.success, 1.f);
+    // StreamVLN's training format: a new turn (frame) every 4 steps.
+    EXPECT_EQ(t.windows.front().image_steps[1], 4);
+  }
+}
+
+}  // namespace
+}  // namespace svln::rl
