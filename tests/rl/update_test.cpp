@@ -1,0 +1,253 @@
+// The hybrid update on a hand-made trajectory: a tiny StreamVLN streams a few turns (policy,
+// then an expert takeover, then policy again) and the loss terms are checked against
+// hand-worked values: GRPO = -A at ratio 1, a clipped token, expert tokens ignored by GRPO,
+// SFT weights 1 / 2, NaN guard, advantages with and without a group.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <random>
+
+#include "model/lora.h"
+#include "model/stream_session.h"
+#include "model/streamvln.h"
+#include "model/tokenizer.h"
+#include "rl/update.h"
+
+namespace svln::rl {
+namespace {
+
+using model::kActionForward;
+using model::kActionLeft;
+using model::kActionStop;
+
+struct TinyUpdate : ::testing::Test {
+  TinyUpdate()
+      : tokenizer(model::Tokenizer::fromJsonText(model::syntheticTokenizerJson(512, 3), "synthetic")),
+        codec(tokenizer),
+        net([] {
+          torch::manual_seed(0);
+          return model::StreamVLN(model::namedStreamVLNConfig("tiny"));
+        }()) {
+    net.setPlaceholderIds(tokenizer.requireTokenId("<image>"), tokenizer.requireTokenId("<memory>"));
+    net.lm->eval();
+    model::LoraConfig lora;
+    lora.r = 4;
+    lora.alpha = 8;
+    lora.dropout = 0.0;
+    model::applyLora(net.root(), lora);
+    for (auto& p : net.root().parameters())
+      if (p.requires_grad()) params.push_back(p);
+  }
+
+  static torch::Tensor frame(int64_t seed) {
+    torch::manual_seed(seed);
+    return torch::randint(0, 256, {48, 64, 3}, torch::kUInt8);
+  }
+
+  // Policy turns, except turn 1 where the expert answers "←←". Labels: the expert would
+  // always go forward.
+  Trajectory rollout(double temperature) {
+    torch::NoGradGuard no_grad;
+    model::StreamSession s(net, tokenizer, codec, model::StreamingConfig{}, 7);
+    s.reset("walk out of the bedroom and stop next to the blue sofa.");
+    std::mt19937_64 rng(1);
+    model::DecodeOptions opt;
+    opt.greedy = false;
+    opt.temperature = temperature;
+    int64_t seed = 0;
+    s.observe(frame(seed++));
+    for (int turn = 0; s.step() < 10; ++turn) {
+      s.beginTurn();
+      const std::vector<int> a = s.propose(opt, rng);
+      int kept = 0;
+      while (kept < static_cast<int>(a.size()) && a[kept] != kActionStop) ++kept;
+      std::vector<int> expert;
+      if (turn == 1) {
+        kept = 0;
+        expert = {kActionLeft, kActionLeft};
+      } else if (kept == 0) {
+        expert = {kActionForward};
+      }
+      s.endTurn(kept, expert);
+      for (int i = 0; i < kept + static_cast<int>(expert.size()); ++i) s.observe(frame(seed++));
+    }
+    Trajectory t;
+    t.windows = s.windows();
+    t.answer_tokens = s.answerTokens();
+    t.frames = s.frames();
+    t.steps.resize(static_cast<size_t>(s.step()));
+    for (size_t k = 0; k < t.answer_tokens.size(); ++k) {
+      const model::AnswerToken& a = t.answer_tokens[k];
+      if (a.action < 0) continue;
+      StepRecord& r = t.steps.at(static_cast<size_t>(a.step));
+      r.action = static_cast<sim::Action>(a.action);
+      r.source = a.source == model::TokenSource::kExpert ? expert::Source::Expert
+                                                         : expert::Source::Policy;
+      r.expert_label = sim::Action::MoveForward;
+      r.label_valid = true;
+      r.answer_token = static_cast<int32_t>(k);
+    }
+    return t;
+  }
+
+  model::Tokenizer tokenizer;
+  model::ActionCodec codec;
+  model::StreamVLN net;
+  std::vector<torch::Tensor> params;
+};
+
+TEST_F(TinyUpdate, GrpoIsMinusTheAdvantageAtRatioOneAndIgnoresExpertTokens) {
+  const Trajectory t = rollout(1.3);
+  UpdateOptions o;
+  o.temperature = 1.3;
+  const TrajectoryTargets g = collectTargets(t, codec, o);
+  int policy_tokens = 0, expert_tokens = 0;
+  for (const auto& a : t.answer_tokens) (a.source == model::TokenSource::kPolicy ? policy_tokens : expert_tokens)++;
+  ASSERT_GE(expert_tokens, 2);
+  ASSERT_GE(policy_tokens, 2);
+  ASSERT_EQ(static_cast<int>(g.policy.size()), policy_tokens);
+  for (int32_t a : g.policy) EXPECT_EQ(t.answer_tokens[a].source, model::TokenSource::kPolicy);
+
+  // r = 1 everywhere: L_sum = -n A.
+  const double A = 0.5;
+  TrajectoryTerms terms = trajectoryTerms(net, codec, t, A, g, o);
+  const int n = terms.policy_tokens;
+  EXPECT_NEAR(terms.grpo_sum.item<double>(), -A * n, 1e-4);
+  EXPECT_EQ(terms.clipped, 0);
+
+  // Expert tokens' stored log-probs play no part.
+  Trajectory changed = t;
+  for (auto& a : changed.answer_tokens)
+    if (a.source == model::TokenSource::kExpert) a.logp = -10.f;
+  terms = trajectoryTerms(net, codec, changed, A, g, o);
+  EXPECT_NEAR(terms.grpo_sum.item<double>(), -A * n, 1e-4);
+
+  // One policy token sampled with twice the current probability: r = 0.5, outside
+  // [0.8, 1.2]; min(0.5 A, 0.8 A) = 0.25, so the sum rises by 0.5 - 0.25.
+  changed.answer_tokens[g.policy[0]].logp += std::log(2.f);
+  terms = trajectoryTerms(net, codec, changed, A, g, o);
+  EXPECT_NEAR(terms.grpo_sum.item<double>(), -A * n + 0.25, 1e-4);
+  EXPECT_EQ(terms.clipped, 1);
+}
+
+TEST_F(TinyUpdate, SftWeighsExpertStepsTwiceAndOracleOnlyDropsPolicySteps) {
+  const Trajectory t = rollout(1.0);
+  UpdateOptions o;
+  o.use_hybrid = true;
+  int policy_steps = 0, expert_steps = 0;
+  for (const auto& s : t.steps)
+    if (s.answer_token >= 0) (s.source == expert::Source::Expert ? expert_steps : policy_steps)++;
+  ASSERT_GE(expert_steps, 2);
+
+  // Independent recompute: -log p(↑) at T = 1 per labelled step.
+  std::vector<double> nll(t.steps.size(), 0.0);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t w = 0; w < t.windows.size(); ++w) {
+      const auto& win = t.windows[w];
+      std::vector<torch::Tensor> images;
+      for (int64_t st : win.image_steps) images.push_back(net.encodeFrames(t.frames[st].unsqueeze(0)).squeeze(0));
+      std::vector<int32_t> pos;
+      std::vector<size_t> which;
+      for (size_t i = 0; i < t.steps.size(); ++i) {
+        const int32_t a = t.steps[i].answer_token;
+        if (a < 0 || t.answer_tokens[a].window != static_cast<int32_t>(w)) continue;
+        pos.push_back(t.answer_tokens[a].ids_index);
+        which.push_back(i);
+      }
+      if (pos.empty()) continue;
+      auto allow = torch::zeros({static_cast<int64_t>(pos.size())}, torch::kBool);
+      for (size_t k = 0; k < which.size(); ++k) allow[k] = t.answer_tokens[t.steps[which[k]].answer_token].allow_end;
+      const auto lp = model::alphabetLogProbs(model::windowLogits(net, win, images, torch::Tensor(), pos), codec, allow, 1.0);
+      const int col = model::alphabetColumn(codec, codec.firstToken(kActionForward));
+      for (size_t k = 0; k < which.size(); ++k) nll[which[k]] = -lp[k][col].item<double>();
+    }
+  }
+  double num = 0, den = 0, num_e = 0, den_e = 0;
+  for (size_t i = 0; i < t.steps.size(); ++i) {
+    if (t.steps[i].answer_token < 0) continue;
+    const double w = t.steps[i].source == expert::Source::Expert ? 2.0 : 1.0;
+    num += w * nll[i];
+    den += w;
+    if (w == 2.0) num_e += w * nll[i], den_e += w;
+  }
+  TrajectoryTerms terms = trajectoryTerms(net, codec, t, 0.0, collectTargets(t, codec, o), o);
+  EXPECT_DOUBLE_EQ(terms.sft_weight_sum, policy_steps + 2.0 * expert_steps);
+  EXPECT_NEAR(terms.sft_sum.item<double>() / terms.sft_weight_sum, num / den, 1e-4);
+
+  o.sft_oracle_only = true;
+  terms = trajectoryTerms(net, codec, t, 0.0, collectTargets(t, codec, o), o);
+  EXPECT_DOUBLE_EQ(terms.sft_weight_sum, 2.0 * expert_steps);
+  EXPECT_NEAR(terms.sft_sum.item<double>() / terms.sft_weight_sum, num_e / den_e, 1e-4);
+
+  // Without hybrid training there is no SFT term at all.
+  o.use_hybrid = false;
+  terms = trajectoryTerms(net, codec, t, 0.0, collectTargets(t, codec, o), o);
+  EXPECT_EQ(terms.sft_sum.item<double>(), 0.0);
+}
+
+TEST_F(TinyUpdate, OptimizerStepsLowerTheSftLoss) {
+  const Trajectory t = rollout(1.0);
+  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2).weight_decay(0.0));
+  PolicyUpdater up(net, codec, params, opt);
+  UpdateOptions o;
+  o.use_hybrid = true;
+  o.sft_weight = 1.0;
+  o.max_grad_norm = 1.0;
+  const std::vector<Trajectory> batch{t};
+  const UpdateStats first = up.update(batch, {0.0}, o);
+  EXPECT_EQ(first.steps_applied, 1);
+  EXPECT_GT(first.grad_norm, 0.0);
+  UpdateStats last = first;
+  for (int i = 0; i < 6; ++i) last = up.update(batch, {0.0}, o);
+  EXPECT_LT(last.sft_loss, first.sft_loss - 0.05) << first.sft_loss << " -> " << last.sft_loss;
+}
+
+TEST_F(TinyUpdate, NanAdvantageSkipsTheStepAndLeavesParametersAlone) {
+  const Trajectory t = rollout(1.0);
+  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2).weight_decay(0.0));
+  PolicyUpdater up(net, codec, params, opt);
+  std::vector<torch::Tensor> before;
+  for (auto& p : params) before.push_back(p.detach().clone());
+  const UpdateStats st = up.update({t}, {std::nan("")}, UpdateOptions{});
+  EXPECT_EQ(st.steps_skipped, 1);
+  EXPECT_EQ(st.steps_applied, 0);
+  for (size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(torch::equal(params[i], before[i]));
+}
+
+TEST(NonFiniteGuard, ThreeBadUpdatesInARowStopTheRun) {
+  NonFiniteGuard g;
+  g.record(1, true);
+  g.record(2, true);
+  g.record(3, false);  // a good update resets the streak
+  EXPECT_EQ(g.consecutive(), 0);
+  g.record(4, true);
+  g.record(5, true);
+  try {
+    g.record(6, true);
+    FAIL() << "expected a stop";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("update 6: 3 updates in a row"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Advantages, GroupSizeOneUsesTheRunningMeanOfEarlierReturns) {
+  RunningBaseline b;
+  // b = 0, then 1, then 2: A = 1 - 0, 3 - 1, 2 - 2.
+  const auto a = trajectoryAdvantages({1.0, 3.0, 2.0}, 1, b);
+  EXPECT_EQ(a, (std::vector<double>{1.0, 2.0, 0.0}));
+  EXPECT_DOUBLE_EQ(b.mean(), 2.0);
+  EXPECT_EQ(b.count(), 3);
+  // Groups of 2: {1, 3} -> mean 2, std sqrt(2); {2, 2} -> zeros. The baseline is untouched.
+  const auto g = trajectoryAdvantages({1.0, 3.0, 2.0, 2.0}, 2, b);
+  EXPECT_NEAR(g[0], -1.0 / (std::sqrt(2.0) + 1e-6), 1e-12);
+  EXPECT_NEAR(g[1], 1.0 / (std::sqrt(2.0) + 1e-6), 1e-12);
+  EXPECT_EQ(g[2], 0.0);
+  EXPECT_EQ(g[3], 0.0);
+  EXPECT_EQ(b.count(), 3);
+  EXPECT_THROW(trajectoryAdvantages({1.0, 2.0, 3.0}, 2, b), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace svln::rl
