@@ -1,0 +1,52 @@
+// `streamvln train`: the hybrid GRPO + SFT trainer. Flags: shared/spec/trainer-flags.md
+// (io/train_flags.h) plus the run's own: checkpoints, resume, seed, sampling temperature.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "cli/command.h"
+#include "io/train_flags.h"
+#include "rl/trainer.h"
+
+namespace svln::cli {
+namespace {
+
+const RegisterCommand kRegister(
+    "train", "hybrid GRPO + SFT training of a StreamVLN checkpoint with expert recovery",
+    [](CLI::App& app) {
+      auto cfg = std::make_shared<rl::TrainerConfig>();
+      io::addTrainFlags(app, cfg->options);
+      const std::string g = "Run";
+      app.add_option("--save_every", cfg->save_every,
+                     "updates between checkpoints (one is always written at the end)")
+          ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+      app.add_flag("--resume", cfg->resume,
+                   "continue from <output_path>/latest (same metrics as an uninterrupted run)")
+          ->group(g);
+      app.add_option("--seed", cfg->seed, "rollout, adapter-init and torch seed")
+          ->capture_default_str()->group(g);
+      app.add_option("--temperature", cfg->temperature, "rollout sampling temperature")
+          ->check(CLI::Range(0.05, 10.0))->capture_default_str()->group(g);
+      app.add_option("--lora_r", cfg->lora.r, "LoRA rank")
+          ->check(CLI::Range(1, 4096))->capture_default_str()->group(g);
+      app.add_option("--lora_alpha", cfg->lora.alpha, "LoRA alpha (scaling = alpha / r)")
+          ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+      app.add_option("--num_threads", cfg->num_threads, "simulator threads (0: all cores)")
+          ->check(CLI::Range(0, 1024))->capture_default_str()->group(g);
+      app.add_option("--max_episode_steps", cfg->max_episode_steps,
+                     "cap on episode length (0: the Habitat config's)")
+          ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
+      app.footer(
+          "Advantages: A_i = (R_i - mean R) / (std R + 1e-6) within each group; with "
+          "--group_size 1 there is no group and A = R - b, b the running mean of all earlier "
+          "returns (saved in checkpoints).");
+      return [cfg] {
+        const rl::TrainResult r = rl::runTraining(*cfg);
+        spdlog::info("train: {} updates, last checkpoint {}", r.updates_done, r.last_checkpoint);
+        return 0;
+      };
+    });
+
+}  // namespace
+}  // namespace svln::cli
