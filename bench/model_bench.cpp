@@ -1,0 +1,322 @@
+// StreamVLN model speed: prefill, KV-cached decoding (batch 1 and batched), LoRA training
+// with gradient checkpointing, and the vision tower; random weights.
+//
+//   model_bench [--config 7b|small|tiny] [--device cuda|cpu] [--context 3400]
+//               [--decode_steps 32] [--batches 1,8,32,64] [--train_seq 2048]
+//               [--train_batch 4] [--train_steps 3] [--lora_r 32] [--frames 32]
+//               [--peak_tflops 793] [--skip prefill,decode,train,vision]
+//
+// On CUDA the model is built in bf16 (the default dtype is bf16 while the modules are
+// constructed, then they move to the GPU), so the 7B model never exists in fp32.
+//
+// Training FLOPs per step (PaLM appendix B convention, what MFU is quoted against):
+//   model FLOPs = 6 N T + 12 L d S T     N = decoder matmul parameters (lm_head included,
+//                                         the embedding lookup excluded), T tokens per step,
+//                                         L layers, d hidden size, S sequence length
+// Gradient checkpointing recomputes the forward (2 N T more: "hardware" FLOPs 8 N T + 16 L d S T),
+// while LoRA skips the frozen weights' gradients (-2 N T): the GPU really executes about
+// 6 N T + 16 L d S T, which is why both MFU (model FLOPs) and HFU (8 N T) are printed.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && __has_include(<cuda_runtime_api.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define SVLN_HAVE_CUDA_ALLOCATOR_STATS 1
+#endif
+
+#include "model/kv_cache.h"
+#include "model/lora.h"
+#include "model/qwen2.h"
+#include "model/stream_session.h"
+#include "model/streamvln.h"
+
+using namespace svln::model;
+
+namespace {
+
+struct Options {
+  std::string config = "7b";
+  std::string device = "cuda";
+  int64_t context = 3400;
+  int64_t decode_steps = 32;
+  std::vector<int64_t> batches = {1, 8, 32, 64};
+  int64_t train_seq = 2048;
+  int64_t train_batch = 4;
+  int64_t train_steps = 3;
+  int64_t lora_r = 32;
+  int64_t frames = 32;
+  double peak_tflops = 793.0;
+  std::set<std::string> skip;
+};
+
+std::vector<std::string> splitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+Options parseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) throw std::runtime_error("model_bench: " + a + " needs a value");
+    const std::string v = argv[++i];
+    if (a == "--config") o.config = v;
+    else if (a == "--device") o.device = v;
+    else if (a == "--context") o.context = std::stoll(v);
+    else if (a == "--decode_steps") o.decode_steps = std::stoll(v);
+    else if (a == "--train_seq") o.train_seq = std::stoll(v);
+    else if (a == "--train_batch") o.train_batch = std::stoll(v);
+    else if (a == "--train_steps") o.train_steps = std::stoll(v);
+    else if (a == "--lora_r") o.lora_r = std::stoll(v);
+    else if (a == "--frames") o.frames = std::stoll(v);
+    else if (a == "--peak_tflops") o.peak_tflops = std::stod(v);
+    else if (a == "--skip") {
+      for (const auto& s : splitCommas(v)) o.skip.insert(s);
+    } else if (a == "--batches") {
+      o.batches.clear();
+      for (const auto& s : splitCommas(v)) o.batches.push_back(std::stoll(s));
+    } else {
+      throw std::runtime_error("model_bench: unknown flag " + a);
+    }
+  }
+  return o;
+}
+
+class Timer {
+ public:
+  explicit Timer(torch::Device d) : device_(d) {}
+  // Seconds of fn(), device work included.
+  double time(const std::function<void()>& fn) {
+    sync();
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    sync();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+ private:
+  void sync() {
+    if (device_.is_cuda()) torch::cuda::synchronize();
+  }
+  torch::Device device_;
+};
+
+// Matmul parameters of the decoder: every 2-D weight under model.layers plus lm_head (or
+// the tied embedding used as lm_head).
+int64_t decoderMatmulParams(StreamVLN& m) {
+  int64_t n = 0;
+  for (const auto& p : m.lm->named_parameters(true)) {
+    const std::string& name = p.key();
+    if (name.rfind("model.layers.", 0) == 0 && p.value().dim() == 2) n += p.value().numel();
+  }
+  const auto& c = m.config.text;
+  n += c.vocab_size * c.hidden_size;  // lm_head
+  return n;
+}
+
+at::Tensor randomIds(int64_t b, int64_t t, int64_t vocab, torch::Device d) {
+  return torch::randint(0, vocab, {b, t}, torch::TensorOptions().dtype(torch::kLong).device(d));
+}
+
+void row(const char* what, const std::string& setting, double value, const char* unit,
+         const std::string& note = "") {
+  std::printf("| %-22s | %-28s | %12.2f | %-10s | %s\n", what, setting.c_str(), value, unit,
+              note.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Options o = parseArgs(argc, argv);
+  const torch::Device device(o.device);
+  if (device.is_cuda() && !torch::cuda::is_available())
+    throw std::runtime_error("model_bench: --device cuda but CUDA is not available");
+  const bool bf16 = device.is_cuda();
+  torch::manual_seed(0);
+
+  Timer timer(device);
+  ModelConfig cfg = namedStreamVLNConfig(o.config);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (bf16) c10::set_default_dtype(caffe2::TypeMeta::Make<at::BFloat16>());
+  StreamVLN model(cfg);
+  c10::set_default_dtype(caffe2::TypeMeta::Make<float>());
+  // Modules that create fp32 tensors explicitly end up in bf16 too.
+  if (bf16) model.root().to(device, torch::kBFloat16);
+  else model.root().to(device);
+  model.root().eval();
+  const double build_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto& c = cfg.text;
+  const int64_t vocab = std::min<int64_t>(c.vocab_size, 4096);
+  const int64_t n_matmul = decoderMatmulParams(model);
+  std::printf("config %s on %s (%s): %lld decoder layers, hidden %lld, %.3f B decoder matmul "
+              "params; built and moved in %.1f s\n",
+              o.config.c_str(), o.device.c_str(), bf16 ? "bf16" : "fp32",
+              static_cast<long long>(c.num_hidden_layers), static_cast<long long>(c.hidden_size),
+              n_matmul * 1e-9, build_s);
+  std::printf("| %-22s | %-28s | %12s | %-10s | %s\n", "measure", "setting", "value", "unit",
+              "note");
+  std::printf("|%s|%s|%s|%s|%s\n", std::string(24, '-').c_str(), std::string(30, '-').c_str(),
+              std::string(14, '-').c_str(), std::string(12, '-').c_str(), "------");
+
+  // (a) prefill: one context of `context` tokens into an empty cache.
+  if (!o.skip.count("prefill")) {
+    torch::NoGradGuard ng;
+    const at::Tensor ids = randomIds(1, o.context, vocab, device);
+    auto once = [&] {
+      KVCache cache = model.lm->newCache();
+      Qwen2Inputs in;
+      in.input_ids = ids;
+      in.cache = &cache;
+      model.lm->forward(in, /*last_only=*/true);
+    };
+    once();  // warm-up (kernels, allocator)
+    const int reps = 3;
+    const double s = timer.time([&] {
+      for (int r = 0; r < reps; ++r) once();
+    }) / reps;
+    const double flops = 2.0 * n_matmul * o.context +
+                         2.0 * c.num_hidden_layers * c.hidden_size * o.context * o.context;
+    row("prefill", "B=1 T=" + std::to_string(o.context), o.context / s, "tokens/s",
+        std::to_string(static_cast<int>(s * 1000)) + " ms, " +
+            std::to_string(static_cast<int>(flops / s / 1e12)) + " TFLOP/s");
+  }
+
+  // (b) decode: one token per sequence per step on a cache holding `context` tokens; the
+  // batch is B copies of one prefilled cache stacked with KVCache::concat.
+  if (!o.skip.count("decode")) {
+    torch::NoGradGuard ng;
+    KVCache base = model.lm->newCache();
+    {
+      Qwen2Inputs in;
+      in.input_ids = randomIds(1, o.context, vocab, device);
+      in.cache = &base;
+      model.lm->forward(in, true);
+    }
+    for (int64_t b : o.batches) {
+      std::vector<KVCache> copies;
+      for (int64_t i = 0; i < b; ++i) copies.push_back(base.clone());
+      KVCache cache = KVCache::concat(copies);
+      copies.clear();
+      at::Tensor next = randomIds(b, 1, vocab, device);
+      auto step = [&] {
+        Qwen2Inputs in;
+        in.input_ids = next;
+        in.cache = &cache;
+        const at::Tensor logits = model.lm->forward(in, true);  // [B, 1, V]
+        next = logits.argmax(-1).remainder(vocab);
+      };
+      step();  // warm-up (also the first capacity growth)
+      const double s = timer.time([&] {
+        for (int64_t k = 0; k < o.decode_steps; ++k) step();
+      }) / o.decode_steps;
+      row("decode", "B=" + std::to_string(b) + " ctx=" + std::to_string(o.context),
+          s * 1000.0, "ms/step",
+          std::to_string(static_cast<int>(b / s)) + " tokens/s, cache " +
+              std::to_string(cache.bytes() >> 20) + " MiB");
+    }
+  }
+
+  // (c) training: LoRA r on every decoder projection, gradient checkpointing, AdamW on
+  // the adapters, next-token cross-entropy over `train_batch` x `train_seq` tokens.
+  if (!o.skip.count("train")) {
+    LoraConfig lc;
+    lc.r = o.lora_r;
+    lc.alpha = 2.0 * o.lora_r;
+    lc.dropout = 0.05;
+    lc.target_regex =
+        R"(model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj))";
+    applyLora(model.root(), lc);
+    model.root().to(device);
+    model.root().train();
+    model.lm->setGradientCheckpointing(true);
+    std::vector<at::Tensor> trainable;
+    int64_t n_lora = 0;
+    for (auto& p : model.root().parameters(true)) {
+      if (p.requires_grad()) {
+        trainable.push_back(p);
+        n_lora += p.numel();
+      }
+    }
+    torch::optim::AdamW opt(trainable, torch::optim::AdamWOptions(1e-4));
+    const at::Tensor ids = randomIds(o.train_batch, o.train_seq + 1, vocab, device);
+    const at::Tensor inputs = ids.narrow(1, 0, o.train_seq);
+    const at::Tensor targets = ids.narrow(1, 1, o.train_seq).reshape({-1});
+    auto step = [&] {
+      opt.zero_grad();
+      Qwen2Inputs in;
+      in.input_ids = inputs;
+      const at::Tensor logits = model.lm->forward(in);  // [B, T, V]
+      const at::Tensor loss = torch::nn::functional::cross_entropy(
+          logits.reshape({-1, logits.size(-1)}).to(torch::kFloat), targets);
+      loss.backward();
+      opt.step();
+    };
+    step();  // warm-up
+    const double s = timer.time([&] {
+      for (int64_t k = 0; k < o.train_steps; ++k) step();
+    }) / o.train_steps;
+    const double tokens = static_cast<double>(o.train_batch * o.train_seq);
+    const double attn = 12.0 * c.num_hidden_layers * c.hidden_size * o.train_seq * tokens;
+    const double model_flops = 6.0 * n_matmul * tokens + attn;
+    const double hw_flops = 8.0 * n_matmul * tokens + attn * 4.0 / 3.0;
+    const double peak = o.peak_tflops * 1e12;
+    const std::string setting = "LoRA r=" + std::to_string(o.lora_r) + " B=" +
+                                std::to_string(o.train_batch) + " T=" +
+                                std::to_string(o.train_seq) + " ckpt";
+    row("train", setting, tokens / s, "tokens/s",
+        std::to_string(static_cast<int>(s * 1000)) + " ms/step, " +
+            std::to_string(n_lora / 1000000) + " M trainable");
+    row("train MFU (6N)", setting, 100.0 * model_flops / s / peak, "% of peak",
+        std::to_string(static_cast<int>(model_flops / s / 1e12)) + " TFLOP/s vs " +
+            std::to_string(static_cast<int>(o.peak_tflops)));
+    row("train HFU (8N, recomp.)", setting, 100.0 * hw_flops / s / peak, "% of peak",
+        std::to_string(static_cast<int>(hw_flops / s / 1e12)) + " TFLOP/s");
+#ifdef SVLN_HAVE_CUDA_ALLOCATOR_STATS
+    if (device.is_cuda()) {
+      row("train peak memory", setting,
+          static_cast<double>(c10::cuda::CUDACachingAllocator::getDeviceStats(0)
+                                  .allocated_bytes[0]
+                                  .peak) /
+              (1 << 30),
+          "GiB");
+    }
+#endif
+    model.root().eval();
+  }
+
+  // (d) vision: uint8 frames at the tower's resolution through preprocess + SigLIP +
+  // projector + pooling (what StreamSession::observe pays per frame).
+  if (!o.skip.count("vision")) {
+    torch::NoGradGuard ng;
+    const int64_t px = model.image.height;
+    const at::Tensor frames =
+        torch::randint(0, 256, {o.frames, px, px, 3}, torch::TensorOptions().dtype(torch::kUInt8));
+    model.encodeFrames(frames);  // warm-up
+    const int reps = 3;
+    const double s = timer.time([&] {
+      for (int r = 0; r < reps; ++r) model.encodeFrames(frames);
+    }) / reps;
+    row("vision tower", std::to_string(o.frames) + " frames " + std::to_string(px) + "x" +
+                            std::to_string(px),
+        o.frames / s, "frames/s",
+        std::to_string(model.tokensPerFrame()) + " tokens/frame after pooling");
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "error: %s\n", e.what());
+  return 1;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the project on the GPU machine against the PyTorch wheel's CUDA libtorch and runs
+# one command with the right library path, so every GPU measurement is one command:
+#
+#   scripts/gpu-build.sh [TARGET...] [-- COMMAND ARGS...]
+#   scripts/gpu-build.sh model_bench -- build/bench/model_bench --config 7b --device cuda
+#
+# Needs the Debian 12 packages in .devdeps/ (carry it; see docs/benchmarks.md for the list):
+# they are unpacked into a private prefix (never into /). Environment overrides:
+# SVLN_BUILD_DIR (default build), SVLN_DEPS_PREFIX (default /tmp/svln-deps), SVLN_JOBS.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+deps=${SVLN_DEPS_PREFIX:-/tmp/svln-deps}
+build=${SVLN_BUILD_DIR:-$root/build}
+jobs=${SVLN_JOBS:-16}
+
+targets=()
+while [[ $# -gt 0 && $1 != -- ]]; do targets+=("$1"); shift; done
+[[ $# -gt 0 ]] && shift  # the --
+
+if [[ ! -f $deps/.unpacked ]]; then
+  shopt -s nullglob
+  debs=("$root"/.devdeps/*.deb)
+  [[ ${#debs[@]} -gt 0 ]] || { echo "error: $root/.devdeps: no .deb files (carry .devdeps)" >&2; exit 1; }
+  mkdir -p "$deps"
+  for f in "${debs[@]}"; do dpkg -x "$f" "$deps"; done
+  touch "$deps/.unpacked"
+fi
+libdir=$deps/usr/lib/x86_64-linux-gnu
+torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+torch_lib=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+
+# -lstdc++ first: the wheel's libtorch carries its own std::filesystem symbols, and
+# resolving them there makes std::filesystem::remove_all crash (docs/benchmarks.md).
+if [[ ! -f $build/build.ninja ]]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" \
+    -DCMAKE_EXE_LINKER_FLAGS="-Wl,--no-as-needed -lstdc++" \
+    -DTORCH_CUDA_ARCH_LIST=9.0 >&2
+fi
+if [[ ${#targets[@]} -gt 0 ]]; then
+  cmake --build "$build" -j"$jobs" --target "${targets[@]}" >&2
+else
+  cmake --build "$build" -j"$jobs" >&2
+fi
+
+export LD_LIBRARY_PATH=$libdir:$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+[[ $# -gt 0 ]] && exec "$@"
+exit 0
