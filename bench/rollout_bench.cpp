@@ -1,0 +1,320 @@
+// Rollout throughput of rl::RolloutEngine in environment actions/s at several numbers of
+// environments, the share of time in model / rendering / expert, and the one-episode-at-a-
+// time baseline users run today, on procedural scenes.
+//
+//   rollout_bench [--config tiny|small|7b] [--device cpu|cuda] [--envs 1,8,32,64]
+//                 [--max_steps 32] [--threads N] [--size 224] [--scenes 3]
+//                 [--episodes_per_scene 40] [--seed 0] [--baseline_episodes 2]
+//
+// Phases are separated by running the same episodes three ways (no timers inside the
+// engine):
+//   train   RolloutEngine in kTrain (sampled policy, expert intervention checks, render)
+//   demo    RolloutEngine in kExpertDemo (expert acts, render; the policy never decodes)
+//   render  VecEnv::reset + step with a fixed action cycle (render + physics only)
+// per action: model = train - demo, expert = demo - render, render = render.
+//
+// Baseline (one episode at a time, no KV reuse across steps, as a Python generate loop
+// does): for the policy turns of batch-1 trajectories, every turn re-encodes all frames of
+// the window so far and prefills the whole prefix from an empty cache, then decodes the
+// turn's tokens (KV reuse inside the turn only); its per-action time is that model time
+// plus the measured non-model (demo) time per action.
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "model/chat_template.h"
+#include "model/streamvln.h"
+#include "rl/policy.h"
+#include "rl/rollout.h"
+#include "sim/episode.h"
+#include "sim/habitat_config.h"
+#include "sim/procedural_dataset.h"
+#include "sim/scene_cache.h"
+#include "sim/vec_env.h"
+
+using namespace svln;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Options {
+  std::string config = "tiny";
+  std::string device = "cpu";
+  std::vector<int> envs = {1, 8, 32, 64};
+  int max_steps = 32;
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int size = 224;
+  int scenes = 3;
+  int episodes_per_scene = 40;
+  uint64_t seed = 0;
+  int baseline_episodes = 2;
+};
+
+Options parseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) throw std::runtime_error("rollout_bench: " + a + " needs a value");
+    const std::string v = argv[++i];
+    if (a == "--config") o.config = v;
+    else if (a == "--device") o.device = v;
+    else if (a == "--max_steps") o.max_steps = std::stoi(v);
+    else if (a == "--threads") o.threads = std::stoi(v);
+    else if (a == "--size") o.size = std::stoi(v);
+    else if (a == "--scenes") o.scenes = std::stoi(v);
+    else if (a == "--episodes_per_scene") o.episodes_per_scene = std::stoi(v);
+    else if (a == "--seed") o.seed = std::stoull(v);
+    else if (a == "--baseline_episodes") o.baseline_episodes = std::stoi(v);
+    else if (a == "--envs") {
+      o.envs.clear();
+      std::stringstream ss(v);
+      for (std::string item; std::getline(ss, item, ',');) o.envs.push_back(std::stoi(item));
+    } else {
+      throw std::runtime_error("rollout_bench: unknown flag " + a);
+    }
+  }
+  return o;
+}
+
+double seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void sync(const torch::Device& d) {
+  if (d.is_cuda()) torch::cuda::synchronize();
+}
+
+// The first n episodes, cycling when the split has fewer.
+std::vector<sim::Episode> take(const std::vector<sim::Episode>& all, int n) {
+  std::vector<sim::Episode> out;
+  for (int i = 0; i < n; ++i) out.push_back(all[static_cast<size_t>(i) % all.size()]);
+  return out;
+}
+
+struct RunResult {
+  double seconds = 0;
+  long actions = 0;
+  std::vector<rl::Trajectory> trajectories;
+};
+
+RunResult rollout(const sim::HabitatConfig& cfg, std::shared_ptr<sim::SceneCache> cache,
+                  rl::Policy& policy, const std::vector<sim::Episode>& episodes,
+                  rl::RolloutMode mode, int threads, const torch::Device& device, uint64_t seed) {
+  sim::VecEnv envs(cfg, static_cast<int>(episodes.size()), threads, cache);
+  rl::RolloutOptions ro;
+  ro.mode = mode;
+  ro.decode.greedy = mode != rl::RolloutMode::kTrain;
+  ro.max_episode_steps = cfg.max_episode_steps;
+  rl::RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
+  torch::NoGradGuard no_grad;
+  RunResult r;
+  sync(device);
+  const auto t0 = std::chrono::steady_clock::now();
+  r.trajectories = engine.run(episodes, 1, seed);
+  sync(device);
+  r.seconds = seconds(t0);
+  for (const auto& t : r.trajectories) r.actions += static_cast<long>(t.steps.size());
+  return r;
+}
+
+// Render + physics only: every env steps a fixed cycle until its episode ends.
+RunResult renderOnly(const sim::HabitatConfig& cfg, std::shared_ptr<sim::SceneCache> cache,
+                     const std::vector<sim::Episode>& episodes, int threads) {
+  const int n = static_cast<int>(episodes.size());
+  sim::VecEnv envs(cfg, n, threads, cache);
+  const sim::Action cycle[] = {sim::Action::MoveForward, sim::Action::MoveForward,
+                               sim::Action::TurnLeft, sim::Action::MoveForward,
+                               sim::Action::TurnRight};
+  RunResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int e = 0; e < n; ++e) envs.reset(e, episodes[e]);
+  for (int k = 0; k < cfg.max_episode_steps; ++k) {
+    std::vector<sim::Action> actions(n, cycle[k % 5]);
+    if (k + 1 == cfg.max_episode_steps) actions.assign(n, sim::Action::Stop);
+    envs.step(actions);
+    r.actions += n;
+  }
+  r.seconds = seconds(t0);
+  return r;
+}
+
+// Model seconds of the no-KV-reuse loop over the policy turns of `trajs` (see the top).
+double baselineModelSeconds(model::StreamVLN& m, const std::vector<rl::Trajectory>& trajs,
+                            const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  sync(device);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const auto& t : trajs) {
+    const model::AnswerToken* prev = nullptr;
+    model::KVCache cache;
+    for (const auto& a : t.answer_tokens) {
+      if (a.source != model::TokenSource::kPolicy) {
+        prev = nullptr;
+        continue;
+      }
+      const model::WindowRecord& w = t.windows.at(a.window);
+      const bool continues =
+          prev && prev->window == a.window && prev->ids_index + 1 == a.ids_index;
+      if (continues) {
+        model::Qwen2Inputs in;
+        in.input_ids = torch::tensor({static_cast<int64_t>(prev->token)},
+                                     torch::TensorOptions().dtype(torch::kLong))
+                           .view({1, 1})
+                           .to(device);
+        in.cache = &cache;
+        m.lm->forward(in, true);
+      } else {
+        // A new turn: everything before the answer from scratch.
+        model::SegmentInputs seg;
+        seg.ids = &w.ids;
+        seg.begin = 0;
+        seg.end = static_cast<size_t>(a.ids_index);
+        size_t images = 0;
+        for (size_t i = 0; i < seg.end; ++i) images += w.ids[i] == m.imageTokenId();
+        if (images > 0) {
+          std::vector<torch::Tensor> fr;
+          for (size_t k = 0; k < images; ++k) fr.push_back(t.frames.at(w.image_steps.at(k)));
+          const torch::Tensor enc = m.encodeFrames(torch::stack(fr));
+          for (size_t k = 0; k < images; ++k) seg.images.push_back(enc[k]);
+        }
+        if (!w.memory_steps.empty()) {
+          std::vector<torch::Tensor> mem;
+          for (int64_t s : w.memory_steps) mem.push_back(t.frames.at(s));
+          seg.memory = m.encodeFrames(torch::stack(mem)).flatten(0, 1);
+        }
+        cache = m.lm->newCache();
+        model::Qwen2Inputs in;
+        in.inputs_embeds = m.embedSegment(seg);
+        in.cache = &cache;
+        m.lm->forward(in, true);
+      }
+      prev = &a;
+    }
+  }
+  sync(device);
+  return seconds(t0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Options o = parseArgs(argc, argv);
+  const torch::Device device(o.device);
+  if (device.is_cuda() && !torch::cuda::is_available())
+    throw std::runtime_error("rollout_bench: --device cuda but CUDA is not available");
+
+  // A small procedural dataset in a temporary folder.
+  const fs::path dir = fs::temp_directory_path() /
+                       ("svln_rollout_bench_" + std::to_string(::getpid()));
+  sim::GenDataOptions g;
+  g.out_dir = (dir / "data").string();
+  g.num_scenes = o.scenes;
+  g.episodes_per_scene = o.episodes_per_scene;
+  g.seed = o.seed;
+  g.sensor_width = o.size;
+  g.sensor_height = o.size;
+  auto t0 = std::chrono::steady_clock::now();
+  const sim::GenDataSummary summary = sim::generateDataset(g);
+  std::printf("dataset: %d scenes in %.1f s\n", static_cast<int>(summary.scene_ids.size()),
+              seconds(t0));
+  sim::HabitatConfig cfg = sim::loadHabitatConfig(summary.config_path);
+  cfg.rgb.width = cfg.depth.width = o.size;
+  cfg.rgb.height = cfg.depth.height = o.size;
+  cfg.max_episode_steps = o.max_steps;
+  const std::vector<sim::Episode> all = sim::loadEpisodes(cfg.episodesPath("train")).episodes;
+  if (all.empty()) throw std::runtime_error(cfg.episodesPath("train") + ": no episodes");
+  auto cache = std::make_shared<sim::SceneCache>();
+
+  // The policy: random weights, bf16 on CUDA (built in bf16, then moved).
+  t0 = std::chrono::steady_clock::now();
+  rl::Policy policy;
+  policy.tokenizer = std::make_unique<model::Tokenizer>(
+      model::Tokenizer::fromJsonText(model::syntheticTokenizerJson(512, 3), "synthetic"));
+  if (device.is_cuda()) c10::set_default_dtype(caffe2::TypeMeta::Make<at::BFloat16>());
+  policy.model = std::make_unique<model::StreamVLN>(model::namedStreamVLNConfig(o.config));
+  c10::set_default_dtype(caffe2::TypeMeta::Make<float>());
+  if (device.is_cuda()) policy.model->root().to(device, torch::kBFloat16);
+  policy.model->root().eval();
+  rl::attachTokenizer(policy);
+  std::printf("model %s on %s built in %.1f s; %d episodes of at most %d steps at %dx%d, "
+              "%d env threads\n",
+              o.config.c_str(), o.device.c_str(), seconds(t0), static_cast<int>(all.size()),
+              o.max_steps, o.size, o.size, o.threads);
+
+  // Warm-up: scenes into the cache, kernels, allocator.
+  rollout(cfg, cache, policy, take(all, std::min<int>(4, static_cast<int>(all.size()))),
+          rl::RolloutMode::kTrain, o.threads, device, o.seed);
+
+  std::printf("| %4s | %8s | %10s | %9s | %9s | %9s | %9s |\n", "envs", "actions", "actions/s",
+              "model %", "render %", "expert %", "demo a/s");
+  std::printf("|------|----------|------------|-----------|-----------|-----------|-----------|\n");
+  double nonmodel_per_action_b1 = 0;
+  std::vector<std::pair<int, double>> per_action;  // envs -> seconds per action
+  for (int n : o.envs) {
+    const auto eps = take(all, n);
+    const RunResult train = rollout(cfg, cache, policy, eps, rl::RolloutMode::kTrain, o.threads,
+                                    device, o.seed + 1);
+    const RunResult demo = rollout(cfg, cache, policy, eps, rl::RolloutMode::kExpertDemo,
+                                   o.threads, device, o.seed + 1);
+    const RunResult render = renderOnly(cfg, cache, eps, o.threads);
+    const double t_train = train.seconds / train.actions;
+    const double t_demo = demo.seconds / demo.actions;
+    const double t_render = render.seconds / render.actions;
+    const double model_share = std::max(0.0, t_train - t_demo) / t_train;
+    const double render_share = std::min(t_render, t_train) / t_train;
+    const double expert_share = std::max(0.0, t_demo - t_render) / t_train;
+    std::printf("| %4d | %8ld | %10.1f | %9.1f | %9.1f | %9.1f | %9.1f |\n", n, train.actions,
+                1.0 / t_train, 100 * model_share, 100 * render_share, 100 * expert_share,
+                1.0 / t_demo);
+    std::fflush(stdout);
+    per_action.emplace_back(n, t_train);
+    if (n == 1) nonmodel_per_action_b1 = t_demo;
+  }
+
+  // Baseline: batch 1, no KV reuse across steps, on the same kind of episodes.
+  if (o.baseline_episodes > 0) {
+    const auto eps = take(all, o.baseline_episodes);
+    std::vector<rl::Trajectory> trajs;
+    long actions = 0;
+    double engine_s = 0, demo_s = 0;
+    long demo_actions = 0;
+    for (const auto& e : eps) {
+      RunResult r = rollout(cfg, cache, policy, {e}, rl::RolloutMode::kTrain, o.threads, device,
+                            o.seed + 2);
+      const RunResult d = rollout(cfg, cache, policy, {e}, rl::RolloutMode::kExpertDemo,
+                                  o.threads, device, o.seed + 2);
+      engine_s += r.seconds;
+      actions += r.actions;
+      demo_s += d.seconds;
+      demo_actions += d.actions;
+      for (auto& t : r.trajectories) trajs.push_back(std::move(t));
+    }
+    const double model_s = baselineModelSeconds(*policy.model, trajs, device);
+    const double nonmodel = demo_actions > 0 ? demo_s / demo_actions : nonmodel_per_action_b1;
+    const double base_per_action = model_s / actions + nonmodel;
+    std::printf("baseline (batch 1, no KV reuse): %ld actions, %.2f actions/s "
+                "(model %.3f s/action + non-model %.4f s/action); the engine on the same "
+                "episodes: %.2f actions/s\n",
+                actions, 1.0 / base_per_action, model_s / actions, nonmodel,
+                actions / engine_s);
+    std::printf("speed-up over the baseline:");
+    for (const auto& [n, t] : per_action) std::printf(" %.2fx at %d envs;", base_per_action / t, n);
+    std::printf("\n");
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "error: %s\n", e.what());
+  return 1;
+}
