@@ -10,6 +10,7 @@ PACKAGES=(
   libembree-dev librecast-dev libtinygltf-dev libstb-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev libicu-dev
+  ffmpeg chromium  # episode videos (MP4); report.html browser test
 )
 
 missing=()
