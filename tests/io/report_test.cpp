@@ -5,7 +5,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
+#include "io/eval_gallery.h"
 #include "io/report.h"
+#include "sim/episode.h"
+#include "sim/habitat_config.h"
 
 namespace svln::io {
 namespace {
@@ -103,6 +108,34 @@ TEST(Report, CommandWritesTheReportOrOneErrorLine) {
                           " > " + out.string() + " 2>&1";
   EXPECT_NE(std::system(bad.c_str()), 0);
   EXPECT_NE(readAll(out).find("error: "), std::string::npos) << readAll(out);
+}
+
+TEST(Report, EvalEpisodesAreReplayedIntoMapsAndVideos) {
+  const fs::path world = fs::temp_directory_path() / "svln_report_world";
+  fs::remove_all(world);
+  const std::string gen = std::string(SVLN_BINARY) + " gen-data --out " + world.string() +
+                          " --scenes 2 --episodes-per-scene 3 --seed 5 --max-rooms 3 > /dev/null 2>&1";
+  ASSERT_EQ(std::system(gen.c_str()), 0);
+  const sim::HabitatConfig cfg = sim::loadHabitatConfig((world / "config.yaml").string());
+  const sim::EpisodeDataset ds = sim::loadEpisodes(cfg.episodesPath("val_unseen"));
+  ASSERT_GE(ds.episodes.size(), 2u);
+  // The ground-truth (expert) actions of two episodes, as `streamvln eval --out` writes them.
+  nlohmann::json eval = {{"split", "val_unseen"}, {"success_rate", 1.0}, {"per_episode", nlohmann::json::array()}};
+  for (int i = 0; i < 2; ++i)
+    eval["per_episode"].push_back({{"episode_id", ds.episodes[i].episode_id},
+                                   {"actions", ds.episodes[i].gt_actions}});
+  const fs::path run = fs::temp_directory_path() / "svln_report_gallery";
+  fs::remove_all(run);
+  writeText(run / "eval_val_unseen.json", eval.dump());
+  EXPECT_EQ(renderEvalGallery(run.string(), cfg, GalleryOptions{2, 1}), 3);
+  const std::string id0 = ds.episodes[0].episode_id;
+  EXPECT_TRUE(fs::exists(run / "maps" / ("eval_val_unseen_ep" + id0 + ".png")));
+  EXPECT_TRUE(fs::exists(run / "maps" / ("eval_val_unseen_ep" + ds.episodes[1].episode_id + ".png")));
+  EXPECT_EQ(collectReportInputs(run.string()).videos.size(), 1u);
+
+  eval["per_episode"][0]["episode_id"] = "no-such-episode";
+  writeText(run / "eval_val_unseen.json", eval.dump());
+  EXPECT_THROW(renderEvalGallery(run.string(), cfg, GalleryOptions{}), std::runtime_error);
 }
 
 }  // namespace
