@@ -157,8 +157,12 @@ Image renderTopDownMap(const MapGeometry& geo, const EpisodeTrace& trace, const 
 
   // Header: id, outcome, final distance; scale bar of 1 m (or 5 m for small scales).
   char head[160];
-  std::snprintf(head, sizeof(head), "ep %s  %s%s", trace.episode_id.c_str(),
-                trace.success ? "SUCCESS" : "FAIL", trace.stopped ? "" : " (no stop)");
+  if (trace.finished)
+    std::snprintf(head, sizeof(head), "ep %s  %s%s", trace.episode_id.c_str(),
+                  trace.success ? "SUCCESS" : "FAIL", trace.stopped ? "" : " (no stop)");
+  else
+    std::snprintf(head, sizeof(head), "ep %s  step %zu", trace.episode_id.c_str(),
+                  trace.positions.empty() ? size_t{0} : trace.positions.size() - 1);
   std::string title = head;
   if (trace.distance_to_goal >= 0.f) {
     std::snprintf(head, sizeof(head), "  d_goal %.2f m", trace.distance_to_goal);

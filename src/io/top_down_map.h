@@ -39,6 +39,7 @@ struct EpisodeTrace {
   bool stopped = false;  // the episode ended with STOP at positions.back()
   bool success = false;
   float distance_to_goal = -1.f;  // geodesic at the end; < 0 when unknown
+  bool finished = true;           // false for a video frame mid-episode (no outcome shown)
 };
 
 // Scene geometry as seen from above, computed once per scene.

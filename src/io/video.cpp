@@ -236,7 +236,8 @@ void writeEpisodeVideo(const std::string& path, const MapGeometry& geo, const Ep
     EpisodeTrace partial = trace;
     partial.positions.resize(std::min(trace.positions.size(), i + 1));
     partial.stopped = trace.stopped && i >= steps;
-    if (i < steps) partial.success = false, partial.distance_to_goal = -1.f;
+    partial.finished = i >= steps;
+    if (!partial.finished) partial.distance_to_goal = -1.f;
     partial.triggers.clear();
     for (const sim::Vec3& t : trace.triggers)
       for (const sim::Vec3& p : partial.positions)
