@@ -3,7 +3,6 @@
 // the run left there. With a config, the episodes of DIR's eval*.json files are replayed
 // first into maps/ and videos/.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "cli/command.h"
@@ -28,9 +27,11 @@ const RegisterCommand kReport(
       app.add_option("--habitat_config_path", o->config,
                      "config to replay eval*.json episodes into maps/ and videos/ (optional)");
       app.add_option("--maps", o->gallery.max_maps, "maps per eval file")
-          ->check(CLI::Range(0, 10000))->capture_default_str();
+          ->check(CLI::Range(0, 10000))
+          ->capture_default_str();
       app.add_option("--videos", o->gallery.max_videos, "videos per eval file")
-          ->check(CLI::Range(0, 10000))->capture_default_str();
+          ->check(CLI::Range(0, 10000))
+          ->capture_default_str();
       return [o] {
         if (!o->config.empty())
           io::renderEvalGallery(o->run_dir, sim::loadHabitatConfig(o->config), o->gallery);

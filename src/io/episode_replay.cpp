@@ -5,8 +5,9 @@
 
 namespace svln::io {
 
-Replay replayEpisode(const sim::Scene& scene, const sim::Episode& ep, const std::vector<int>& actions,
-                     const std::vector<bool>& expert_steps, const ReplayOptions& opt) {
+Replay replayEpisode(const sim::Scene& scene, const sim::Episode& ep,
+                     const std::vector<int>& actions, const std::vector<bool>& expert_steps,
+                     const ReplayOptions& opt) {
   Replay r;
   EpisodeTrace& t = r.trace;
   t.episode_id = ep.episode_id;
@@ -17,7 +18,8 @@ Replay replayEpisode(const sim::Scene& scene, const sim::Episode& ep, const std:
   t.expert_steps = expert_steps;
   t.expert_steps.resize(actions.size(), false);
 
-  sim::AgentState s{scene.pathfinder.snapPoint(ep.start_position), sim::headingFromQuat(ep.start_rotation)};
+  sim::AgentState s{scene.pathfinder.snapPoint(ep.start_position),
+                    sim::headingFromQuat(ep.start_rotation)};
   if (!std::isfinite(s.position.x)) s.position = ep.start_position;
   const auto observe = [&](const sim::AgentState& st) {
     if (!opt.render || !scene.renderer) return;
@@ -29,8 +31,9 @@ Replay replayEpisode(const sim::Scene& scene, const sim::Episode& ep, const std:
   observe(s);
   for (size_t i = 0; i < actions.size(); ++i) {
     if (actions[i] < 0 || actions[i] > 3)
-      throw std::runtime_error("episode " + ep.episode_id + ": action " + std::to_string(actions[i]) +
-                               " at step " + std::to_string(i) + " is not 0..3");
+      throw std::runtime_error("episode " + ep.episode_id + ": action " +
+                               std::to_string(actions[i]) + " at step " + std::to_string(i) +
+                               " is not 0..3");
     if (t.expert_steps[i] && (i == 0 || !t.expert_steps[i - 1])) t.triggers.push_back(s.position);
     const auto a = static_cast<sim::Action>(actions[i]);
     if (a == sim::Action::Stop) {

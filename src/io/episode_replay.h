@@ -19,7 +19,7 @@ namespace svln::io {
 struct ReplayOptions {
   sim::ActionSpace actions;
   float success_distance_m = 3.f;
-  bool render = false;          // fill observations (one RGB frame per visited pose)
+  bool render = false;  // fill observations (one RGB frame per visited pose)
   sim::CameraSpec camera{256, 192, 79.f, 1.25f, 0.f, 10.f, false};
 };
 
@@ -30,7 +30,8 @@ struct Replay {
 
 // expert_steps: per action, true when the expert acted (empty = all policy). An off-track
 // trigger is marked where control passes from the policy to the expert.
-Replay replayEpisode(const sim::Scene& scene, const sim::Episode& ep, const std::vector<int>& actions,
-                     const std::vector<bool>& expert_steps, const ReplayOptions& opt);
+Replay replayEpisode(const sim::Scene& scene, const sim::Episode& ep,
+                     const std::vector<int>& actions, const std::vector<bool>& expert_steps,
+                     const ReplayOptions& opt);
 
 }  // namespace svln::io

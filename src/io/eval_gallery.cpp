@@ -1,12 +1,12 @@
 #include "io/eval_gallery.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <map>
-
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "io/episode_replay.h"
 #include "io/png_writer.h"
@@ -26,7 +26,8 @@ std::vector<fs::path> evalFiles(const fs::path& dir) {
     if (!fs::is_directory(d, ec)) continue;
     for (const auto& e : fs::directory_iterator(d, ec)) {
       const std::string name = e.path().filename().string();
-      if (e.is_regular_file() && e.path().extension() == ".json" && (d != dir || name.rfind("eval", 0) == 0))
+      if (e.is_regular_file() && e.path().extension() == ".json" &&
+          (d != dir || name.rfind("eval", 0) == 0))
         out.push_back(e.path());
     }
   }
@@ -42,7 +43,8 @@ std::string safeName(const std::string& s) {
 
 }  // namespace
 
-int renderEvalGallery(const std::string& run_dir, const sim::HabitatConfig& cfg, const GalleryOptions& opt) {
+int renderEvalGallery(const std::string& run_dir, const sim::HabitatConfig& cfg,
+                      const GalleryOptions& opt) {
   const fs::path dir(run_dir);
   sim::SceneCache scenes;
   std::map<std::string, std::map<std::string, sim::Episode>> splits;  // split -> id -> episode
@@ -89,8 +91,8 @@ int renderEvalGallery(const std::string& run_dir, const sim::HabitatConfig& cfg,
       }
       if (ro.render) {
         fs::create_directories(dir / "videos");
-        writeEpisodeVideo((dir / "videos" / (stem + (mp4 ? ".mp4" : ".gif"))).string(), geo, r.trace,
-                          r.observations);
+        writeEpisodeVideo((dir / "videos" / (stem + (mp4 ? ".mp4" : ".gif"))).string(), geo,
+                          r.trace, r.observations);
         ++written;
       }
       ++n;

@@ -5,9 +5,8 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
-#include <stdexcept>
-
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "io/png_writer.h"
 
@@ -31,7 +30,7 @@ std::map<std::string, Series> readMetricsJsonl(const std::string& path) {
     if (!j.is_object())
       throw std::runtime_error(path + ": line " + std::to_string(line_no) + ": not a JSON object");
     const double x = j.contains("update") && j["update"].is_number() ? j["update"].get<double>()
-                                                                      : static_cast<double>(line_no);
+                                                                     : static_cast<double>(line_no);
     for (const auto& [k, v] : j.items()) {
       if (k == "update" || !v.is_number()) continue;
       const double y = v.get<double>();
@@ -84,8 +83,8 @@ std::string tickLabel(double v, double step) {
 }
 
 Color seriesColor(size_t i) {
-  static const Color kTab10[] = {{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255},
-                                 {214, 39, 40, 255},  {148, 103, 189, 255}, {140, 86, 75, 255},
+  static const Color kTab10[] = {{31, 119, 180, 255},  {255, 127, 14, 255},  {44, 160, 44, 255},
+                                 {214, 39, 40, 255},   {148, 103, 189, 255}, {140, 86, 75, 255},
                                  {227, 119, 194, 255}, {127, 127, 127, 255}, {188, 189, 34, 255},
                                  {23, 190, 207, 255}};
   return kTab10[i % 10];
@@ -113,8 +112,12 @@ Image renderLinePlot(const std::vector<Series>& series, const PlotOptions& opt) 
   for (double v : yt) label_w = std::max(label_w, textWidth(tickLabel(v, y_step)));
   const float left = 10.f + label_w, right = opt.width - 12.f;
   const float top = 24.f, bottom = opt.height - 30.f;
-  const auto X = [&](double v) { return static_cast<float>(left + (v - x_lo) / (x_hi - x_lo) * (right - left)); };
-  const auto Y = [&](double v) { return static_cast<float>(bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top)); };
+  const auto X = [&](double v) {
+    return static_cast<float>(left + (v - x_lo) / (x_hi - x_lo) * (right - left));
+  };
+  const auto Y = [&](double v) {
+    return static_cast<float>(bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top));
+  };
 
   for (double v : yt) {
     drawLine(img, {left, Y(v)}, {right, Y(v)}, 1.f, kGrid);
@@ -129,7 +132,8 @@ Image renderLinePlot(const std::vector<Series>& series, const PlotOptions& opt) 
   }
   drawLine(img, {left, top}, {left, bottom}, 1.f, kAxis);
   drawLine(img, {left, bottom}, {right, bottom}, 1.f, kAxis);
-  drawText(img, (left + right) / 2.f - textWidth(opt.x_label) / 2.f, bottom + 18.f, opt.x_label, kAxis);
+  drawText(img, (left + right) / 2.f - textWidth(opt.x_label) / 2.f, bottom + 18.f, opt.x_label,
+           kAxis);
 
   // Title, then a legend of the series names in their colours.
   float lx = left;

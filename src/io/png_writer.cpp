@@ -1,8 +1,8 @@
 #include "io/png_writer.h"
 
-#include <stdexcept>
-
 #include <stb/stb_image_write.h>
+
+#include <stdexcept>
 
 #include "sim/gzip_io.h"
 
@@ -43,7 +43,8 @@ std::string base64Encode(const std::string& bytes) {
   size_t i = 0;
   // Every 3 bytes -> 4 sextets; the tail is padded with '='.
   for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    const uint32_t v =
+        (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += kAlphabet[(v >> 6) & 63];

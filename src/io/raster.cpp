@@ -1,9 +1,9 @@
 #include "io/raster.h"
 
+#include <stb/stb_easy_font.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <stb/stb_easy_font.h>
 
 namespace svln::io {
 
@@ -64,7 +64,9 @@ void drawPolyline(Image& img, const std::vector<PointF>& pts, float thickness, C
   for (size_t i = 1; i < pts.size(); ++i) drawLine(img, pts[i - 1], pts[i], thickness, c);
 }
 
-void fillCircle(Image& img, PointF o, float radius, Color c) { drawLine(img, o, o, 2.f * radius, c); }
+void fillCircle(Image& img, PointF o, float radius, Color c) {
+  drawLine(img, o, o, 2.f * radius, c);
+}
 
 void drawCircle(Image& img, PointF o, float radius, float thickness, Color c) {
   const float r_out = radius + thickness * 0.5f, r_in = std::max(0.f, radius - thickness * 0.5f);
@@ -136,7 +138,8 @@ int drawText(Image& img, float x, float y, const std::string& text, Color c, int
                                         static_cast<int>(verts.size() * sizeof(FontVertex)));
   for (int q = 0; q < quads; ++q) {
     const FontVertex* v = &verts[static_cast<size_t>(q) * 4];
-    fillRect(img, x + v[0].x * scale, y + v[0].y * scale, x + v[2].x * scale, y + v[2].y * scale, c);
+    fillRect(img, x + v[0].x * scale, y + v[0].y * scale, x + v[2].x * scale, y + v[2].y * scale,
+             c);
   }
   return textWidth(text, scale);
 }

@@ -1,14 +1,14 @@
 #include "io/report.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "io/png_writer.h"
 #include "sim/gzip_io.h"
@@ -63,8 +63,8 @@ EvalSummary readEval(const fs::path& path, const fs::path& base) {
 // Which numbers the evaluation table shows, in VLN-CE's usual order.
 const std::vector<std::pair<std::string, std::string>>& evalColumns() {
   static const std::vector<std::pair<std::string, std::string>> kCols = {
-      {"success_rate", "SR"},  {"spl", "SPL"},   {"navigation_error", "NE"},
-      {"oracle_success_rate", "OSR"}, {"ndtw", "nDTW"}, {"sdtw", "SDTW"},
+      {"success_rate", "SR"},         {"spl", "SPL"},         {"navigation_error", "NE"},
+      {"oracle_success_rate", "OSR"}, {"ndtw", "nDTW"},       {"sdtw", "SDTW"},
       {"avg_episode_length", "len"},  {"collisions", "coll."}};
   return kCols;
 }
@@ -135,12 +135,23 @@ std::string htmlEscape(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -182,7 +193,8 @@ ReportInputs collectReportInputs(const std::string& run_dir) {
   if (!fs::is_directory(dir, ec)) throw std::runtime_error(run_dir + ": not a directory");
   ReportInputs in;
   in.title = fs::absolute(dir).lexically_normal().filename().string();
-  if (in.title.empty()) in.title = fs::absolute(dir).lexically_normal().parent_path().filename().string();
+  if (in.title.empty())
+    in.title = fs::absolute(dir).lexically_normal().parent_path().filename().string();
 
   if (fs::exists(dir / "config.json")) {
     nlohmann::json j;
@@ -191,13 +203,15 @@ ReportInputs collectReportInputs(const std::string& run_dir) {
     } catch (const nlohmann::json::exception&) {
       throw std::runtime_error((dir / "config.json").string() + ": not valid JSON");
     }
-    if (!j.is_object()) throw std::runtime_error((dir / "config.json").string() + ": not a JSON object");
+    if (!j.is_object())
+      throw std::runtime_error((dir / "config.json").string() + ": not a JSON object");
     for (const auto& [k, v] : j.items())
       in.config.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
   } else if (fs::exists(dir / "training.log")) {
     in.config = parseTrainingLogConfig(readText(dir / "training.log"));
   }
-  if (fs::exists(dir / "metrics.jsonl")) in.metrics = readMetricsJsonl((dir / "metrics.jsonl").string());
+  if (fs::exists(dir / "metrics.jsonl"))
+    in.metrics = readMetricsJsonl((dir / "metrics.jsonl").string());
 
   std::vector<std::string> eval_files = listFiles(dir, {".json"}, dir, "eval");
   for (const std::string& f : listFiles(dir / "eval", {".json"}, dir)) eval_files.push_back(f);
@@ -211,7 +225,8 @@ ReportInputs collectReportInputs(const std::string& run_dir) {
 std::string renderReportHtml(const ReportInputs& in) {
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>"
-    << htmlEscape(in.title) << " - streamvln report</title>\n<style>" << kStyle << "</style></head>\n"
+    << htmlEscape(in.title) << " - streamvln report</title>\n<style>" << kStyle
+    << "</style></head>\n"
     << "<body data-rendered=\"0\">\n<h1>Run report: " << htmlEscape(in.title) << "</h1>\n";
 
   h << "<h2>Learning curves</h2>\n<div id=\"charts\" class=\"charts\"></div>\n";
@@ -259,7 +274,8 @@ std::string renderReportHtml(const ReportInputs& in) {
   } else {
     h << "<table id=\"config\">";
     for (const auto& [k, v] : in.config)
-      h << "<tr><td class=\"k\">" << htmlEscape(k) << "</td><td class=\"k\">" << htmlEscape(v) << "</td></tr>";
+      h << "<tr><td class=\"k\">" << htmlEscape(k) << "</td><td class=\"k\">" << htmlEscape(v)
+        << "</td></tr>";
     h << "</table>\n";
   }
 
@@ -273,8 +289,9 @@ std::string renderReportHtml(const ReportInputs& in) {
   for (const CurveGroup& g : curveGroups())
     groups.push_back({{"title", g.title}, {"keys", g.keys}, {"zero", g.y_from_zero}});
   h << "<script type=\"application/json\" id=\"metrics-data\">" << scriptSafe(metrics.dump())
-    << "</script>\n<script type=\"application/json\" id=\"curve-groups\">" << scriptSafe(groups.dump())
-    << "</script>\n<script>" << kScript << "</script>\n</body></html>\n";
+    << "</script>\n<script type=\"application/json\" id=\"curve-groups\">"
+    << scriptSafe(groups.dump()) << "</script>\n<script>" << kScript
+    << "</script>\n</body></html>\n";
   return h.str();
 }
 

@@ -24,7 +24,7 @@
 namespace svln::io {
 
 struct EvalSummary {
-  std::string file;   // relative to the run dir
+  std::string file;  // relative to the run dir
   std::string split;
   int episodes = 0;
   std::map<std::string, double> summary;  // success_rate, spl, navigation_error, ...

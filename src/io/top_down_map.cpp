@@ -110,9 +110,11 @@ MapFrame mapFrame(const MapGeometry& geo, const EpisodeTrace& trace, const MapOp
   f.margin = opt.margin_px;
   f.header = kHeaderPx;
   const int legend_px = opt.legend ? 18 : 0;
-  if (width) *width = std::max(360, static_cast<int>(std::ceil((hi_x - lo_x) * f.scale)) + 2 * f.margin);
+  if (width)
+    *width = std::max(360, static_cast<int>(std::ceil((hi_x - lo_x) * f.scale)) + 2 * f.margin);
   if (height)
-    *height = static_cast<int>(std::ceil((hi_z - lo_z) * f.scale)) + 2 * f.margin + f.header + legend_px;
+    *height =
+        static_cast<int>(std::ceil((hi_z - lo_z) * f.scale)) + 2 * f.margin + f.header + legend_px;
   return f;
 }
 
@@ -123,8 +125,9 @@ Image renderTopDownMap(const MapGeometry& geo, const EpisodeTrace& trace, const 
   const auto px = [&](const sim::Vec3& p) { return f.toPixel(p); };
 
   for (size_t i = 0; i + 2 < geo.navmesh_triangles.size(); i += 3)
-    fillPolygon(img, {px(geo.navmesh_triangles[i]), px(geo.navmesh_triangles[i + 1]),
-                      px(geo.navmesh_triangles[i + 2])},
+    fillPolygon(img,
+                {px(geo.navmesh_triangles[i]), px(geo.navmesh_triangles[i + 1]),
+                 px(geo.navmesh_triangles[i + 2])},
                 kNavmesh);
   for (size_t i = 0; i + 1 < geo.outline_segments.size(); i += 2)
     drawLine(img, px(geo.outline_segments[i]), px(geo.outline_segments[i + 1]), 1.5f, kOutline);
@@ -148,7 +151,8 @@ Image renderTopDownMap(const MapGeometry& geo, const EpisodeTrace& trace, const 
     fillCircle(img, px(trace.positions.front()), line_w * 1.8f, kPolicyColor);
     drawCircle(img, px(trace.positions.front()), line_w * 1.8f, 1.f, Color{255, 255, 255, 255});
   }
-  for (const sim::Vec3& t : trace.triggers) drawCross(img, px(t), line_w * 1.6f, 2.f, kTriggerColor);
+  for (const sim::Vec3& t : trace.triggers)
+    drawCross(img, px(t), line_w * 1.6f, 2.f, kTriggerColor);
   if (trace.stopped && !trace.positions.empty()) {
     const PointF s = px(trace.positions.back());
     const float r = line_w * 1.6f;

@@ -1,13 +1,13 @@
 #include "io/video.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
-
-#include <spdlog/spdlog.h>
 
 #include "sim/agent.h"
 #include "sim/gzip_io.h"
@@ -16,7 +16,8 @@ namespace svln::io {
 namespace {
 
 bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Palette index in the 6 (r) x 7 (g) x 6 (b) cube: level = round(v * (n-1) / 255).
@@ -131,14 +132,16 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, int fps
     : path_(path), width_(width), height_(height), fps_(fps) {
   namespace fs = std::filesystem;
   const fs::path p(path);
-  tmp_ = (p.parent_path() / ("." + p.filename().string() + ".tmp" + p.extension().string())).string();
+  tmp_ =
+      (p.parent_path() / ("." + p.filename().string() + ".tmp" + p.extension().string())).string();
   if (endsWith(path, ".gif")) {
     gif_ = true;
     return;
   }
   if (!endsWith(path, ".mp4")) throw std::runtime_error(path + ": video must end in .mp4 or .gif");
   if (width % 2 || height % 2) throw std::runtime_error(path + ": mp4 frames need even sizes");
-  if (!ffmpegAvailable()) throw std::runtime_error(path + ": ffmpeg not found (scripts/setup.sh installs it)");
+  if (!ffmpegAvailable())
+    throw std::runtime_error(path + ": ffmpeg not found (scripts/setup.sh installs it)");
   std::ostringstream cmd;
   cmd << "ffmpeg -y -loglevel error -f rawvideo -pix_fmt rgb24 -s " << width << "x" << height
       << " -r " << fps << " -i - -c:v libx264 -pix_fmt yuv420p -movflags +faststart -f mp4 '"
@@ -201,17 +204,20 @@ std::vector<std::string> wrapText(const std::string& text, size_t max_chars) {
   return lines;
 }
 
-Image composeEpisodeFrame(const Image& observation, const Image& map, const std::string& instruction,
-                          const std::string& caption, int panel_height) {
+Image composeEpisodeFrame(const Image& observation, const Image& map,
+                          const std::string& instruction, const std::string& caption,
+                          int panel_height) {
   const auto scaled = [&](const Image& img) {
-    if (img.width == 0 || img.height == 0) return Image(panel_height, panel_height, Color{0, 0, 0, 255});
+    if (img.width == 0 || img.height == 0)
+      return Image(panel_height, panel_height, Color{0, 0, 0, 255});
     const int w = std::max(2, img.width * panel_height / img.height);
     return resizeNearest(img, w, panel_height);
   };
   const Image obs = scaled(observation), mp = scaled(map);
   int width = obs.width + mp.width + 4;
   width += width % 2;
-  const std::vector<std::string> lines = wrapText(instruction, static_cast<size_t>(std::max(20, (width - 16) / 6)));
+  const std::vector<std::string> lines =
+      wrapText(instruction, static_cast<size_t>(std::max(20, (width - 16) / 6)));
   const int text_rows = static_cast<int>(std::min<size_t>(lines.size(), 4)) + 1;
   int height = panel_height + 8 + text_rows * 14;
   height += height % 2;
@@ -220,8 +226,8 @@ Image composeEpisodeFrame(const Image& observation, const Image& map, const std:
   blit(frame, mp, obs.width + 4, 0);
   int y = panel_height + 6;
   for (size_t i = 0; i < lines.size() && i < 4; ++i, y += 14)
-    drawText(frame, 8.f, static_cast<float>(y), i == 3 && lines.size() > 4 ? lines[i] + " ..." : lines[i],
-             Color{235, 235, 235, 255});
+    drawText(frame, 8.f, static_cast<float>(y),
+             i == 3 && lines.size() > 4 ? lines[i] + " ..." : lines[i], Color{235, 235, 235, 255});
   drawText(frame, 8.f, static_cast<float>(y), caption, Color{255, 200, 80, 255});
   return frame;
 }
@@ -249,7 +255,8 @@ void writeEpisodeVideo(const std::string& path, const MapGeometry& geo, const Ep
     if (i < trace.actions.size()) {
       caption += "  ";
       caption += sim::actionName(static_cast<sim::Action>(trace.actions[i]));
-      caption += (i < trace.expert_steps.size() && trace.expert_steps[i]) ? "  (expert)" : "  (policy)";
+      caption +=
+          (i < trace.expert_steps.size() && trace.expert_steps[i]) ? "  (expert)" : "  (policy)";
     }
     MapOptions mo;
     mo.legend = false;

@@ -39,7 +39,7 @@ class VideoWriter {
   int width_, height_, fps_;
   int frames_ = 0;
   bool gif_ = false;
-  std::FILE* pipe_ = nullptr;  // ffmpeg's stdin
+  std::FILE* pipe_ = nullptr;      // ffmpeg's stdin
   std::vector<Image> gif_frames_;  // GIF frames are encoded together on close()
 };
 

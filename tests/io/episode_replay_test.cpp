@@ -1,7 +1,8 @@
+#include "io/episode_replay.h"
+
 #include <gtest/gtest.h>
 
 #include "../sim/test_scenes.h"
-#include "io/episode_replay.h"
 
 namespace svln::io {
 namespace {

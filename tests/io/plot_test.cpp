@@ -1,9 +1,9 @@
+#include "io/plot.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include "io/plot.h"
 
 namespace svln::io {
 namespace {
@@ -34,8 +34,10 @@ TEST(Plot, ReadsMetricsJsonlAndNamesTheBadLine) {
   const std::string path = (dir / "metrics.jsonl").string();
   {
     std::ofstream f(path);
-    f << R"({"update": 1, "success_rate": 0.25, "grpo_loss": null})" << "\n\n"
-      << R"({"update": 2, "success_rate": 0.5, "grpo_loss": -0.1, "note": "x"})" << "\n";
+    f << R"({"update": 1, "success_rate": 0.25, "grpo_loss": null})"
+      << "\n\n"
+      << R"({"update": 2, "success_rate": 0.5, "grpo_loss": -0.1, "note": "x"})"
+      << "\n";
   }
   const auto m = readMetricsJsonl(path);
   ASSERT_EQ(m.count("success_rate"), 1u);

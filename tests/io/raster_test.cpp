@@ -1,9 +1,9 @@
-#include <gtest/gtest.h>
+#include "io/raster.h"
 
+#include <gtest/gtest.h>
 #include <stb/stb_image.h>
 
 #include "io/png_writer.h"
-#include "io/raster.h"
 
 namespace svln::io {
 namespace {

@@ -68,14 +68,16 @@ TEST(ReportBrowser, ChromiumRendersEveryChartAndTakesAScreenshot) {
   // Every canvas reports ink (non-white pixels) counted by the page itself.
   const std::regex ink("data-ink=\"(\\d+)\"");
   int canvases = 0;
-  for (auto it = std::sregex_iterator(out.begin(), out.end(), ink); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), ink); it != std::sregex_iterator();
+       ++it) {
     ++canvases;
     EXPECT_GT(std::stoi((*it)[1].str()), 500);
   }
   EXPECT_EQ(canvases, expected_charts);
 
   const fs::path shot = dir / "screenshot.png";
-  const std::string snap = chromiumCommand(exe, profile) + " --hide-scrollbars --window-size=1280,1000" +
+  const std::string snap = chromiumCommand(exe, profile) +
+                           " --hide-scrollbars --window-size=1280,1000" +
                            " --screenshot=" + shot.string() + " " + url + " >>" +
                            (dir / "chromium.log").string() + " 2>&1";
   ASSERT_EQ(std::system(snap.c_str()), 0) << readAll(dir / "chromium.log");

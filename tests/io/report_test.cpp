@@ -1,14 +1,14 @@
+#include "io/report.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "io/eval_gallery.h"
-#include "io/report.h"
 #include "sim/episode.h"
 #include "sim/habitat_config.h"
 
@@ -36,9 +36,10 @@ fs::path makeRunDir(const std::string& name) {
   writeText(dir / "training.log",
             "[2026-11-25 10:00:00] config:\n  phase: phase1_stop\n  group_size: 8\n"
             "  model_path: <ckpt>\n[2026-11-25 10:00:01] trainable parameters: 1234\n");
-  writeText(dir / "metrics.jsonl",
-            "{\"update\":1,\"success_rate\":0.25,\"spl\":0.2,\"grpo_loss\":0.5,\"sft_weight\":1}\n"
-            "{\"update\":2,\"success_rate\":0.5,\"spl\":0.4,\"grpo_loss\":0.3,\"sft_weight\":0.5}\n");
+  writeText(
+      dir / "metrics.jsonl",
+      "{\"update\":1,\"success_rate\":0.25,\"spl\":0.2,\"grpo_loss\":0.5,\"sft_weight\":1}\n"
+      "{\"update\":2,\"success_rate\":0.5,\"spl\":0.4,\"grpo_loss\":0.3,\"sft_weight\":0.5}\n");
   writeText(dir / "eval_val_unseen.json",
             R"({"split":"val_unseen","success_rate":0.4,"spl":0.3125,"navigation_error":4.5,)"
             R"("per_episode":[{"episode_id":"1"},{"episode_id":"2"}]})");
@@ -48,8 +49,8 @@ fs::path makeRunDir(const std::string& name) {
 }
 
 TEST(Report, ParsesTheConfigBlockOfTrainingLog) {
-  const auto kv = parseTrainingLogConfig(
-      "[t] config:\n  a: 1\n  b: x: y\n[t] update 1\n  c: not config\n");
+  const auto kv =
+      parseTrainingLogConfig("[t] config:\n  a: 1\n  b: x: y\n[t] update 1\n  c: not config\n");
   ASSERT_EQ(kv.size(), 2u);
   EXPECT_EQ(kv[0], (std::pair<std::string, std::string>{"a", "1"}));
   EXPECT_EQ(kv[1], (std::pair<std::string, std::string>{"b", "x: y"}));
@@ -100,8 +101,8 @@ TEST(Report, CorruptEvalFileIsNamedInTheError) {
 TEST(Report, CommandWritesTheReportOrOneErrorLine) {
   const fs::path dir = makeRunDir("svln_report_cli");
   const fs::path out = dir / "stdout.txt";
-  const std::string cmd = std::string(SVLN_BINARY) + " report --run " + dir.string() + " > " +
-                          out.string() + " 2>&1";
+  const std::string cmd =
+      std::string(SVLN_BINARY) + " report --run " + dir.string() + " > " + out.string() + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << readAll(out);
   EXPECT_TRUE(fs::exists(dir / "report.html"));
   const std::string bad = std::string(SVLN_BINARY) + " report --run " + (dir / "nope").string() +
@@ -113,24 +114,27 @@ TEST(Report, CommandWritesTheReportOrOneErrorLine) {
 TEST(Report, EvalEpisodesAreReplayedIntoMapsAndVideos) {
   const fs::path world = fs::temp_directory_path() / "svln_report_world";
   fs::remove_all(world);
-  const std::string gen = std::string(SVLN_BINARY) + " gen-data --out " + world.string() +
-                          " --scenes 2 --episodes-per-scene 3 --seed 5 --max-rooms 3 > /dev/null 2>&1";
+  const std::string gen =
+      std::string(SVLN_BINARY) + " gen-data --out " + world.string() +
+      " --scenes 2 --episodes-per-scene 3 --seed 5 --max-rooms 3 > /dev/null 2>&1";
   ASSERT_EQ(std::system(gen.c_str()), 0);
   const sim::HabitatConfig cfg = sim::loadHabitatConfig((world / "config.yaml").string());
   const sim::EpisodeDataset ds = sim::loadEpisodes(cfg.episodesPath("val_unseen"));
   ASSERT_GE(ds.episodes.size(), 2u);
   // The ground-truth (expert) actions of two episodes, as `streamvln eval --out` writes them.
-  nlohmann::json eval = {{"split", "val_unseen"}, {"success_rate", 1.0}, {"per_episode", nlohmann::json::array()}};
+  nlohmann::json eval = {
+      {"split", "val_unseen"}, {"success_rate", 1.0}, {"per_episode", nlohmann::json::array()}};
   for (int i = 0; i < 2; ++i)
-    eval["per_episode"].push_back({{"episode_id", ds.episodes[i].episode_id},
-                                   {"actions", ds.episodes[i].gt_actions}});
+    eval["per_episode"].push_back(
+        {{"episode_id", ds.episodes[i].episode_id}, {"actions", ds.episodes[i].gt_actions}});
   const fs::path run = fs::temp_directory_path() / "svln_report_gallery";
   fs::remove_all(run);
   writeText(run / "eval_val_unseen.json", eval.dump());
   EXPECT_EQ(renderEvalGallery(run.string(), cfg, GalleryOptions{2, 1}), 3);
   const std::string id0 = ds.episodes[0].episode_id;
   EXPECT_TRUE(fs::exists(run / "maps" / ("eval_val_unseen_ep" + id0 + ".png")));
-  EXPECT_TRUE(fs::exists(run / "maps" / ("eval_val_unseen_ep" + ds.episodes[1].episode_id + ".png")));
+  EXPECT_TRUE(
+      fs::exists(run / "maps" / ("eval_val_unseen_ep" + ds.episodes[1].episode_id + ".png")));
   EXPECT_EQ(collectReportInputs(run.string()).videos.size(), 1u);
 
   eval["per_episode"][0]["episode_id"] = "no-such-episode";

@@ -1,9 +1,10 @@
+#include "io/top_down_map.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "../sim/test_scenes.h"
-#include "io/top_down_map.h"
 
 namespace svln::io {
 namespace {
@@ -63,8 +64,8 @@ TEST(TopDownMap, DrawsNorthUpAtFixedScaleWithSourceColours) {
   EXPECT_TRUE(isColor(img, f.toPixel({8, 0, 5}), kGoalColor));
   EXPECT_TRUE(isColor(img, f.toPixel({7, 0, 5}), Color{0, 0, 0, 255}));  // stop square
   // A point inside the room, off every path: navmesh fill.
-  const uint8_t* nav = img.at(static_cast<int>(f.toPixel({2, 0, 2}).x),
-                              static_cast<int>(f.toPixel({2, 0, 2}).y));
+  const uint8_t* nav =
+      img.at(static_cast<int>(f.toPixel({2, 0, 2}).x), static_cast<int>(f.toPixel({2, 0, 2}).y));
   EXPECT_EQ(nav[0], 200);
   EXPECT_EQ(nav[2], 229);
 }

@@ -1,3 +1,5 @@
+#include "io/video.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -5,8 +7,6 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-
-#include "io/video.h"
 
 namespace svln::io {
 namespace {
@@ -48,7 +48,7 @@ TEST(Video, GifDecodesBackToThePaletteColours) {
   std::vector<Image> frames(2, Image(160, 120));
   for (Image& f : frames)
     for (size_t i = 0; i < f.rgb.size(); i += 3) {
-      f.rgb[i] = static_cast<uint8_t>(rng() % 6 * 51);    // r level * 255/5
+      f.rgb[i] = static_cast<uint8_t>(rng() % 6 * 51);       // r level * 255/5
       f.rgb[i + 1] = static_cast<uint8_t>(rng() % 2 * 255);  // g level 0 or 6
       f.rgb[i + 2] = static_cast<uint8_t>(rng() % 6 * 51);
     }
@@ -61,7 +61,8 @@ TEST(Video, GifDecodesBackToThePaletteColours) {
   ASSERT_EQ(raw.size(), 2 * frames[0].rgb.size());
   EXPECT_EQ(raw.substr(0, frames[0].rgb.size()),
             std::string(frames[0].rgb.begin(), frames[0].rgb.end()));
-  EXPECT_EQ(raw.substr(frames[0].rgb.size()), std::string(frames[1].rgb.begin(), frames[1].rgb.end()));
+  EXPECT_EQ(raw.substr(frames[0].rgb.size()),
+            std::string(frames[1].rgb.begin(), frames[1].rgb.end()));
 }
 
 TEST(Video, EpisodeMp4HasOneFramePerObservation) {
@@ -79,10 +80,13 @@ TEST(Video, EpisodeMp4HasOneFramePerObservation) {
   fs::remove(path);
   writeEpisodeVideo(path.string(), geo, t, obs, VideoOptions{4, 64});
   ASSERT_TRUE(fs::exists(path));
-  const std::string n = runOutput("ffprobe -v error -count_frames -select_streams v:0 -show_entries "
-                                  "stream=nb_read_frames -of csv=p=0 " + path.string());
+  const std::string n = runOutput(
+      "ffprobe -v error -count_frames -select_streams v:0 -show_entries "
+      "stream=nb_read_frames -of csv=p=0 " +
+      path.string());
   EXPECT_EQ(std::stoi(n), 4);
-  EXPECT_THROW(VideoWriter((fs::temp_directory_path() / "x.avi").string(), 8, 8, 4), std::runtime_error);
+  EXPECT_THROW(VideoWriter((fs::temp_directory_path() / "x.avi").string(), 8, 8, 4),
+               std::runtime_error);
 }
 
 }  // namespace
