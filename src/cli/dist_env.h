@@ -12,9 +12,9 @@
 namespace svln::cli {
 
 inline std::map<std::string, std::string> distEnvironment() {
-  static const char* const kKeys[] = {"RANK",          "WORLD_SIZE",   "LOCAL_RANK",
-                                      "MASTER_ADDR",   "MASTER_PORT",  "SLURM_PROCID",
-                                      "SLURM_NTASKS",  "SLURM_LOCALID", "SLURM_NODELIST"};
+  static const char* const kKeys[] = {"RANK",         "WORLD_SIZE",    "LOCAL_RANK",
+                                      "MASTER_ADDR",  "MASTER_PORT",   "SLURM_PROCID",
+                                      "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NODELIST"};
   std::map<std::string, std::string> env;
   for (const char* key : kKeys)
     if (const char* v = std::getenv(key)) env[key] = v;

@@ -6,13 +6,13 @@
 //           ├─ fork/exec ─► streamvln <args>  (rank 1) ─ pipe ─┼─► poll ─► "[rank k] line"
 //           └─ ...                                            ─┘
 //   first child to fail -> SIGTERM to the others; exit code = that child's (or 128+signal).
-#include <CLI/CLI.hpp>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -51,8 +51,8 @@ std::string selfExe() {
 
 // The child's environment: ours minus the rendezvous variables, plus this rank's.
 std::vector<std::string> childEnv(const LaunchOptions& o, int rank) {
-  static const char* const kOwned[] = {"RANK=",        "LOCAL_RANK=",  "WORLD_SIZE=",
-                                       "MASTER_ADDR=", "MASTER_PORT=", "LOCAL_WORLD_SIZE="};
+  static const char* const kOwned[] = {
+      "RANK=", "LOCAL_RANK=", "WORLD_SIZE=", "MASTER_ADDR=", "MASTER_PORT=", "LOCAL_WORLD_SIZE="};
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     bool owned = false;
@@ -82,7 +82,8 @@ Child spawn(const std::string& exe, const LaunchOptions& o, int rank) {
   std::vector<std::string> env = childEnv(o, rank);
   std::vector<char*> argv = cstrings(args), envp = cstrings(env);
   int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error(std::string("launch: pipe: ") + std::strerror(errno));
+  if (pipe(fds) != 0)
+    throw std::runtime_error(std::string("launch: pipe: ") + std::strerror(errno));
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("launch: fork: ") + std::strerror(errno));
   if (pid == 0) {
@@ -123,10 +124,12 @@ int exitCodeOf(int status) {
 int runLaunch(const LaunchOptions& o) {
   if (o.nproc_per_node < 1) throw std::runtime_error("--nproc_per_node: must be >= 1");
   if (o.master_port <= 0 || o.master_port > 65535)
-    throw std::runtime_error("--master_port: " + std::to_string(o.master_port) + " is not a TCP port");
+    throw std::runtime_error("--master_port: " + std::to_string(o.master_port) +
+                             " is not a TCP port");
   if (o.command.empty()) throw std::runtime_error("launch: no subcommand after --");
   const std::string exe = selfExe();
-  spdlog::info("launch: {} processes, master {}:{}", o.nproc_per_node, o.master_addr, o.master_port);
+  spdlog::info("launch: {} processes, master {}:{}", o.nproc_per_node, o.master_addr,
+               o.master_port);
   std::vector<Child> children;
   for (int r = 0; r < o.nproc_per_node; ++r) children.push_back(spawn(exe, o, r));
 

@@ -48,9 +48,9 @@ bool precisionSection(const Ctx& c, const json& sec, const std::string& key, boo
   for (const auto& [k, v] : sec.items()) {
     if (k == "enabled") {
       enabled = flag(c, v, key + ".enabled", fallback);
-    } else if (allow_loss_scale && (k == "loss_scale" || k == "loss_scale_window" ||
-                                    k == "initial_scale_power" || k == "hysteresis" ||
-                                    k == "min_loss_scale")) {
+    } else if (allow_loss_scale &&
+               (k == "loss_scale" || k == "loss_scale_window" || k == "initial_scale_power" ||
+                k == "hysteresis" || k == "min_loss_scale")) {
       if (!v.is_number() && !isAuto(v)) c.fail(key + "." + k + ": expected a number");
     } else {
       c.fail("unsupported key '" + key + "." + k + "'");

@@ -26,8 +26,8 @@ struct DeepSpeedConfig {
   int train_batch_size = 1;        // = micro * accumulation * world_size
   double gradient_clipping = 0.0;  // max global grad norm; 0 = no clipping
   bool bf16 = false;
-  int zero_stage = 0;                 // 0: replicated AdamW; 1-2: rl::ShardedAdamW
-  long long reduce_bucket_size = 0;   // bytes per gradient all-reduce bucket; 0 = default
+  int zero_stage = 0;                // 0: replicated AdamW; 1-2: rl::ShardedAdamW
+  long long reduce_bucket_size = 0;  // bytes per gradient all-reduce bucket; 0 = default
 };
 
 // Throws std::runtime_error("<path>: <problem>") for a missing/unparsable file, an unknown

@@ -5,11 +5,12 @@
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
 #endif
+#include <torch/version.h>
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/version.h>
 // NCCL only exists in a CUDA libtorch with the NCCL headers around (the GPU machine).
 #if !defined(SVLN_WITH_NCCL) && __has_include(<nccl.h>) && __has_include(<cuda_runtime_api.h>)
 #define SVLN_WITH_NCCL 1
@@ -43,9 +44,12 @@ struct DistComm {
 
 std::string toString(DistBackend backend) {
   switch (backend) {
-    case DistBackend::kNone: return "none";
-    case DistBackend::kGloo: return "gloo";
-    case DistBackend::kNccl: return "nccl";
+    case DistBackend::kNone:
+      return "none";
+    case DistBackend::kGloo:
+      return "gloo";
+    case DistBackend::kNccl:
+      return "nccl";
   }
   return "?";
 }
@@ -119,10 +123,9 @@ DistEnv parseDistEnv(const std::map<std::string, std::string>& env) {
     throw std::runtime_error("environment WORLD_SIZE: must be >= 1, got " +
                              std::to_string(out.world_size));
   if (out.rank < 0 || out.rank >= out.world_size)
-    throw std::runtime_error("environment RANK: " + std::to_string(out.rank) +
-                             " outside [0, " + std::to_string(out.world_size) + ")");
-  if (out.local_rank < 0)
-    throw std::runtime_error("environment LOCAL_RANK: must be >= 0");
+    throw std::runtime_error("environment RANK: " + std::to_string(out.rank) + " outside [0, " +
+                             std::to_string(out.world_size) + ")");
+  if (out.local_rank < 0) throw std::runtime_error("environment LOCAL_RANK: must be >= 0");
   if (out.master_port <= 0 || out.master_port > 65535)
     throw std::runtime_error("environment MASTER_PORT: " + std::to_string(out.master_port) +
                              " is not a TCP port");
@@ -237,8 +240,7 @@ void DistContext::allReduceGradients(const std::vector<torch::Tensor>& params,
   }
 }
 
-void DistContext::broadcastParameters(const std::vector<torch::Tensor>& params,
-                                      int root) const {
+void DistContext::broadcastParameters(const std::vector<torch::Tensor>& params, int root) const {
   if (!distributed()) return;
   torch::NoGradGuard no_grad;
   c10d::BroadcastOptions opts;

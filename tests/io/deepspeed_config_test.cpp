@@ -52,7 +52,8 @@ TEST(DeepSpeedConfig, ExplicitValuesAndConsistentBatch) {
 TEST(DeepSpeedConfig, InconsistentBatchNamesTheFormula) {
   const std::string e = errorOf(R"({"train_micro_batch_size_per_gpu": 4,
       "gradient_accumulation_steps": 2, "train_batch_size": 12})");
-  EXPECT_EQ(e, "ds.json: train_batch_size 12 != micro batch 4 x accumulation 2 x world size 2 = 16");
+  EXPECT_EQ(e,
+            "ds.json: train_batch_size 12 != micro batch 4 x accumulation 2 x world size 2 = 16");
 }
 
 TEST(DeepSpeedConfig, RejectsUnsupportedByName) {

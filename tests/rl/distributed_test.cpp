@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <thread>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
 
 namespace svln::rl {
 namespace {
@@ -35,8 +35,12 @@ torch::nn::Sequential makeNet(double seed) {
   return net;
 }
 
-torch::Tensor inputs() { return torch::sin(torch::arange(kRows * 4, torch::kFloat64) * 0.7).reshape({kRows, 4}); }
-torch::Tensor targets() { return torch::cos(torch::arange(kRows, torch::kFloat64) * 1.3).reshape({kRows, 1}); }
+torch::Tensor inputs() {
+  return torch::sin(torch::arange(kRows * 4, torch::kFloat64) * 0.7).reshape({kRows, 4});
+}
+torch::Tensor targets() {
+  return torch::cos(torch::arange(kRows, torch::kFloat64) * 1.3).reshape({kRows, 1});
+}
 
 torch::Tensor flatWeights(const torch::nn::Sequential& net) {
   std::vector<torch::Tensor> flat;
@@ -45,7 +49,7 @@ torch::Tensor flatWeights(const torch::nn::Sequential& net) {
 }
 
 struct TrainOpts {
-  bool zero = false;          // ShardedAdamW instead of AdamW
+  bool zero = false;  // ShardedAdamW instead of AdamW
   int64_t bucket_bytes = 25 << 20;
 };
 
@@ -101,9 +105,13 @@ void runRanks(int world, const std::function<void(const DistContext&)>& fn) {
 }
 
 TEST(DistEnv, TorchVariablesWin) {
-  const DistEnv e = parseDistEnv({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"},
-                                  {"MASTER_ADDR", "node7"}, {"MASTER_PORT", "29600"},
-                                  {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "8"}});
+  const DistEnv e = parseDistEnv({{"RANK", "3"},
+                                  {"WORLD_SIZE", "4"},
+                                  {"LOCAL_RANK", "1"},
+                                  {"MASTER_ADDR", "node7"},
+                                  {"MASTER_PORT", "29600"},
+                                  {"SLURM_PROCID", "0"},
+                                  {"SLURM_NTASKS", "8"}});
   EXPECT_EQ(e.rank, 3);
   EXPECT_EQ(e.world_size, 4);
   EXPECT_EQ(e.local_rank, 1);
@@ -112,8 +120,10 @@ TEST(DistEnv, TorchVariablesWin) {
 }
 
 TEST(DistEnv, SlurmWhenTorchVariablesAbsent) {
-  const DistEnv e = parseDistEnv({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"},
-                                  {"SLURM_LOCALID", "1"}, {"SLURM_NODELIST", "gpu[03-06,9],cpu1"}});
+  const DistEnv e = parseDistEnv({{"SLURM_PROCID", "5"},
+                                  {"SLURM_NTASKS", "8"},
+                                  {"SLURM_LOCALID", "1"},
+                                  {"SLURM_NODELIST", "gpu[03-06,9],cpu1"}});
   EXPECT_EQ(e.rank, 5);
   EXPECT_EQ(e.world_size, 8);
   EXPECT_EQ(e.local_rank, 1);
@@ -187,7 +197,8 @@ TEST(DistCollectives, GradientMeanAcrossBucketsAndBroadcast) {
   });
   for (int r = 0; r < 2; ++r) {
     // mean of g and 2g = 1.5 g; values from rank 1 (8.0).
-    EXPECT_TRUE(torch::equal(out[r][2].grad(), torch::tensor({0.0, 1.5, 3.0, 4.5}, torch::kFloat64)));
+    EXPECT_TRUE(
+        torch::equal(out[r][2].grad(), torch::tensor({0.0, 1.5, 3.0, 4.5}, torch::kFloat64)));
     EXPECT_TRUE(torch::equal(out[r][0].detach(), torch::full({3}, 8.0, torch::kFloat64)));
   }
 }
@@ -259,8 +270,8 @@ TEST(DistProcessRank, Run) {
 }
 
 TEST(DistProcesses, TwoGlooProcessesEqualSingleProcess) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("svln_dist_" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("svln_dist_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string out = (dir / "w").string();
   const int port = freePort();
@@ -306,9 +317,9 @@ std::pair<int, std::string> runShell(const std::string& cmd) {
 }
 
 TEST(LaunchCommand, PrefixesEachRanksOutputAndSucceeds) {
-  const auto [code, out] = runShell(std::string(SVLN_BINARY) +
-                                    " launch --nproc_per_node 2 --master_port " +
-                                    std::to_string(freePort()) + " -- --help");
+  const auto [code, out] =
+      runShell(std::string(SVLN_BINARY) + " launch --nproc_per_node 2 --master_port " +
+               std::to_string(freePort()) + " -- --help");
   EXPECT_EQ(code, 0) << out;
   EXPECT_NE(out.find("[rank 0] "), std::string::npos) << out;
   EXPECT_NE(out.find("[rank 1] "), std::string::npos) << out;
