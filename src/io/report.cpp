@@ -230,7 +230,17 @@ std::string renderReportHtml(const ReportInputs& in) {
     << "<body data-rendered=\"0\">\n<h1>Run report: " << htmlEscape(in.title) << "</h1>\n";
 
   h << "<h2>Learning curves</h2>\n<div id=\"charts\" class=\"charts\"></div>\n";
-  if (in.metrics.empty()) h << "<p class=\"empty\">no metrics.jsonl</p>\n";
+  if (in.metrics.empty()) {
+    h << "<p class=\"empty\">no metrics.jsonl</p>\n";
+  } else {
+    // The latest value of every key: what a glance at a running job wants.
+    h << "<table id=\"latest\"><tr><th>metric</th><th>update</th><th>latest</th></tr>";
+    for (const auto& [k, s] : in.metrics)
+      if (!s.y.empty())
+        h << "<tr><td class=\"k\">" << htmlEscape(k) << "</td><td>" << fmt(s.x.back(), 0)
+          << "</td><td>" << fmt(s.y.back(), 4) << "</td></tr>";
+    h << "</table>\n";
+  }
 
   h << "<h2>Evaluation</h2>\n";
   if (in.evals.empty()) {

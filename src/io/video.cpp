@@ -139,6 +139,8 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, int fps
     return;
   }
   if (!endsWith(path, ".mp4")) throw std::runtime_error(path + ": video must end in .mp4 or .gif");
+  if (path.find('\'') != std::string::npos)  // the path is single-quoted in ffmpeg's command
+    throw std::runtime_error(path + ": mp4 paths may not contain a single quote");
   if (width % 2 || height % 2) throw std::runtime_error(path + ": mp4 frames need even sizes");
   if (!ffmpegAvailable())
     throw std::runtime_error(path + ": ffmpeg not found (scripts/setup.sh installs it)");

@@ -75,7 +75,9 @@ TEST(Report, CollectsEverySectionOfARunDirectory) {
   const std::string html = readAll(path);
   EXPECT_NE(html.find("<td>0.312</td>"), std::string::npos);  // SPL, 3 decimals
   EXPECT_NE(html.find("<td>4.50</td>"), std::string::npos);   // NE, 2 decimals
-  EXPECT_NE(html.find("&lt;ckpt&gt;"), std::string::npos);    // escaped config value
+  // Latest values: sft_weight was 0.5 at update 2.
+  EXPECT_NE(html.find("sft_weight</td><td>2</td><td>0.5000</td>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;ckpt&gt;"), std::string::npos);  // escaped config value
   EXPECT_EQ(html.find("<ckpt>"), std::string::npos);
   EXPECT_NE(html.find("src=\"maps/ep_1.png\""), std::string::npos);
   EXPECT_NE(html.find("<video src=\"videos/ep_1.mp4\""), std::string::npos);
