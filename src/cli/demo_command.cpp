@@ -45,7 +45,7 @@ struct DemoOptions {
   int phase2_updates = 20;
   int episodes_per_update = 2;
   int group_size = 4;
-  double learning_rate = 1e-3;
+  double learning_rate = 3e-4;  // 1e-3 collapsed the tiny policy (docs/results.md)
   int max_episode_steps = 100;
   int eval_episodes = 24;
   bool disable_recovery = false;
