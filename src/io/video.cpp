@@ -1,9 +1,12 @@
 #include "io/video.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -81,6 +84,22 @@ void lzwEncode(const std::vector<uint8_t>& idx, std::string& out) {
 void put16(std::string& s, int v) {
   s += static_cast<char>(v & 0xff);
   s += static_cast<char>((v >> 8) & 0xff);
+}
+
+// Writes to ffmpeg's stdin with SIGPIPE blocked in this thread, so an ffmpeg that died is a
+// thrown error rather than the end of a training run; a SIGPIPE this write raised is consumed.
+bool writeToPipe(std::FILE* f, const void* data, size_t n) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  const bool ok = (n == 0 || std::fwrite(data, 1, n, f) == n) && std::fflush(f) == 0;
+  if (!ok) {
+    const timespec zero{0, 0};
+    sigtimedwait(&pipe_set, nullptr, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return ok;
 }
 
 }  // namespace
@@ -168,7 +187,7 @@ void VideoWriter::addFrame(const Image& frame) {
     gif_frames_.push_back(frame);
     return;
   }
-  if (std::fwrite(frame.rgb.data(), 1, frame.rgb.size(), pipe_) != frame.rgb.size())
+  if (!writeToPipe(pipe_, frame.rgb.data(), frame.rgb.size()))
     throw std::runtime_error(path_ + ": writing to ffmpeg failed");
 }
 
@@ -181,9 +200,10 @@ void VideoWriter::close() {
     return;
   }
   if (pipe_ == nullptr) return;
+  const bool flushed = writeToPipe(pipe_, nullptr, 0);
   const int rc = pclose(pipe_);
   pipe_ = nullptr;
-  if (rc != 0 || frames_ == 0) {
+  if (!flushed || rc != 0 || frames_ == 0) {
     std::error_code ec;
     std::filesystem::remove(tmp_, ec);
     throw std::runtime_error(path_ + ": ffmpeg failed (exit " + std::to_string(rc) + ")");

@@ -89,5 +89,22 @@ TEST(Video, EpisodeMp4HasOneFramePerObservation) {
                std::runtime_error);
 }
 
+TEST(Video, FfmpegFailureIsAnErrorNotAKilledProcess) {
+  if (!ffmpegAvailable()) GTEST_SKIP() << "ffmpeg is not installed (scripts/setup.sh installs it)";
+  // ffmpeg cannot create its output, exits, and the writes after that hit a closed pipe.
+  const std::string path = "/nonexistent_svln_dir/x.mp4";
+  bool threw = false;
+  try {
+    VideoWriter w(path, 64, 64, 4);
+    const Image frame(64, 64);
+    for (int i = 0; i < 400; ++i) w.addFrame(frame);
+    w.close();
+  } catch (const std::runtime_error& e) {
+    threw = true;
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(threw);
+}
+
 }  // namespace
 }  // namespace svln::io
