@@ -121,8 +121,19 @@ int exitCodeOf(int status) {
   return 1;
 }
 
+// Ctrl-C or SIGTERM to launch reaches every rank (they would otherwise be orphaned and
+// keep the rendezvous port). Only kill(), which is async-signal-safe, runs in the handler.
+constexpr int kMaxRanks = 1024;
+volatile sig_atomic_t g_num_children = 0;
+pid_t g_children[kMaxRanks];
+
+void forwardSignal(int sig) {
+  for (sig_atomic_t i = 0; i < g_num_children; ++i) kill(g_children[i], sig);
+}
+
 int runLaunch(const LaunchOptions& o) {
-  if (o.nproc_per_node < 1) throw std::runtime_error("--nproc_per_node: must be >= 1");
+  if (o.nproc_per_node < 1 || o.nproc_per_node > kMaxRanks)
+    throw std::runtime_error("--nproc_per_node: must be in [1, " + std::to_string(kMaxRanks) + "]");
   if (o.master_port <= 0 || o.master_port > 65535)
     throw std::runtime_error("--master_port: " + std::to_string(o.master_port) +
                              " is not a TCP port");
@@ -131,7 +142,13 @@ int runLaunch(const LaunchOptions& o) {
   spdlog::info("launch: {} processes, master {}:{}", o.nproc_per_node, o.master_addr,
                o.master_port);
   std::vector<Child> children;
-  for (int r = 0; r < o.nproc_per_node; ++r) children.push_back(spawn(exe, o, r));
+  for (int r = 0; r < o.nproc_per_node; ++r) {
+    children.push_back(spawn(exe, o, r));
+    g_children[r] = children.back().pid;
+    g_num_children = r + 1;
+  }
+  signal(SIGINT, forwardSignal);
+  signal(SIGTERM, forwardSignal);
 
   int first_failure = 0;
   size_t open = children.size();
