@@ -6,7 +6,10 @@
 
 #include <cstdio>
 
+#include <filesystem>
+
 #include "cli/command.h"
+#include "io/eval_gallery.h"
 #include "rl/evaluate.h"
 #include "rl/policy.h"
 #include "sim/gzip_io.h"
@@ -20,15 +23,28 @@ struct EvalCommandOptions {
   std::string adapter;
   std::string config;
   std::string out;
+  int save_videos = 0;
   rl::EvalOptions eval;
 };
 
 int runEval(const EvalCommandOptions& o) {
+  namespace fs = std::filesystem;
+  const fs::path out(o.out);
+  if (o.save_videos > 0 && (o.out.empty() || out.filename().string().rfind("eval", 0) != 0 ||
+                            out.extension() != ".json")) {
+    throw std::runtime_error("--save_videos: needs --out naming an eval*.json file (the "
+                             "maps and videos go beside it)");
+  }
   const sim::HabitatConfig cfg = sim::loadHabitatConfig(o.config);
   rl::Policy policy = rl::loadPolicy(o.model_path, o.adapter);
   const rl::EvalResult r = rl::evaluate(cfg, policy, o.eval);
   std::printf("%s\n", rl::formatSummary(r).c_str());
   if (!o.out.empty()) sim::writeFileAtomic(o.out, rl::toJson(r).dump(1) + "\n");
+  if (o.save_videos > 0) {
+    // Replays the first episodes into maps/ and videos/ beside the results file.
+    const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+    io::renderEvalGallery(dir.string(), cfg, {o.save_videos, o.save_videos});
+  }
   return 0;
 }
 
@@ -47,6 +63,9 @@ const RegisterCommand kEval(
       app.add_option("--max_episodes", o->eval.max_episodes, "at most this many episodes");
       app.add_option("--seed", o->eval.seed, "seed (observation phrases)")->capture_default_str();
       app.add_option("--out", o->out, "write results (summary + per episode) as JSON");
+      app.add_option("--save_videos", o->save_videos,
+                     "top-down maps and MP4 videos of the first N episodes, beside --out")
+          ->check(CLI::Range(0, 100000));
       return [o] { return runEval(*o); };
     });
 
