@@ -18,32 +18,40 @@ targets=()
 while [[ $# -gt 0 && $1 != -- ]]; do targets+=("$1"); shift; done
 [[ $# -gt 0 ]] && shift  # the --
 
-if [[ ! -f $deps/.unpacked ]]; then
-  shopt -s nullglob
-  debs=("$root"/.devdeps/*.deb)
-  [[ ${#debs[@]} -gt 0 ]] || { echo "error: $root/.devdeps: no .deb files (carry .devdeps)" >&2; exit 1; }
+shopt -s nullglob
+debs=("$root"/.devdeps/*.deb)
+[[ ${#debs[@]} -gt 0 ]] || { echo "error: $root/.devdeps: no .deb files (carry .devdeps)" >&2; exit 1; }
+# Unpack again whenever the set of packages changed since the last unpack.
+listing=$(printf '%s\n' "${debs[@]##*/}")
+if [[ ! -f $deps/.unpacked || $(cat "$deps/.unpacked") != "$listing" ]]; then
   mkdir -p "$deps"
   for f in "${debs[@]}"; do dpkg -x "$f" "$deps"; done
-  touch "$deps/.unpacked"
+  printf '%s' "$listing" > "$deps/.unpacked"
 fi
 libdir=$deps/usr/lib/x86_64-linux-gnu
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 torch_lib=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
 
+# The wheel's include folder carries fmt 12 headers, which Debian's spdlog 1.10 cannot use:
+# an -I folder (searched before every -isystem one) that holds only Debian's fmt 9 wins.
+mkdir -p "$deps/fmt9/include"
+ln -sfn "$deps/usr/include/fmt" "$deps/fmt9/include/fmt"
+
+# Also needed while building: gtest_discover_tests runs the test programs.
+export LD_LIBRARY_PATH=$libdir:$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+
 # -lstdc++ first: the wheel's libtorch carries its own std::filesystem symbols, and
 # resolving them there makes std::filesystem::remove_all crash (docs/benchmarks.md).
-if [[ ! -f $build/build.ninja ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" \
+    -DCMAKE_CXX_FLAGS="-I$deps/fmt9/include" \
     -DCMAKE_EXE_LINKER_FLAGS="-Wl,--no-as-needed -lstdc++" \
     -DTORCH_CUDA_ARCH_LIST=9.0 >&2
-fi
 if [[ ${#targets[@]} -gt 0 ]]; then
   cmake --build "$build" -j"$jobs" --target "${targets[@]}" >&2
 else
   cmake --build "$build" -j"$jobs" >&2
 fi
 
-export LD_LIBRARY_PATH=$libdir:$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 [[ $# -gt 0 ]] && exec "$@"
 exit 0
