@@ -1,6 +1,0 @@
-// Declaration shim, see gloo/README.md: ProcessGroupGloo.hpp uses nothing from this header.
-#pragma once
-#if __has_include_next(<gloo/common/error.h>)
-#include_next <gloo/common/error.h>
-#else
-#endif
