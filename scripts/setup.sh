@@ -9,7 +9,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   libembree-dev librecast-dev libtinygltf-dev libstb-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libyaml-cpp-dev zlib1g-dev
-  libgtest-dev libgmock-dev libicu-dev
+  libgtest-dev libgmock-dev libicu-dev libgloo-dev
   ffmpeg chromium  # episode videos (MP4); report.html browser test
 )
 
