@@ -72,16 +72,26 @@ Options parseArgs(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) throw std::runtime_error("model_bench: " + a + " needs a value");
     const std::string v = argv[++i];
-    if (a == "--config") o.config = v;
-    else if (a == "--device") o.device = v;
-    else if (a == "--context") o.context = std::stoll(v);
-    else if (a == "--decode_steps") o.decode_steps = std::stoll(v);
-    else if (a == "--train_seq") o.train_seq = std::stoll(v);
-    else if (a == "--train_batch") o.train_batch = std::stoll(v);
-    else if (a == "--train_steps") o.train_steps = std::stoll(v);
-    else if (a == "--lora_r") o.lora_r = std::stoll(v);
-    else if (a == "--frames") o.frames = std::stoll(v);
-    else if (a == "--peak_tflops") o.peak_tflops = std::stod(v);
+    if (a == "--config")
+      o.config = v;
+    else if (a == "--device")
+      o.device = v;
+    else if (a == "--context")
+      o.context = std::stoll(v);
+    else if (a == "--decode_steps")
+      o.decode_steps = std::stoll(v);
+    else if (a == "--train_seq")
+      o.train_seq = std::stoll(v);
+    else if (a == "--train_batch")
+      o.train_batch = std::stoll(v);
+    else if (a == "--train_steps")
+      o.train_steps = std::stoll(v);
+    else if (a == "--lora_r")
+      o.lora_r = std::stoll(v);
+    else if (a == "--frames")
+      o.frames = std::stoll(v);
+    else if (a == "--peak_tflops")
+      o.peak_tflops = std::stod(v);
     else if (a == "--skip") {
       for (const auto& s : splitCommas(v)) o.skip.insert(s);
     } else if (a == "--batches") {
@@ -154,19 +164,22 @@ int main(int argc, char** argv) try {
   StreamVLN model(cfg);
   c10::set_default_dtype(caffe2::TypeMeta::Make<float>());
   // Modules that create fp32 tensors explicitly end up in bf16 too.
-  if (bf16) model.root().to(device, torch::kBFloat16);
-  else model.root().to(device);
+  if (bf16)
+    model.root().to(device, torch::kBFloat16);
+  else
+    model.root().to(device);
   model.root().eval();
   const double build_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& c = cfg.text;
   const int64_t vocab = std::min<int64_t>(c.vocab_size, 4096);
   const int64_t n_matmul = decoderMatmulParams(model);
-  std::printf("config %s on %s (%s): %lld decoder layers, hidden %lld, %.3f B decoder matmul "
-              "params; built and moved in %.1f s\n",
-              o.config.c_str(), o.device.c_str(), bf16 ? "bf16" : "fp32",
-              static_cast<long long>(c.num_hidden_layers), static_cast<long long>(c.hidden_size),
-              n_matmul * 1e-9, build_s);
+  std::printf(
+      "config %s on %s (%s): %lld decoder layers, hidden %lld, %.3f B decoder matmul "
+      "params; built and moved in %.1f s\n",
+      o.config.c_str(), o.device.c_str(), bf16 ? "bf16" : "fp32",
+      static_cast<long long>(c.num_hidden_layers), static_cast<long long>(c.hidden_size),
+      n_matmul * 1e-9, build_s);
   std::printf("| %-22s | %-28s | %12s | %-10s | %s\n", "measure", "setting", "value", "unit",
               "note");
   std::printf("|%s|%s|%s|%s|%s\n", std::string(24, '-').c_str(), std::string(30, '-').c_str(),
@@ -223,8 +236,8 @@ int main(int argc, char** argv) try {
       const double s = timer.time([&] {
         for (int64_t k = 0; k < o.decode_steps; ++k) step();
       }) / o.decode_steps;
-      row("decode", "B=" + std::to_string(b) + " ctx=" + std::to_string(o.context),
-          s * 1000.0, "ms/step",
+      row("decode", "B=" + std::to_string(b) + " ctx=" + std::to_string(o.context), s * 1000.0,
+          "ms/step",
           std::to_string(static_cast<int>(b / s)) + " tokens/s, cache " +
               std::to_string(cache.bytes() >> 20) + " MiB");
     }
@@ -237,8 +250,7 @@ int main(int argc, char** argv) try {
     lc.r = o.lora_r;
     lc.alpha = 2.0 * o.lora_r;
     lc.dropout = 0.05;
-    lc.target_regex =
-        R"(model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj))";
+    lc.target_regex = R"(model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj))";
     applyLora(model.root(), lc);
     model.root().to(device);
     model.root().train();
@@ -274,9 +286,9 @@ int main(int argc, char** argv) try {
     const double model_flops = 6.0 * n_matmul * tokens + attn;
     const double hw_flops = 8.0 * n_matmul * tokens + attn * 4.0 / 3.0;
     const double peak = o.peak_tflops * 1e12;
-    const std::string setting = "LoRA r=" + std::to_string(o.lora_r) + " B=" +
-                                std::to_string(o.train_batch) + " T=" +
-                                std::to_string(o.train_seq) + " ckpt";
+    const std::string setting = "LoRA r=" + std::to_string(o.lora_r) +
+                                " B=" + std::to_string(o.train_batch) +
+                                " T=" + std::to_string(o.train_seq) + " ckpt";
     row("train", setting, tokens / s, "tokens/s",
         std::to_string(static_cast<int>(s * 1000)) + " ms/step, " +
             std::to_string(n_lora / 1000000) + " M trainable");
@@ -288,9 +300,8 @@ int main(int argc, char** argv) try {
 #ifdef SVLN_HAVE_CUDA_ALLOCATOR_STATS
     if (device.is_cuda()) {
       row("train peak memory", setting,
-          static_cast<double>(c10::cuda::CUDACachingAllocator::getDeviceStats(0)
-                                  .allocated_bytes[0]
-                                  .peak) /
+          static_cast<double>(
+              c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[0].peak) /
               (1 << 30),
           "GiB");
     }
@@ -310,8 +321,8 @@ int main(int argc, char** argv) try {
     const double s = timer.time([&] {
       for (int r = 0; r < reps; ++r) model.encodeFrames(frames);
     }) / reps;
-    row("vision tower", std::to_string(o.frames) + " frames " + std::to_string(px) + "x" +
-                            std::to_string(px),
+    row("vision tower",
+        std::to_string(o.frames) + " frames " + std::to_string(px) + "x" + std::to_string(px),
         o.frames / s, "frames/s",
         std::to_string(model.tokensPerFrame()) + " tokens/frame after pooling");
   }
