@@ -5,7 +5,7 @@
 #   scripts/gpu-build.sh [TARGET...] [-- COMMAND ARGS...]
 #   scripts/gpu-build.sh model_bench -- build/bench/model_bench --config 7b --device cuda
 #
-# Needs the Debian 12 packages in .devdeps/ (carry it; see docs/benchmarks.md for the list):
+# Needs the Debian 12 packages in .devdeps/ (carry it; docs/benchmarks.md lists them):
 # they are unpacked into a private prefix (never into /). Environment overrides:
 # SVLN_BUILD_DIR (default build), SVLN_DEPS_PREFIX (default /tmp/svln-deps), SVLN_JOBS.
 set -euo pipefail
