@@ -19,7 +19,7 @@ std::string RewardConstants::describe() const {
 }
 
 std::vector<double> stepRewards(RewardPhase phase, const RewardConstants& k,
-                                const std::vector<StepRecord>& steps,
+                                const std::vector<RewardStep>& steps,
                                 const EpisodeOutcome& o) {
   std::vector<double> r(steps.size(), 0.0);
   if (steps.empty()) return r;

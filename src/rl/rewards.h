@@ -25,7 +25,7 @@ struct RewardConstants {
 enum class RewardPhase { Phase1Stop, Phase2Progress };
 
 // One executed step, as the rollout recorded it.
-struct StepRecord {
+struct RewardStep {
   double distance_to_goal = 0;  // geodesic, after the step
   bool collided = false;
 };
@@ -47,7 +47,7 @@ struct EpisodeOutcome {
 //                    r_T += success ? B * shortest / max(path_length, shortest) : 0
 // success = STOP called, not forced, final_distance <= success_distance.
 std::vector<double> stepRewards(RewardPhase phase, const RewardConstants& k,
-                                const std::vector<StepRecord>& steps,
+                                const std::vector<RewardStep>& steps,
                                 const EpisodeOutcome& outcome);
 
 }  // namespace svln::rl

@@ -10,8 +10,8 @@
 namespace svln::rl {
 
 void initStreamVLNCheckpoint(const std::string& dir, const std::string& size, uint64_t seed) {
-  torch::manual_seed(seed);
   model::StreamVLN m(model::namedStreamVLNConfig(size));
+  m.randomInit(seed);  // as transformers initialises: near-uniform first policies
   std::filesystem::create_directories(dir);
   m.save(dir);
   model::writeSyntheticTokenizer(dir, static_cast<int>(m.config.text.vocab_size), seed);

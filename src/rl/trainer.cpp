@@ -18,7 +18,7 @@
 #include "rl/policy.h"
 #include "rl/train_setup.h"
 #include "rl/rollout.h"
-#include "rl/trajectory_return.h"
+#include "rl/rewards.h"
 #include "rl/update.h"
 #include "sim/episode_iterator.h"
 #include "sim/habitat_config.h"
@@ -27,20 +27,22 @@
 namespace svln::rl {
 namespace {
 
+// R = sum_t r_t with the phase's rewards (rl/rewards.h) over the executed steps.
 double trajectoryReturn(io::Phase phase, const Trajectory& t, float success_distance) {
-  ReturnInputs in;
-  for (const StepRecord& s : t.steps) {
-    in.distance_after.push_back(s.distance_to_goal);
-    in.collided.push_back(s.collided);
-  }
-  in.start_distance = t.start_distance;
-  in.success_distance = success_distance;
-  in.called_stop = t.called_stop;
-  in.forced_stop = t.forced_stop;
-  in.path_length = t.metrics.path_length;
-  in.shortest_path = t.metrics.shortest_path_length;
+  std::vector<RewardStep> steps;
+  for (const StepRecord& s : t.steps) steps.push_back({s.distance_to_goal, s.collided});
+  EpisodeOutcome out;
+  out.start_distance = t.start_distance;
+  out.final_distance = steps.empty() ? t.start_distance : steps.back().distance_to_goal;
+  out.success_distance = success_distance;
+  out.called_stop = t.called_stop;
+  out.forced_stop = t.forced_stop;
+  out.path_length = t.metrics.path_length;
+  out.shortest_path = t.metrics.shortest_path_length;
+  const RewardPhase p =
+      phase == io::Phase::Phase1Stop ? RewardPhase::Phase1Stop : RewardPhase::Phase2Progress;
   double r = 0;
-  for (double x : trajectoryRewards(phase, in)) r += x;
+  for (double x : stepRewards(p, RewardConstants{}, steps, out)) r += x;
   return r;
 }
 
@@ -116,7 +118,7 @@ std::string describeConfig(const TrainerConfig& c) {
   for (size_t i = 0; i < c.lora.target_modules.size(); ++i)
     s << (i ? "," : "") << c.lora.target_modules[i];
   if (!c.lora.target_regex.empty()) s << " regex=" << c.lora.target_regex;
-  s << "\nreward constants:\n" << rewardConstantsDescription();
+  s << "\nreward constants:\n" << RewardConstants{}.describe();
   return s.str();
 }
 

@@ -24,7 +24,7 @@ EpisodeOutcome outcome(double d0, double dT, bool stop, bool forced = false) {
 
 TEST(Phase1Reward, SparseTermsOnTheLastStep) {
   const RewardConstants k;
-  const std::vector<StepRecord> steps(4);
+  const std::vector<RewardStep> steps(4);
   auto r = stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 1.0, true));
   EXPECT_DOUBLE_EQ(r[0], 0.0);
   EXPECT_DOUBLE_EQ(r[3], 2.0);  // success
@@ -45,7 +45,7 @@ TEST(Phase1Reward, SparseTermsOnTheLastStep) {
 TEST(Phase2Reward, DenseProgressCollisionsAndEfficiency) {
   const RewardConstants k;
   // 8 -> 7 -> 7.5 (collided) -> 2: progress 1, -0.5, 5.5.
-  std::vector<StepRecord> steps{{7.0, false}, {7.5, true}, {2.0, false}};
+  std::vector<RewardStep> steps{{7.0, false}, {7.5, true}, {2.0, false}};
   auto r = stepRewards(RewardPhase::Phase2Progress, k, steps, outcome(8, 2.0, true));
   EXPECT_NEAR(r[0], 1.0 - 0.01, 1e-12);
   EXPECT_NEAR(r[1], -0.5 - 0.1 - 0.01, 1e-12);
