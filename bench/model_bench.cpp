@@ -4,7 +4,7 @@
 //   model_bench [--config 7b|small|tiny] [--device cuda|cpu] [--context 3400]
 //               [--decode_steps 32] [--batches 1,8,32,64] [--train_seq 2048]
 //               [--train_batch 4] [--train_steps 3] [--lora_r 32] [--frames 32]
-//               [--peak_tflops 793] [--skip prefill,decode,train,vision]
+//               [--peak_tflops 793] [--skip prefill,decode,train,vision] [--sdpa_cudnn 0|1]
 //
 // On CUDA the model is built in bf16 (the default dtype is bf16 while the modules are
 // constructed, then they move to the GPU), so the 7B model never exists in fp32.
@@ -17,6 +17,7 @@
 // while LoRA skips the frozen weights' gradients (-2 N T): the GPU really executes about
 // 6 N T + 16 L d S T, which is why both MFU (model FLOPs) and HFU (8 N T) are printed.
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <chrono>
 #include <cstdio>
@@ -43,7 +44,20 @@ using namespace svln::model;
 
 namespace {
 
+// cuDNN's fused attention (preferred on Hopper by recent PyTorch) builds an execution plan
+// per new sequence length; a decode step has a new key length every call, so this switch
+// tells whether that planning is the fixed per-step cost seen at decode (docs/benchmarks.md).
+void applySdpaCudnn(int mode) {
+  if (mode < 0) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+  at::globalContext().setSDPUseCuDNN(mode != 0);
+#else
+  throw std::runtime_error("--sdpa_cudnn: needs libtorch >= 2.3");
+#endif
+}
+
 struct Options {
+  int sdpa_cudnn = -1;  // -1: the library default; 0/1: cuDNN attention off/on
   std::string config = "7b";
   std::string device = "cuda";
   int64_t context = 3400;
@@ -74,6 +88,8 @@ Options parseArgs(int argc, char** argv) {
     const std::string v = argv[++i];
     if (a == "--config")
       o.config = v;
+    else if (a == "--sdpa_cudnn")
+      o.sdpa_cudnn = std::stoi(v);
     else if (a == "--device")
       o.device = v;
     else if (a == "--context")
@@ -155,6 +171,7 @@ int main(int argc, char** argv) try {
   if (device.is_cuda() && !torch::cuda::is_available())
     throw std::runtime_error("model_bench: --device cuda but CUDA is not available");
   const bool bf16 = device.is_cuda();
+  applySdpaCudnn(o.sdpa_cudnn);
   torch::manual_seed(0);
 
   Timer timer(device);

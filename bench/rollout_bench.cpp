@@ -5,6 +5,7 @@
 //   rollout_bench [--config tiny|small|7b] [--device cpu|cuda] [--envs 1,8,32,64]
 //                 [--max_steps 32] [--threads N] [--size 224] [--scenes 3]
 //                 [--episodes_per_scene 40] [--seed 0] [--baseline_episodes 2]
+//                 [--sdpa_cudnn 0|1]
 //
 // Phases are separated by running the same episodes three ways (no timers inside the
 // engine):
@@ -19,6 +20,7 @@
 // turn's tokens (KV reuse inside the turn only); its per-action time is that model time
 // plus the measured non-model (demo) time per action.
 #include <torch/torch.h>
+#include <torch/version.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -47,7 +49,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// cuDNN's fused attention (preferred on Hopper by recent PyTorch) builds an execution plan
+// per new sequence length; a decode step has a new key length every call, so this switch
+// tells whether that planning is the fixed per-step cost seen at decode (docs/benchmarks.md).
+void applySdpaCudnn(int mode) {
+  if (mode < 0) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+  at::globalContext().setSDPUseCuDNN(mode != 0);
+#else
+  throw std::runtime_error("--sdpa_cudnn: needs libtorch >= 2.3");
+#endif
+}
+
 struct Options {
+  int sdpa_cudnn = -1;  // -1: the library default; 0/1: cuDNN attention off/on
   std::string config = "tiny";
   std::string device = "cpu";
   std::vector<int> envs = {1, 8, 32, 64};
@@ -68,6 +83,8 @@ Options parseArgs(int argc, char** argv) {
     const std::string v = argv[++i];
     if (a == "--config")
       o.config = v;
+    else if (a == "--sdpa_cudnn")
+      o.sdpa_cudnn = std::stoi(v);
     else if (a == "--device")
       o.device = v;
     else if (a == "--max_steps")
@@ -220,6 +237,8 @@ int main(int argc, char** argv) try {
   const torch::Device device(o.device);
   if (device.is_cuda() && !torch::cuda::is_available())
     throw std::runtime_error("rollout_bench: --device cuda but CUDA is not available");
+
+  applySdpaCudnn(o.sdpa_cudnn);
 
   // A small procedural dataset in a temporary folder.
   const fs::path dir =
