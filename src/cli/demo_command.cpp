@@ -18,6 +18,8 @@
 #include "cli/command.h"
 #include "model/lora.h"
 #include "rl/checkpoint_state.h"
+#include "io/eval_gallery.h"
+#include "io/report.h"
 #include "rl/evaluate.h"
 #include "rl/policy.h"
 #include "rl/sft.h"
@@ -183,6 +185,14 @@ int runDemo(const DemoOptions& d) {
   j["disable_recovery"] = d.disable_recovery;
   j["pure_grpo"] = d.pure_grpo;
   rl::writeFileAtomic(d.out + "/results.json", j.dump(2) + "\n");
+  // What the agent did: the evaluations beside phase 2's logs, replayed into maps and
+  // videos, and a report.html per training phase.
+  rl::writeFileAtomic(p2 + "/eval_base_val_unseen.json", rl::toJson(before).dump(1) + "\n");
+  rl::writeFileAtomic(p2 + "/eval_final_val_unseen.json", rl::toJson(after).dump(1) + "\n");
+  io::renderEvalGallery(p2, cfg, {4, 1});
+  io::writeRunReport(p1);
+  io::writeRunReport(p2);
+  std::printf("report: %s/report.html (phase 1: %s/report.html)\n", p2.c_str(), p1.c_str());
   return 0;
 }
 
