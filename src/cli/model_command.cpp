@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "cli/command.h"
+#include "model/streamvln.h"
 #include "cli/tokenize_command.h"
 #include "model/checkpoint.h"
 #include "model/peft.h"
@@ -49,6 +50,7 @@ struct ModelOptions {
   double lora_dropout = 0.05;
   std::string lora_targets = "q_proj,v_proj";
   double lora_b_std = 0.0;
+  bool streamvln = false;  // init: the full StreamVLN (SigLIP + projector + Qwen2)
 };
 
 std::vector<std::string> splitCommas(const std::string& text) {
@@ -143,15 +145,33 @@ int runInit(const ModelOptions& o) {
     config = model::loadModelConfig(o.config);
   else
     config.text = model::namedQwen2Config(o.config);
+  if (o.streamvln) {
+    config = stat(o.config.c_str(), &st) == 0 ? model::loadModelConfig(o.config)
+                                              : model::namedStreamVLNConfig(o.config);
+    if (!config.mm.present) {
+      throw std::runtime_error(o.config + ": --streamvln needs a config with mm_* fields");
+    }
+  }
   ::mkdir(o.out.c_str(), 0755);
   // The tokenizer may hold fewer ids than the embedding (as Qwen2's does), never more.
   const int tok_vocab = static_cast<int>(std::min<int64_t>(config.text.vocab_size, 4096));
   model::writeSyntheticTokenizer(o.out, tok_vocab, o.seed);
   const model::Tokenizer tok = model::Tokenizer::fromFile(o.out);
   config.text.bos_token_id = config.text.eos_token_id = tok.requireTokenId("<|endoftext|>");
+  const c10::ScalarType dtype = model::scalarTypeFromName(o.dtype, "--dtype");
+  if (o.streamvln) {
+    model::StreamVLN m(config);
+    m.randomInit(o.seed);
+    m.save(o.out, dtype);
+    std::cout << json{{"dir", o.out}, {"parameters", model::countParameters(m.root()).total},
+                      {"tokenizer_vocab", tok.vocabSize()}, {"architecture", "StreamVLN"},
+                      {"dtype", model::scalarTypeName(dtype)}}
+                     .dump()
+              << "\n";
+    return 0;
+  }
   model::Qwen2ForCausalLM lm(config.text);
   randomInit(lm, o.seed);
-  const c10::ScalarType dtype = model::scalarTypeFromName(o.dtype, "--dtype");
   model::saveCheckpoint(o.out, config, {{"", lm.get()}}, dtype);
   model::ParamCount n = model::countParameters(*lm);
   std::cout << json{{"dir", o.out}, {"parameters", n.total}, {"tokenizer_vocab", tok.vocabSize()},
@@ -243,6 +263,8 @@ const RegisterCommand kRegister(
       init->add_option("--out", o->out, "output directory")->required();
       init->add_option("--seed", o->seed, "weight and tokenizer seed")->capture_default_str();
       init->add_option("--dtype", o->dtype, "stored dtype")->capture_default_str();
+      init->add_flag("--streamvln", o->streamvln,
+                     "the full StreamVLN (SigLIP tower + projector + Qwen2), not text-only");
       CLI::App* info = app.add_subcommand("info", "configuration and parameter counts");
       info->add_option("--model", o->model_dir, "checkpoint directory")->required();
       CLI::App* merge = app.add_subcommand("merge", "merge a LoRA adapter into the weights");
