@@ -21,6 +21,7 @@
 #include "io/eval_gallery.h"
 #include "io/report.h"
 #include "rl/evaluate.h"
+#include "sim/gzip_io.h"
 #include "rl/policy.h"
 #include "rl/sft.h"
 #include "rl/train_setup.h"
@@ -177,18 +178,18 @@ int runDemo(const DemoOptions& d) {
                 static_cast<int>(after.episodes.size()), d.disable_recovery ? "off" : "on", elapsed());
   table += foot;
   std::printf("%s", table.c_str());
-  rl::writeFileAtomic(d.out + "/results.md", table);
+  sim::writeFileAtomic(d.out + "/results.md", table);
   nlohmann::json j;
   j["before"] = before.summary;
   j["after"] = after.summary;
   j["seconds"] = elapsed();
   j["disable_recovery"] = d.disable_recovery;
   j["pure_grpo"] = d.pure_grpo;
-  rl::writeFileAtomic(d.out + "/results.json", j.dump(2) + "\n");
+  sim::writeFileAtomic(d.out + "/results.json", j.dump(2) + "\n");
   // What the agent did: the evaluations beside phase 2's logs, replayed into maps and
   // videos, and a report.html per training phase.
-  rl::writeFileAtomic(p2 + "/eval_base_val_unseen.json", rl::toJson(before).dump(1) + "\n");
-  rl::writeFileAtomic(p2 + "/eval_final_val_unseen.json", rl::toJson(after).dump(1) + "\n");
+  sim::writeFileAtomic(p2 + "/eval_base_val_unseen.json", rl::toJson(before).dump(1) + "\n");
+  sim::writeFileAtomic(p2 + "/eval_final_val_unseen.json", rl::toJson(after).dump(1) + "\n");
   io::renderEvalGallery(p2, cfg, {4, 1});
   io::writeRunReport(p1);
   io::writeRunReport(p2);

@@ -1,5 +1,7 @@
 #include "rl/checkpoint_state.h"
 
+#include "sim/gzip_io.h"
+
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -12,20 +14,6 @@
 
 namespace svln::rl {
 namespace fs = std::filesystem;
-
-void writeFileAtomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error(tmp + ": cannot open for writing");
-    f << text;
-    f.flush();
-    if (!f) throw std::runtime_error(tmp + ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error(path + ": rename failed: " + ec.message());
-}
 
 std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerState& state,
                                 torch::nn::Module& root, const model::LoraConfig& lora,
@@ -54,11 +42,11 @@ std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerStat
   j["baseline_count"] = state.baseline_count;
   j["nonfinite_streak"] = state.nonfinite_streak;
   j["rng"] = state.rng;
-  writeFileAtomic((tmp_dir / "trainer_state.json").string(), j.dump(2) + "\n");
+  sim::writeFileAtomic((tmp_dir / "trainer_state.json").string(), j.dump(2) + "\n");
   // Replace an older save of the same update (a rerun), then publish.
   fs::remove_all(final_dir);
   fs::rename(tmp_dir, final_dir);
-  writeFileAtomic((fs::path(output_dir) / "latest").string(), name + "\n");
+  sim::writeFileAtomic((fs::path(output_dir) / "latest").string(), name + "\n");
   spdlog::info("checkpoint {}", final_dir.string());
   return final_dir.string();
 }

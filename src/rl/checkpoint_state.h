@@ -42,7 +42,5 @@ TrainerState loadTrainerState(const std::string& checkpoint_dir);
 // Restores the optimizer and torch's CPU generator (adapters: model::loadLoraAdapter).
 void loadOptimizerAndRng(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer);
 
-// Writes `text` to `path` through a temporary file and rename().
-void writeFileAtomic(const std::string& path, const std::string& text);
 
 }  // namespace svln::rl
