@@ -37,24 +37,13 @@
 #include "model/kv_cache.h"
 #include "model/lora.h"
 #include "model/qwen2.h"
+#include "model/attention.h"
 #include "model/stream_session.h"
 #include "model/streamvln.h"
 
 using namespace svln::model;
 
 namespace {
-
-// cuDNN's fused attention (preferred on Hopper by recent PyTorch) builds an execution plan
-// per new sequence length; a decode step has a new key length every call, so this switch
-// tells whether that planning is the fixed per-step cost seen at decode (docs/benchmarks.md).
-void applySdpaCudnn(int mode) {
-  if (mode < 0) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
-  at::globalContext().setSDPUseCuDNN(mode != 0);
-#else
-  throw std::runtime_error("--sdpa_cudnn: needs libtorch >= 2.3");
-#endif
-}
 
 struct Options {
   int sdpa_cudnn = -1;  // -1: the library default; 0/1: cuDNN attention off/on
@@ -171,7 +160,7 @@ int main(int argc, char** argv) try {
   if (device.is_cuda() && !torch::cuda::is_available())
     throw std::runtime_error("model_bench: --device cuda but CUDA is not available");
   const bool bf16 = device.is_cuda();
-  applySdpaCudnn(o.sdpa_cudnn);
+  svln::model::setCudnnAttention(o.sdpa_cudnn);
   torch::manual_seed(0);
 
   Timer timer(device);

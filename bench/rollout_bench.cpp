@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "model/attention.h"
 #include "model/chat_template.h"
 #include "model/streamvln.h"
 #include "rl/policy.h"
@@ -48,18 +49,6 @@ using namespace svln;
 namespace fs = std::filesystem;
 
 namespace {
-
-// cuDNN's fused attention (preferred on Hopper by recent PyTorch) builds an execution plan
-// per new sequence length; a decode step has a new key length every call, so this switch
-// tells whether that planning is the fixed per-step cost seen at decode (docs/benchmarks.md).
-void applySdpaCudnn(int mode) {
-  if (mode < 0) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
-  at::globalContext().setSDPUseCuDNN(mode != 0);
-#else
-  throw std::runtime_error("--sdpa_cudnn: needs libtorch >= 2.3");
-#endif
-}
 
 struct Options {
   int sdpa_cudnn = -1;  // -1: the library default; 0/1: cuDNN attention off/on
@@ -238,7 +227,7 @@ int main(int argc, char** argv) try {
   if (device.is_cuda() && !torch::cuda::is_available())
     throw std::runtime_error("rollout_bench: --device cuda but CUDA is not available");
 
-  applySdpaCudnn(o.sdpa_cudnn);
+  svln::model::setCudnnAttention(o.sdpa_cudnn);
 
   // A small procedural dataset in a temporary folder.
   const fs::path dir =

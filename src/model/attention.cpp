@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 namespace svln::model {
 namespace {
@@ -65,6 +66,15 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
   }
 #endif
   return mathAttention(q, kr, vr, key_padding_mask);
+}
+
+void setCudnnAttention(int mode) {
+  if (mode < 0) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+  at::globalContext().setSDPUseCuDNN(mode != 0);
+#else
+  throw std::runtime_error("--sdpa_cudnn: needs libtorch >= 2.3");
+#endif
 }
 
 }  // namespace svln::model

@@ -24,4 +24,10 @@ at::Tensor repeatKv(const at::Tensor& x, int64_t n_rep);
 // True when this libtorch has at::scaled_dot_product_attention.
 bool fusedAttentionAvailable();
 
+// Turns cuDNN's fused attention on (1) or off (0); -1 leaves the library default. cuDNN
+// builds an execution plan per new sequence length, and a decode step has a new key length
+// every call, so benchmarks switch it to see whether planning is the per-step cost.
+// Throws on libtorch < 2.3, which has no switch.
+void setCudnnAttention(int mode);
+
 }  // namespace svln::model
