@@ -52,6 +52,17 @@ const RegisterCommand kRegister(
       app.add_option("--max-rooms", opt->apartment.max_rooms, "most rooms per apartment")
           ->check(CLI::Range(1, 16))
           ->capture_default_str();
+      app.add_option("--min-geodesic", opt->min_geodesic_m, "shortest start-goal geodesic distance (m)")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
+      app.add_option("--max-geodesic", opt->max_geodesic_m, "longest start-goal geodesic distance (m)")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
+      app.add_option("--max-rooms-on-path", opt->max_rooms_on_path, "most rooms a reference path crosses")
+          ->check(CLI::Range(1, 16))
+          ->capture_default_str();
+      app.add_flag("--start-facing-path", opt->start_facing_path,
+                   "start facing along the path (+-30 deg) instead of a random yaw: an easy curriculum");
       app.add_option("--sensor-size", opt->sensor_width,
                      "RGB and depth width = height written to config.yaml")
           ->check(CLI::Range(8, 4096))

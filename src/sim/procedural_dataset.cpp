@@ -49,6 +49,21 @@ std::vector<Vec3> densify(const std::vector<Vec3>& pts, float spacing) {
 }
 
 // A standing spot 0.45 m in front of one side of the object's footprint.
+// Yaw that faces from the path's start toward its point one metre along (the last point
+// of a shorter path): forward = (-sin h, 0, -cos h), so h = atan2(-dx, -dz).
+float pathHeading(const std::vector<Vec3>& path) {
+  float walked = 0.f;
+  Vec3 target = path.back();
+  for (size_t i = 1; i < path.size(); ++i) {
+    walked += distance(path[i - 1], path[i]);
+    if (walked >= 1.f) {
+      target = path[i];
+      break;
+    }
+  }
+  return std::atan2(-(target.x - path.front().x), -(target.z - path.front().z));
+}
+
 Vec3 spotBeside(const SceneObject& o, int side) {
   const Vec3 c = (o.bbox_min + o.bbox_max) * 0.5f;
   const float off = 0.45f;
@@ -186,7 +201,10 @@ std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
     const std::vector<int> rooms = roomSequence(mesh, path);
     if (rooms.empty() || static_cast<int>(rooms.size()) > opt.max_rooms_on_path) continue;
 
-    const float heading = (2.f * unit(rng) - 1.f) * kPi;
+    const float u = 2.f * unit(rng) - 1.f;  // in [-1, 1)
+    const float heading = opt.start_facing_path
+                              ? wrapAngle(pathHeading(path) + u * opt.start_heading_jitter_deg * kPi / 180.f)
+                              : u * kPi;
     const std::vector<Vec3> reference = densify(path, opt.max_waypoint_spacing_m);
     const GeneratedInstruction ins = generateInstruction(mesh, reference, heading, rng);
     if (ins.goal_landmark < 0) continue;

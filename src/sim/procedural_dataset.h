@@ -32,6 +32,11 @@ struct GenDataOptions {
   float val_seen_fraction = 0.1f;    // of each seen scene's episodes; at least one when > 0
   float min_geodesic_m = 3.f;
   float max_geodesic_m = 12.f;
+  // Start yaw: uniformly random (false, the R2R-like default), or facing along the
+  // reference path's first metre with up to +-start_heading_jitter_deg of noise (true: an
+  // easy curriculum where the first move is forward; the CPU demo's setting).
+  bool start_facing_path = false;
+  float start_heading_jitter_deg = 30.f;
   int max_rooms_on_path = 4;
   float max_waypoint_spacing_m = 1.0f;  // reference_path points are at most this far apart
   ActionSpace actions;                  // for the ground-truth replay and config.yaml

@@ -400,5 +400,42 @@ TEST(ProceduralDataset, ShippedConfigPointsAtTheDefaultDataFolder) {
       std::string::npos);
 }
 
+TEST(ProceduralDataset, StartFacingPathCurriculumFacesTheRouteWithinTheJitter) {
+  const Mesh m = generateApartment(5);
+  PathFinder pf;
+  pf.build(m);
+  GenDataOptions opt;
+  opt.min_geodesic_m = 3.5f;
+  opt.max_geodesic_m = 7.f;
+  opt.max_rooms_on_path = 2;
+  opt.start_facing_path = true;
+  std::mt19937_64 rng(4);
+  const std::vector<Episode> eps = sampleEpisodes(m, pf, "procedural/apt_0005.glb", 12, opt, rng);
+  ASSERT_GE(eps.size(), 6u);
+  int first_forward = 0;
+  for (const Episode& ep : eps) {
+    EXPECT_GE(ep.geodesic_distance, 3.5f);
+    EXPECT_LE(ep.geodesic_distance, 7.f);
+    // The reference path's point about one metre along, seen from the start.
+    float walked = 0.f;
+    Vec3 target = ep.reference_path.back();
+    for (size_t i = 1; i < ep.reference_path.size(); ++i) {
+      walked += distance(ep.reference_path[i - 1], ep.reference_path[i]);
+      if (walked >= 1.f) {
+        target = ep.reference_path[i];
+        break;
+      }
+    }
+    const Vec3 d = target - ep.start_position;
+    const float route = std::atan2(-d.x, -d.z);
+    const float off = std::fabs(wrapAngle(headingFromQuat(ep.start_rotation) - route));
+    EXPECT_LE(off, 30.f * 3.14159265f / 180.f + 1e-3f) << ep.episode_id;
+    first_forward += !ep.gt_actions.empty() && ep.gt_actions.front() == 1;
+  }
+  // Random yaws would start with a forward step about once in 12 (within +-15 deg); here
+  // the follower needs at most two 15-degree turns first, and often none.
+  EXPECT_GE(first_forward, 1);
+}
+
 }  // namespace
 }  // namespace svln::sim
