@@ -68,6 +68,37 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
   return mathAttention(q, kr, vr, key_padding_mask);
 }
 
+at::Tensor foldMaskForGqa(const at::Tensor& allowed, int64_t n_rep) {
+  const int64_t b = allowed.size(0), tq = allowed.size(2), tk = allowed.size(3);
+  if (n_rep == 1) return allowed;
+  return allowed.unsqueeze(2).expand({b, 1, n_rep, tq, tk}).reshape({b, 1, n_rep * tq, tk});
+}
+
+at::Tensor maskedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const at::Tensor& allowed, bool force_math) {
+  TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention expects [B,H,T,D]");
+  TORCH_CHECK(q.size(1) % k.size(1) == 0, "query heads must be a multiple of kv heads");
+  const int64_t b = q.size(0), h = q.size(1), tq = q.size(2), d = q.size(3);
+  const int64_t hkv = k.size(1), tk = k.size(2), n_rep = h / hkv;
+  TORCH_CHECK(allowed.dim() == 4 && allowed.size(0) == b && allowed.size(3) == tk &&
+                  (allowed.size(2) == tq || allowed.size(2) == n_rep * tq),
+              "maskedAttention: mask must be [B, 1, Tq, Tk] or folded [B, 1, n_rep*Tq, Tk]");
+  const at::Tensor mask = allowed.size(2) == tq ? foldMaskForGqa(allowed, n_rep) : allowed;
+  // Query head h = g * n_rep + r uses kv head g: [B, H, Tq, D] -> [B, Hkv, n_rep*Tq, D].
+  const at::Tensor qf = q.reshape({b, hkv, n_rep * tq, d});
+  at::Tensor out;
+#if TORCH_VERSION_MAJOR >= 2
+  if (!force_math) out = at::scaled_dot_product_attention(qf, k, v, mask, 0.0, false);
+#endif
+  if (!out.defined()) {
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    at::Tensor scores = at::matmul(qf, k.transpose(2, 3)) * scale;  // [B, Hkv, n_rep*Tq, Tk]
+    scores = scores.masked_fill(mask.logical_not(), std::numeric_limits<float>::lowest() / 2);
+    out = at::matmul(at::softmax(scores, -1, at::kFloat).to(q.scalar_type()), v);
+  }
+  return out.view({b, h, tq, d});
+}
+
 void setCudnnAttention(int mode) {
   if (mode < 0) return;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)

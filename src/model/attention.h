@@ -18,6 +18,18 @@ at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::T
                            const at::Tensor& key_padding_mask = at::Tensor(),
                            bool force_math = false);
 
+// Attention under an explicit visibility mask, for batches whose rows have different
+// cache lengths (SlotKVCache). q [B, H, Tq, D]; k, v [B, Hkv, Tk, D]; allowed bool
+// [B, 1, Tq, Tk] (true = visible; every query must see at least one key), or already
+// folded by foldMaskForGqa. The H / Hkv query heads that share a kv head are folded into
+// the query axis ([B, Hkv, n_rep * Tq, D]), so the keys/values are never repeated in
+// memory. Returns [B, H, Tq, D].
+at::Tensor maskedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const at::Tensor& allowed, bool force_math = false);
+// allowed [B, 1, Tq, Tk] -> [B, 1, n_rep * Tq, Tk], row r * Tq + i = row i (built once
+// per forward call instead of once per layer).
+at::Tensor foldMaskForGqa(const at::Tensor& allowed, int64_t n_rep);
+
 // [B, Hkv, T, D] -> [B, Hkv * n_rep, T, D], each kv head repeated n_rep times in place.
 at::Tensor repeatKv(const at::Tensor& x, int64_t n_rep);
 

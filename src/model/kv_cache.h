@@ -11,7 +11,16 @@
 
 namespace svln::model {
 
-class KVCache {
+// Where a decoder layer's attention appends its new keys/values: k, v [B, Hkv, T, D] in,
+// the keys/values that the new queries attend to out ([B, Hkv, Tk, D]).
+class KVStore {
+ public:
+  virtual ~KVStore() = default;
+  virtual std::pair<at::Tensor, at::Tensor> append(int64_t layer, const at::Tensor& k,
+                                                   const at::Tensor& v) = 0;
+};
+
+class KVCache : public KVStore {
  public:
   KVCache() = default;
   explicit KVCache(int64_t num_layers);
@@ -24,7 +33,7 @@ class KVCache {
 
   // Appends k, v [B, Hkv, T, D] to `layer`; returns the whole cached K, V of that layer.
   std::pair<at::Tensor, at::Tensor> append(int64_t layer, const at::Tensor& k,
-                                           const at::Tensor& v);
+                                           const at::Tensor& v) override;
   // Keeps the first `length` tokens (e.g. drop a rejected continuation).
   void truncate(int64_t length);
   void clear() { truncate(0); }

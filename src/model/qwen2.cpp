@@ -57,8 +57,8 @@ Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& c)
 }
 
 at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos,
-                                       const at::Tensor& sin, const at::Tensor& key_padding_mask,
-                                       KVCache* cache, int64_t layer) {
+                                       const at::Tensor& sin, const at::Tensor& mask,
+                                       KVStore* cache, int64_t layer) {
   const int64_t b = x.size(0), t = x.size(1);
   // [B, T, H*D] -> [B, H, T, D]
   at::Tensor q = q_proj(x).view({b, t, num_heads, head_dim}).transpose(1, 2);
@@ -67,7 +67,9 @@ at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   q = applyRope(q, cos, sin);
   k = applyRope(k, cos, sin);
   if (cache) std::tie(k, v) = cache->append(layer, k, v);
-  at::Tensor o = causalAttention(q, k, v, key_padding_mask, force_math_attention);
+  at::Tensor o = mask.defined() && mask.dim() == 4
+                     ? maskedAttention(q, k, v, mask, force_math_attention)
+                     : causalAttention(q, k, v, mask, force_math_attention);
   // [B, H, T, D] -> [B, T, H*D]
   return o_proj(o.transpose(1, 2).reshape({b, t, num_heads * head_dim}));
 }
@@ -92,9 +94,9 @@ Qwen2DecoderLayerImpl::Qwen2DecoderLayerImpl(const Qwen2Config& c) {
 
 at::Tensor Qwen2DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos,
                                           const at::Tensor& sin,
-                                          const at::Tensor& key_padding_mask, KVCache* cache,
+                                          const at::Tensor& mask, KVStore* cache,
                                           int64_t layer) {
-  at::Tensor h = x + self_attn(input_layernorm(x), cos, sin, key_padding_mask, cache, layer);
+  at::Tensor h = x + self_attn(input_layernorm(x), cos, sin, mask, cache, layer);
   return h + mlp(post_attention_layernorm(h));
 }
 
@@ -176,7 +178,19 @@ at::Tensor Qwen2ModelImpl::forward(const Qwen2Inputs& in) {
   const int64_t b = h.size(0), t = h.size(1);
   const int64_t past = in.cache ? in.cache->length() : 0;
   at::Tensor pos = in.position_ids;
-  if (!pos.defined())
+  at::Tensor mask = in.key_padding_mask;
+  KVStore* store = in.cache;
+  if (in.slots) {
+    if (in.cache || pos.defined() || mask.defined())
+      throw std::invalid_argument("Qwen2: slots exclude cache, position_ids, key_padding_mask");
+    if (static_cast<int64_t>(in.slot_rows.size()) != b)
+      throw std::invalid_argument("Qwen2: slot_rows must name one slot per batch row");
+    SlotKVCache::Step step = in.slots->begin(in.slot_rows, in.slot_new_tokens, t, h.device());
+    pos = step.position_ids;
+    if (step.allowed.defined())
+      mask = foldMaskForGqa(step.allowed, config.num_attention_heads / config.num_key_value_heads);
+    store = in.slots;
+  } else if (!pos.defined())
     pos = at::arange(past, past + t, at::TensorOptions().dtype(at::kLong).device(h.device()))
               .unsqueeze(0)
               .expand({b, t});
@@ -185,19 +199,21 @@ at::Tensor Qwen2ModelImpl::forward(const Qwen2Inputs& in) {
   at::Tensor cos, sin;
   std::tie(cos, sin) = ropeTables(pos, config.headDim(), config.rope_theta, h.scalar_type());
   const bool checkpoint =
-      gradient_checkpointing && is_training() && in.cache == nullptr && at::GradMode::is_enabled();
+      gradient_checkpointing && is_training() && !in.cache && !in.slots &&
+      at::GradMode::is_enabled();
   at::Tensor anchor;
   if (checkpoint) anchor = at::zeros({}, h.options().dtype(at::kFloat)).requires_grad_(true);
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
     auto& layer = layer_list[i];
-    if (checkpoint)
+    if (checkpoint && (checkpoint_layers < 0 || i < checkpoint_layers))
       h = CheckpointedLayer::apply(
           h, anchor, reinterpret_cast<int64_t>(layer.get()), cos, sin,
           in.key_padding_mask.defined() ? c10::optional<at::Tensor>(in.key_padding_mask)
                                         : c10::nullopt);
     else
-      h = layer->forward(h, cos, sin, in.key_padding_mask, in.cache, i);
+      h = layer->forward(h, cos, sin, mask, store, i);
   }
+  if (in.slots) in.slots->commit();
   return norm(h);
 }
 

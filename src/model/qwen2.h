@@ -20,6 +20,7 @@
 #include "model/kv_cache.h"
 #include "model/lora.h"
 #include "model/model_config.h"
+#include "model/slot_kv_cache.h"
 
 namespace svln::model {
 
@@ -43,9 +44,11 @@ at::Tensor applyRope(const at::Tensor& x, const at::Tensor& cos, const at::Tenso
 class Qwen2AttentionImpl : public torch::nn::Module {
  public:
   explicit Qwen2AttentionImpl(const Qwen2Config& c);
-  // x [B, T, hidden]; cache may be null; returns [B, T, hidden].
+  // x [B, T, hidden]; cache may be null; returns [B, T, hidden]. mask: bool [B, Tk] key
+  // padding (causal with the cache offset), or [B, 1, (n_rep *) T, Tk] per-query
+  // visibility (maskedAttention).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                     const at::Tensor& key_padding_mask, KVCache* cache, int64_t layer);
+                     const at::Tensor& mask, KVStore* cache, int64_t layer);
   int64_t num_heads, num_kv_heads, head_dim;
   bool force_math_attention = false;
   LoraLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
@@ -65,7 +68,7 @@ class Qwen2DecoderLayerImpl : public torch::nn::Module {
  public:
   explicit Qwen2DecoderLayerImpl(const Qwen2Config& c);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                     const at::Tensor& key_padding_mask, KVCache* cache, int64_t layer);
+                     const at::Tensor& mask, KVStore* cache, int64_t layer);
   Qwen2Attention self_attn{nullptr};
   Qwen2MLP mlp{nullptr};
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -81,6 +84,11 @@ struct Qwen2Inputs {
   // bool [B, cache length + T], true = real token; default all real.
   at::Tensor key_padding_mask;
   KVCache* cache = nullptr;  // appended to when given
+  // Batched inference over slots of a SlotKVCache instead (no cache, position_ids or
+  // key_padding_mask then): row b is slot slot_rows[b] with slot_new_tokens[b] real
+  // tokens at the start of its T (the rest is padding, never cached).
+  SlotKVCache* slots = nullptr;
+  std::vector<int64_t> slot_rows, slot_new_tokens;
 };
 
 class Qwen2ModelImpl : public torch::nn::Module {
@@ -90,6 +98,9 @@ class Qwen2ModelImpl : public torch::nn::Module {
   at::Tensor forward(const Qwen2Inputs& in);
   Qwen2Config config;
   bool gradient_checkpointing = false;
+  // Layers [0, n) are checkpointed (-1: all); the rest keep their activations, trading
+  // memory for the recompute (a 7B LoRA step at 8k tokens fits 80 GB with about half).
+  int64_t checkpoint_layers = -1;
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   std::vector<Qwen2DecoderLayer> layer_list;  // typed handles to layers' entries
@@ -109,7 +120,14 @@ class Qwen2ForCausalLMImpl : public torch::nn::Module {
   at::Tensor embed(const at::Tensor& ids) { return model->embed_tokens(ids); }
   // A KV cache sized for this model.
   KVCache newCache() const { return KVCache(config.num_hidden_layers); }
-  void setGradientCheckpointing(bool on) { model->gradient_checkpointing = on; }
+  // A cache of `num_slots` independent sequences for batched inference.
+  SlotKVCache newSlotCache(int64_t num_slots) const {
+    return SlotKVCache(config.num_hidden_layers, num_slots);
+  }
+  void setGradientCheckpointing(bool on, int64_t layers = -1) {
+    model->gradient_checkpointing = on;
+    model->checkpoint_layers = layers;
+  }
   void setForceMathAttention(bool on);
 
   Qwen2Config config;

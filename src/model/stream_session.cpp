@@ -2,9 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <stdexcept>
 
 #include "model/chat_template.h"
+#include "model/stream_batch.h"
 
 namespace svln::model {
 
@@ -15,7 +17,19 @@ const char* kAssistantHeader = "<|im_start|>assistant\n";
 StreamSession::StreamSession(StreamVLN& model, const Tokenizer& tokenizer,
                              const ActionCodec& codec, StreamingConfig config, uint64_t seed)
     : model_(model), tokenizer_(tokenizer), codec_(codec), config_(config),
-      phrase_rng_(seed), seed_(seed) {}
+      phrase_rng_(seed), seed_(seed),
+      own_slots_(std::make_unique<SlotKVCache>(model.lm->newSlotCache(1))),
+      slots_(own_slots_.get()) {}
+
+void StreamSession::useSlot(SlotKVCache* slots, int64_t slot) {
+  if (!slots || slot < 0 || slot >= slots->numSlots())
+    throw std::invalid_argument("StreamSession::useSlot: slot " + std::to_string(slot) +
+                                " is not in the cache");
+  own_slots_.reset();
+  slots_ = slots;
+  slot_ = slot;
+  slots_->clear(slot_);
+}
 
 void StreamSession::reset(const std::string& instruction_text) {
   instruction_ = instruction_text;
@@ -23,10 +37,11 @@ void StreamSession::reset(const std::string& instruction_text) {
   step_ = 0;
   window_start_ = -1;
   in_turn_ = false;
+  proposing_ = false;
   frames_.clear();
   windows_.clear();
   answer_.clear();
-  cache_ = model_.lm->newCache();
+  slots_->clear(slot_);
   cached_ids_ = cached_images_ = 0;
   window_images_.clear();
   window_memory_ = torch::Tensor();
@@ -40,32 +55,48 @@ std::string StreamSession::choosePhrase() {
   return config_.fixed_phrase ? observationPhrases().front() : chooseObservationPhrase(phrase_rng_);
 }
 
-void StreamSession::beginTurn() {
+std::vector<int64_t> StreamSession::turnFrameSteps() const {
   if (in_turn_) throw std::logic_error("StreamSession::beginTurn: the previous turn is open");
   if (static_cast<int64_t>(frames_.size()) <= step_) {
     throw std::logic_error("StreamSession::beginTurn: no frame observed for step " +
                            std::to_string(step_));
   }
+  std::vector<int64_t> steps;
+  const bool new_window = window_start_ < 0 || step_ >= window_start_ + config_.num_frames;
+  if (new_window && step_ > 0) {
+    for (int64_t i = 0; i < config_.num_history; ++i)
+      steps.push_back(i * step_ / config_.num_history);  // steps 0, T/8, ..., 7T/8
+  }
+  steps.push_back(step_);
+  return steps;
+}
+
+void StreamSession::beginTurn() {
   torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> frames;
+  for (int64_t s : turnFrameSteps()) frames.push_back(frames_.at(s));
+  beginTurn(model_.encodeFrames(torch::stack(frames)));
+}
+
+void StreamSession::beginTurn(const torch::Tensor& encoded) {
+  const std::vector<int64_t> steps = turnFrameSteps();
+  if (encoded.dim() != 3 || encoded.size(0) != static_cast<int64_t>(steps.size()))
+    throw std::invalid_argument("StreamSession::beginTurn: expected " +
+                                std::to_string(steps.size()) + " encoded frames");
   const bool new_window = window_start_ < 0 || step_ >= window_start_ + config_.num_frames;
   std::string prompt;
   if (new_window) {
     // A hard reset: a call that lands past a boundary still starts a window here.
     window_start_ = step_;
     windows_.emplace_back();
-    cache_ = model_.lm->newCache();
+    slots_->clear(slot_);
     cached_ids_ = cached_images_ = 0;
     window_images_.clear();
     window_memory_ = torch::Tensor();
     const bool with_memory = step_ > 0;
     if (with_memory) {
-      std::vector<torch::Tensor> mem;
-      for (int64_t i = 0; i < config_.num_history; ++i) {
-        const int64_t s = i * step_ / config_.num_history;  // steps 0, T/8, ..., 7T/8
-        windows_.back().memory_steps.push_back(s);
-        mem.push_back(frames_[s]);
-      }
-      window_memory_ = model_.encodeFrames(torch::stack(mem)).flatten(0, 1);
+      windows_.back().memory_steps.assign(steps.begin(), steps.end() - 1);
+      window_memory_ = encoded.narrow(0, 0, config_.num_history).flatten(0, 1);
     }
     prompt = renderWindowPrompt(instruction_, with_memory, choosePhrase());
   } else {
@@ -75,15 +106,16 @@ void StreamSession::beginTurn() {
   WindowRecord& w = windows_.back();
   for (int id : tokenizer_.encode(prompt)) w.ids.push_back(id);
   w.image_steps.push_back(step_);
-  window_images_.push_back(model_.encodeFrames(frames_[step_].unsqueeze(0)).squeeze(0));
+  window_images_.push_back(encoded[encoded.size(0) - 1]);
   answer_begin_ = w.ids.size();
   turn_answer_records_ = answer_.size();
   proposed_action_ends_.clear();
+  proposal_.clear();
   in_turn_ = true;
 }
 
-torch::Tensor StreamSession::lastLogits() {
-  WindowRecord& w = windows_.back();
+SegmentInputs StreamSession::pendingInputs() const {
+  const WindowRecord& w = windows_.back();
   SegmentInputs seg;
   seg.ids = &w.ids;
   seg.begin = cached_ids_;
@@ -98,74 +130,87 @@ torch::Tensor StreamSession::lastLogits() {
     seg.images.push_back(window_images_.at(cached_images_ + k));
   }
   if (memory_in_segment) seg.memory = window_memory_;
-  Qwen2Inputs in;
-  in.inputs_embeds = model_.embedSegment(seg);
-  in.cache = &cache_;
-  const torch::Tensor logits = model_.lm->forward(in, /*last_only=*/true);
-  cached_ids_ = seg.end;
-  cached_images_ += images_in_segment;
-  return logits.reshape({-1}).to(torch::kFloat);
+  return seg;
+}
+
+void StreamSession::pendingFed() {
+  const WindowRecord& w = windows_.back();
+  for (size_t i = cached_ids_; i < w.ids.size(); ++i)
+    cached_images_ += w.ids[i] == model_.imageTokenId();
+  cached_ids_ = w.ids.size();
 }
 
 void StreamSession::append(int token) { windows_.back().ids.push_back(token); }
 
-std::vector<int> StreamSession::propose(const DecodeOptions& options, std::mt19937_64& rng) {
+void StreamSession::startProposal() {
   if (!in_turn_) throw std::logic_error("StreamSession::propose: no open turn");
-  torch::NoGradGuard no_grad;
-  std::vector<int> actions;
-  const int32_t window = static_cast<int32_t>(windows_.size() - 1);
-  bool ended = false;
-  while (static_cast<int64_t>(actions.size()) < config_.num_future_steps) {
-    const torch::Tensor logits = lastLogits();
-    const bool allow_end = !actions.empty();
-    const torch::Tensor logp =
-        alphabetLogProbs(logits.unsqueeze(0), codec_, torch::tensor({allow_end}), options.temperature)
-            .squeeze(0);
-    int column = 0;
-    if (options.greedy) {
-      column = static_cast<int>(logp.argmax().item<int64_t>());
-    } else {
-      // Inverse-CDF draw from the explicit RNG, so a seed reproduces a rollout.
-      const torch::Tensor p = logp.exp();
-      const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-      double acc = 0.0;
-      column = allow_end ? 4 : 3;
-      for (int c = 0; c <= (allow_end ? 4 : 3); ++c) {
-        acc += p[c].item<double>();
-        if (u < acc) {
-          column = c;
-          break;
-        }
+  if (!proposed_action_ends_.empty() || !proposal_.empty())
+    throw std::logic_error("StreamSession::propose: this turn already has a proposal");
+  if (config_.num_future_steps < 1)
+    throw std::logic_error("StreamSession::propose: num_future_steps must be positive");
+  proposing_ = true;
+}
+
+void StreamSession::accept(const float* logp, const DecodeOptions& options,
+                           std::mt19937_64& rng) {
+  if (!proposing_) throw std::logic_error("StreamSession::accept: no proposal in progress");
+  const bool allow_end = allowEnd();
+  const int first = options.allow_stop ? 0 : 1, last = allow_end ? 4 : 3;
+  int column = first;
+  if (options.greedy) {
+    for (int c = first + 1; c <= last; ++c)
+      if (logp[c] > logp[column]) column = c;  // the first maximum, as argmax
+  } else {
+    // Inverse-CDF draw from the explicit RNG, so a seed reproduces a rollout.
+    double total = 0.0;
+    for (int c = first; c <= last; ++c) total += std::exp(logp[c]);
+    const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng) * total;
+    double acc = 0.0;
+    column = last;
+    for (int c = first; c <= last; ++c) {
+      acc += std::exp(logp[c]);
+      if (u < acc) {
+        column = c;
+        break;
       }
     }
-    AnswerToken rec;
-    rec.window = window;
-    rec.ids_index = static_cast<int32_t>(windows_.back().ids.size());
-    rec.allow_end = allow_end;
-    rec.logp = logp[column].item<float>();
-    rec.source = TokenSource::kPolicy;
-    rec.step = step_ + static_cast<int64_t>(actions.size()) - (column == 4 ? 1 : 0);
-    if (column == 4) {
-      rec.token = codec_.imEnd();
-      answer_.push_back(rec);
-      append(codec_.imEnd());
-      ended = true;
-      break;
-    }
-    rec.token = codec_.firstToken(column);
-    rec.action = column;
-    answer_.push_back(rec);
-    for (int t : codec_.tokens(column)) append(t);  // tokens after the first are forced
-    actions.push_back(column);
-    proposed_action_ends_.push_back(windows_.back().ids.size());
-    if (column == kActionStop) break;
   }
-  if (!ended) append(codec_.imEnd());  // forced after the last action
-  return actions;
+  const int32_t window = static_cast<int32_t>(windows_.size() - 1);
+  const int64_t proposed = static_cast<int64_t>(proposal_.size());
+  AnswerToken rec;
+  rec.window = window;
+  rec.ids_index = static_cast<int32_t>(windows_.back().ids.size());
+  rec.allow_end = allow_end;
+  rec.logp = logp[column];
+  rec.source = TokenSource::kPolicy;
+  rec.step = step_ + proposed - (column == 4 ? 1 : 0);
+  if (column == 4) {
+    rec.token = codec_.imEnd();
+    answer_.push_back(rec);
+    append(codec_.imEnd());
+    proposing_ = false;
+    return;
+  }
+  rec.token = codec_.firstToken(column);
+  rec.action = column;
+  answer_.push_back(rec);
+  for (int t : codec_.tokens(column)) append(t);  // tokens after the first are forced
+  proposal_.push_back(column);
+  proposed_action_ends_.push_back(windows_.back().ids.size());
+  if (column == kActionStop || static_cast<int64_t>(proposal_.size()) >= config_.num_future_steps) {
+    append(codec_.imEnd());  // forced after the last action
+    proposing_ = false;
+  }
+}
+
+std::vector<int> StreamSession::propose(const DecodeOptions& options, std::mt19937_64& rng) {
+  proposeBatch({this}, {options}, {&rng});
+  return proposal_;
 }
 
 void StreamSession::endTurn(int kept_policy, const std::vector<int>& expert_actions) {
   if (!in_turn_) throw std::logic_error("StreamSession::endTurn: no open turn");
+  if (proposing_) throw std::logic_error("StreamSession::endTurn: the proposal is unfinished");
   if (kept_policy < 0 || kept_policy > static_cast<int>(proposed_action_ends_.size())) {
     throw std::logic_error("StreamSession::endTurn: kept more actions than proposed");
   }
@@ -182,8 +227,8 @@ void StreamSession::endTurn(int kept_policy, const std::vector<int>& expert_acti
     answer_.resize(keep_records);
     w.ids.resize(keep_ids);
     if (cached_ids_ > keep_ids) {
-      cache_.truncate(model_.expandedLength(w.ids, 0, keep_ids));
-      cached_ids_ = keep_ids;
+      slots_->truncate(slot_, model_.expandedLength(w.ids, 0, keep_ids));
+      cached_ids_ = keep_ids;  // the dropped ids are answer tokens: no <image> among them
     }
     int64_t s = step_ + kept_policy;
     const int32_t window = static_cast<int32_t>(windows_.size() - 1);

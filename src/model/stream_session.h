@@ -11,15 +11,20 @@
 // policy's first `kept` actions, then any expert actions (written as the assistant's
 // answer, so the context stays truthful), then <|im_end|>. Token ids, frames and records
 // are kept so the trainer can recompute the same log-probabilities with gradients.
+//
+// The KV cache is one slot of a SlotKVCache: a session alone owns a one-slot cache; sessions
+// that run together (stream_batch.h) share one, so their turns are prefilled and decoded as
+// one batch with each session's semantics unchanged.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "model/action_codec.h"
-#include "model/kv_cache.h"
+#include "model/slot_kv_cache.h"
 #include "model/streamvln.h"
 #include "model/tokenizer.h"
 
@@ -35,6 +40,10 @@ struct StreamingConfig {
 struct DecodeOptions {
   bool greedy = true;
   double temperature = 1.0;  // sampling distribution softmax(logits / temperature)
+  // false: STOP is never chosen (the other choices renormalised). For benchmarks that need
+  // full-length episodes from random weights; the recorded log-probabilities stay those of
+  // the unmasked distribution (alphabetLogProbs), so the samples are off-policy.
+  bool allow_stop = true;
 };
 
 enum class TokenSource : uint8_t { kPolicy = 0, kExpert = 1 };
@@ -67,9 +76,34 @@ class StreamSession {
   void observe(const torch::Tensor& rgb_u8);
   int64_t step() const { return step_; }
 
+  // Episode steps of the frames the next beginTurn() encodes, in order: the memory frames
+  // when the turn opens a window after the first, then the current frame.
+  std::vector<int64_t> turnFrameSteps() const;
   void beginTurn();
+  // beginTurn() with turnFrameSteps()' frames already encoded: [F, tokens, hidden].
+  void beginTurn(const torch::Tensor& encoded);
   // Up to num_future_steps actions (ends early at STOP or a sampled <|im_end|>).
   std::vector<int> propose(const DecodeOptions& options, std::mt19937_64& rng);
+
+  // propose(), one token at a time, for batched decoding (proposeBatch):
+  //   startProposal(); while (proposing()) { forward pendingInputs(); pendingFed();
+  //                                          accept(alphabet log-probs of the last row) }
+  void startProposal();
+  bool proposing() const { return proposing_; }
+  bool allowEnd() const { return !proposal_.empty(); }  // <|im_end|> among the choices
+  SegmentInputs pendingInputs() const;  // the window's ids not yet in the cache
+  void pendingFed();
+  // Chooses the next token from log-probabilities over STOP, ↑, ←, →, <|im_end|> (as
+  // alphabetLogProbs gives them) and appends it; the proposal may end here.
+  void accept(const float* logp, const DecodeOptions& options, std::mt19937_64& rng);
+  const std::vector<int>& proposal() const { return proposal_; }
+
+  // Batched use: the KV cache becomes slot `slot` of `slots` (shared with the sessions this
+  // one runs with; must outlive the session). Call before reset().
+  void useSlot(SlotKVCache* slots, int64_t slot);
+  SlotKVCache& slotCache() const { return *slots_; }
+  int64_t slot() const { return slot_; }
+  StreamVLN& model() const { return model_; }
   // `kept_policy` first proposed actions were executed, then `expert_actions`.
   void endTurn(int kept_policy, const std::vector<int>& expert_actions);
 
@@ -79,7 +113,6 @@ class StreamSession {
   const ActionCodec& codec() const { return codec_; }
 
  private:
-  torch::Tensor lastLogits();  // feeds ids not yet in the cache; logits [vocab] (float)
   void append(int token);
   std::string choosePhrase();
 
@@ -98,7 +131,9 @@ class StreamSession {
 
   std::vector<WindowRecord> windows_;
   std::vector<AnswerToken> answer_;
-  KVCache cache_;
+  std::unique_ptr<SlotKVCache> own_slots_;
+  SlotKVCache* slots_ = nullptr;
+  int64_t slot_ = 0;
   size_t cached_ids_ = 0;      // ids of the current window already in the cache
   size_t cached_images_ = 0;   // <image>s among them
   std::vector<torch::Tensor> window_images_;  // encoded frames of this window's <image>s
@@ -107,6 +142,8 @@ class StreamSession {
   size_t answer_begin_ = 0;            // ids index where the answer's tokens start
   size_t turn_answer_records_ = 0;     // answer_.size() at the turn's start
   std::vector<size_t> proposed_action_ends_;  // ids index after each proposed action
+  bool proposing_ = false;
+  std::vector<int> proposal_;
 };
 
 // Logits at `positions` (ids indices of a window) under teacher forcing: the output at the
