@@ -134,6 +134,9 @@ void addLoggingAndScale(CLI::App& app, TrainOptions& o) {
   app.add_flag("--use_wandb", o.use_wandb, "log to Weights & Biases")->group(g);
   app.add_option("--wandb_project", o.wandb_project, "project name")
       ->capture_default_str()->group(g);
+  app.add_option("--wandb_entity", o.wandb_entity,
+                 "W&B user or team (extension; default WANDB_ENTITY, else the account's)")
+      ->group(g);
   app.add_option("--wandb_run_name", o.wandb_run_name,
                  "run name (generated with a timestamp when omitted)")->group(g);
   const char* s = "Scale";

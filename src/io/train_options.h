@@ -55,6 +55,7 @@ struct TrainOptions {
   // Logging
   bool use_wandb = false;
   std::string wandb_project = "streamvln_hybrid";
+  std::string wandb_entity;    // extension: W&B user or team (WANDB_ENTITY when empty)
   std::string wandb_run_name;  // generated with a timestamp when empty
   // Scale
   bool use_deepspeed = false;
