@@ -41,16 +41,60 @@ std::string safeName(const std::string& s) {
   return out;
 }
 
+ReplayOptions replayOptions(const sim::HabitatConfig& cfg, bool render) {
+  ReplayOptions ro;
+  ro.actions = cfg.actions;
+  ro.success_distance_m = cfg.success_distance;
+  ro.render = render;
+  ro.camera.width = 256;
+  ro.camera.height = 192;
+  ro.camera.hfov_deg = cfg.rgb.hfov_deg;
+  ro.camera.sensor_height_m = cfg.rgb.sensor_height_m;
+  return ro;
+}
+
+// Replays one episode; writes the map when map_path is set and the video when video_path is.
+int drawEpisode(const sim::Scene& scene, const sim::Episode& ep, const std::vector<int>& actions,
+                const std::vector<bool>& expert, const sim::HabitatConfig& cfg,
+                const std::string& map_path, const std::string& video_path) {
+  const Replay r = replayEpisode(scene, ep, actions, expert, replayOptions(cfg, !video_path.empty()));
+  const float floor_y = r.trace.positions.empty() ? 0.f : r.trace.positions.front().y;
+  const MapGeometry geo = makeMapGeometry(scene.pathfinder, &scene.mesh, floor_y);
+  int written = 0;
+  if (!map_path.empty()) {
+    writeTopDownMap(map_path, geo, r.trace);
+    ++written;
+  }
+  if (!video_path.empty()) {
+    writeEpisodeVideo(video_path, geo, r.trace, r.observations);
+    ++written;
+  }
+  return written;
+}
+
 }  // namespace
+
+int renderEpisodeVisuals(const std::string& dir, const sim::HabitatConfig& cfg,
+                         const std::vector<EpisodeVisual>& episodes, int max_videos) {
+  fs::create_directories(dir);
+  sim::SceneCache scenes;
+  const std::string video_ext = ffmpegAvailable() ? ".mp4" : ".gif";
+  int written = 0;
+  for (size_t i = 0; i < episodes.size(); ++i) {
+    const EpisodeVisual& v = episodes[i];
+    const auto scene = scenes.get(cfg.scenePath(v.episode.scene_id));
+    const std::string base = (fs::path(dir) / safeName(v.stem)).string();
+    written += drawEpisode(*scene, v.episode, v.actions, v.expert_steps, cfg, base + ".png",
+                           static_cast<int>(i) < max_videos ? base + video_ext : "");
+  }
+  return written;
+}
 
 int renderEvalGallery(const std::string& run_dir, const sim::HabitatConfig& cfg,
                       const GalleryOptions& opt) {
   const fs::path dir(run_dir);
   sim::SceneCache scenes;
   std::map<std::string, std::map<std::string, sim::Episode>> splits;  // split -> id -> episode
-  ReplayOptions ro;
-  ro.actions = cfg.actions;
-  ro.success_distance_m = cfg.success_distance;
   const bool mp4 = ffmpegAvailable();
   int written = 0;
   for (const fs::path& file : evalFiles(dir)) {
@@ -75,26 +119,17 @@ int renderEvalGallery(const std::string& run_dir, const sim::HabitatConfig& cfg,
         throw std::runtime_error(file.string() + ": episode " + id + " is not in split " + split);
       const std::vector<int> actions = entry.value("actions", std::vector<int>());
       const auto scene = scenes.get(cfg.scenePath(it->second.scene_id));
-      ro.render = n < opt.max_videos;
-      ro.camera.width = 256;
-      ro.camera.height = 192;
-      ro.camera.hfov_deg = cfg.rgb.hfov_deg;
-      ro.camera.sensor_height_m = cfg.rgb.sensor_height_m;
-      const Replay r = replayEpisode(*scene, it->second, actions, {}, ro);
-      const float floor_y = r.trace.positions.empty() ? 0.f : r.trace.positions.front().y;
-      const MapGeometry geo = makeMapGeometry(scene->pathfinder, &scene->mesh, floor_y);
       const std::string stem = safeName(file.stem().string()) + "_ep" + safeName(id);
+      std::string map_path, video_path;
       if (n < opt.max_maps) {
         fs::create_directories(dir / "maps");
-        writeTopDownMap((dir / "maps" / (stem + ".png")).string(), geo, r.trace);
-        ++written;
+        map_path = (dir / "maps" / (stem + ".png")).string();
       }
-      if (ro.render) {
+      if (n < opt.max_videos) {
         fs::create_directories(dir / "videos");
-        writeEpisodeVideo((dir / "videos" / (stem + (mp4 ? ".mp4" : ".gif"))).string(), geo,
-                          r.trace, r.observations);
-        ++written;
+        video_path = (dir / "videos" / (stem + (mp4 ? ".mp4" : ".gif"))).string();
       }
+      written += drawEpisode(*scene, it->second, actions, {}, cfg, map_path, video_path);
       ++n;
     }
   }

@@ -130,6 +130,29 @@ document.body.setAttribute('data-rendered',String(drawn));
 
 }  // namespace
 
+std::string htmlEscape(const std::string& s);
+
+namespace {
+
+// Videos first (GIFs as images), then maps linked to their full-size PNG.
+void galleryFigures(std::ostream& h, const std::vector<std::string>& maps,
+                    const std::vector<std::string>& videos) {
+  for (const std::string& v : videos) {
+    const bool gif = v.size() > 4 && v.compare(v.size() - 4, 4, ".gif") == 0;
+    h << "<figure>";
+    if (gif)
+      h << "<img src=\"" << htmlEscape(v) << "\" alt=\"" << htmlEscape(v) << "\">";
+    else
+      h << "<video src=\"" << htmlEscape(v) << "\" controls muted preload=\"metadata\"></video>";
+    h << "<figcaption>" << htmlEscape(v) << "</figcaption></figure>\n";
+  }
+  for (const std::string& m : maps)
+    h << "<figure><a href=\"" << htmlEscape(m) << "\"><img src=\"" << htmlEscape(m) << "\" alt=\""
+      << htmlEscape(m) << "\"></a><figcaption>" << htmlEscape(m) << "</figcaption></figure>\n";
+}
+
+}  // namespace
+
 std::string htmlEscape(const std::string& s) {
   std::string out;
   out.reserve(s.size());
@@ -219,6 +242,26 @@ ReportInputs collectReportInputs(const std::string& run_dir) {
 
   in.maps = listFiles(dir / "maps", {".png"}, dir);
   in.videos = listFiles(dir / "videos", {".mp4", ".gif", ".webm"}, dir);
+  ec.clear();
+  if (fs::is_directory(dir / "visuals", ec)) {
+    for (const auto& e : fs::directory_iterator(dir / "visuals", ec)) {
+      const std::string name = e.path().filename().string();
+      if (!e.is_directory() || name.rfind("update-", 0) != 0) continue;
+      VisualSet v;
+      try {
+        size_t used = 0;
+        v.update = std::stoll(name.substr(7), &used);
+        if (used != name.size() - 7) continue;
+      } catch (const std::exception&) {
+        continue;  // not a trainer's folder
+      }
+      v.maps = listFiles(e.path(), {".png"}, dir);
+      v.videos = listFiles(e.path(), {".mp4", ".gif", ".webm"}, dir);
+      in.training_visuals.push_back(std::move(v));
+    }
+    std::sort(in.training_visuals.begin(), in.training_visuals.end(),
+              [](const VisualSet& a, const VisualSet& b) { return a.update < b.update; });
+  }
   return in;
 }
 
@@ -263,20 +306,19 @@ std::string renderReportHtml(const ReportInputs& in) {
   }
 
   h << "<h2>Episodes</h2>\n<div class=\"gallery\" id=\"gallery\">\n";
-  for (const std::string& v : in.videos) {
-    const bool gif = v.size() > 4 && v.compare(v.size() - 4, 4, ".gif") == 0;
-    h << "<figure>";
-    if (gif)
-      h << "<img src=\"" << htmlEscape(v) << "\" alt=\"" << htmlEscape(v) << "\">";
-    else
-      h << "<video src=\"" << htmlEscape(v) << "\" controls muted preload=\"metadata\"></video>";
-    h << "<figcaption>" << htmlEscape(v) << "</figcaption></figure>\n";
-  }
-  for (const std::string& m : in.maps)
-    h << "<figure><a href=\"" << htmlEscape(m) << "\"><img src=\"" << htmlEscape(m) << "\" alt=\""
-      << htmlEscape(m) << "\"></a><figcaption>" << htmlEscape(m) << "</figcaption></figure>\n";
+  galleryFigures(h, in.maps, in.videos);
   h << "</div>\n";
   if (in.maps.empty() && in.videos.empty()) h << "<p class=\"empty\">no maps/ or videos/</p>\n";
+
+  if (!in.training_visuals.empty()) {
+    h << "<h2>Training episodes</h2>\n";
+    for (const VisualSet& v : in.training_visuals) {
+      h << "<h3>update " << v.update << "</h3>\n<div class=\"gallery\" id=\"visuals-update-"
+        << v.update << "\">\n";
+      galleryFigures(h, v.maps, v.videos);
+      h << "</div>\n";
+    }
+  }
 
   h << "<h2>Configuration</h2>\n";
   if (in.config.empty()) {

@@ -9,12 +9,14 @@
 //     metrics.jsonl  -> "Learning curves"  (+ curves/*.png)
 //     eval*.json, eval/*.json -> "Evaluation" table (streamvln eval --out)
 //     maps/*.png, videos/*.{mp4,gif} -> "Episodes" gallery
+//     visuals/update-<u>/*.{png,mp4,gif} -> "Training episodes", one gallery per update
 //     report.html    <- written here
 //
 // After drawing, the script sets data-rendered="<charts drawn>" on <body>, which the
 // browser test reads back.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -30,6 +32,14 @@ struct EvalSummary {
   std::map<std::string, double> summary;  // success_rate, spl, navigation_error, ...
 };
 
+// Maps and videos the trainer wrote every --visuals_every updates
+// (<run_dir>/visuals/update-<u>/).
+struct VisualSet {
+  int64_t update = 0;
+  std::vector<std::string> maps;    // relative paths
+  std::vector<std::string> videos;
+};
+
 struct ReportInputs {
   std::string title;
   std::vector<std::pair<std::string, std::string>> config;  // key, value in file order
@@ -37,6 +47,7 @@ struct ReportInputs {
   std::vector<EvalSummary> evals;
   std::vector<std::string> maps;    // relative paths of map PNGs
   std::vector<std::string> videos;  // relative paths of .mp4 / .gif
+  std::vector<VisualSet> training_visuals;  // by update, ascending
 };
 
 // Collects everything above from a run directory. Throws "<file>: <problem>" for a corrupt

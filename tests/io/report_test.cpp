@@ -146,3 +146,36 @@ TEST(Report, EvalEpisodesAreReplayedIntoMapsAndVideos) {
 
 }  // namespace
 }  // namespace svln::io
+
+namespace svln::io {
+namespace {
+
+// The trainer's visuals/update-<u>/ folders: numeric order (2 before 10), other folders
+// ignored, each a gallery of its own in the page.
+TEST(Report, ListsTrainingVisualsByUpdate) {
+  const fs::path dir = std::filesystem::temp_directory_path() / "svln_report_visuals";
+  fs::remove_all(dir);
+  for (const char* f : {"visuals/update-10/ep1_member0.png", "visuals/update-10/ep1_member0.mp4",
+                        "visuals/update-2/ep3_member0.png", "visuals/update-x/skip.png",
+                        "visuals/notes/skip.png"}) {
+    fs::create_directories((dir / f).parent_path());
+    std::ofstream(dir / f) << "x";
+  }
+  const ReportInputs in = collectReportInputs(dir.string());
+  ASSERT_EQ(in.training_visuals.size(), 2u);
+  EXPECT_EQ(in.training_visuals[0].update, 2);
+  EXPECT_EQ(in.training_visuals[0].maps, std::vector<std::string>{"visuals/update-2/ep3_member0.png"});
+  EXPECT_EQ(in.training_visuals[1].update, 10);
+  EXPECT_EQ(in.training_visuals[1].videos,
+            std::vector<std::string>{"visuals/update-10/ep1_member0.mp4"});
+  const std::string html = renderReportHtml(in);
+  const size_t u2 = html.find("id=\"visuals-update-2\""), u10 = html.find("id=\"visuals-update-10\"");
+  ASSERT_NE(u2, std::string::npos);
+  ASSERT_NE(u10, std::string::npos);
+  EXPECT_LT(u2, u10);
+  EXPECT_NE(html.find("<video src=\"visuals/update-10/ep1_member0.mp4\""), std::string::npos);
+  EXPECT_EQ(html.find("skip.png"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace svln::io
