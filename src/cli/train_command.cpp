@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/dist_env.h"
+#include "cli/wandb_env.h"
 #include "io/train_flags.h"
 #include "rl/trainer.h"
 
@@ -37,11 +39,21 @@ const RegisterCommand kRegister(
       app.add_option("--max_episode_steps", cfg->max_episode_steps,
                      "cap on episode length (0: the Habitat config's)")
           ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
+      app.add_option("--visuals_every", cfg->visuals_every,
+                     "extension: every K updates draw maps + videos of the update's rollouts "
+                     "into <output_path>/visuals/update-<u>/ and refresh report.html (0: off)")
+          ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
+      app.add_option("--visuals_episodes", cfg->visuals_episodes,
+                     "extension: trajectories drawn each time (--visuals_every)")
+          ->check(CLI::Range(1, 1000))->capture_default_str()->group(g);
       app.footer(
           "Advantages: A_i = (R_i - mean R) / (std R + 1e-6) within each group; with "
           "--group_size 1 there is no group and A = R - b, b the running mean of all earlier "
           "returns (saved in checkpoints).");
       return [cfg] {
+        cfg->wandb_env = wandbEnvironment();
+        cfg->command_args = commandArguments();
+        cfg->dist = rl::parseDistEnv(distEnvironment());
         const rl::TrainResult r = rl::runTraining(*cfg);
         spdlog::info("train: {} updates, last checkpoint {}", r.updates_done, r.last_checkpoint);
         return 0;

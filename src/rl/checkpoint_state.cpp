@@ -15,13 +15,22 @@
 namespace svln::rl {
 namespace fs = std::filesystem;
 
+std::string optimizerFileName(int rank) {
+  return rank == 0 ? "optimizer.pt" : "optimizer.rank" + std::to_string(rank) + ".pt";
+}
+
+std::string checkpointBuildDir(const std::string& output_dir, int64_t update) {
+  return (fs::path(output_dir) / ("checkpoint-" + std::to_string(update) + ".tmp")).string();
+}
+
 std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerState& state,
                                 torch::nn::Module& root, const model::LoraConfig& lora,
                                 torch::optim::Optimizer& optimizer,
-                                const std::string& base_model_path) {
+                                const std::string& base_model_path,
+                                const std::function<void(const std::string&)>& before_publish) {
   const std::string name = "checkpoint-" + std::to_string(state.update);
   const fs::path final_dir = fs::path(output_dir) / name;
-  const fs::path tmp_dir = fs::path(output_dir) / (name + ".tmp");
+  const fs::path tmp_dir = checkpointBuildDir(output_dir, state.update);
   fs::remove_all(tmp_dir);
   fs::create_directories(tmp_dir);
   model::saveLoraAdapter(root, lora, tmp_dir.string(), base_model_path);
@@ -42,7 +51,10 @@ std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerStat
   j["baseline_count"] = state.baseline_count;
   j["nonfinite_streak"] = state.nonfinite_streak;
   j["rng"] = state.rng;
+  j["world_size"] = state.world_size;
+  j["zero_stage"] = state.zero_stage;
   sim::writeFileAtomic((tmp_dir / "trainer_state.json").string(), j.dump(2) + "\n");
+  if (before_publish) before_publish(tmp_dir.string());
   // Replace an older save of the same update (a rerun), then publish.
   fs::remove_all(final_dir);
   fs::rename(tmp_dir, final_dir);
@@ -78,14 +90,17 @@ TrainerState loadTrainerState(const std::string& checkpoint_dir) {
     s.baseline_count = j.at("baseline_count").get<int64_t>();
     s.nonfinite_streak = j.at("nonfinite_streak").get<int>();
     s.rng = j.at("rng").get<std::string>();
+    s.world_size = j.value("world_size", 1);  // absent in single-process checkpoints
+    s.zero_stage = j.value("zero_stage", 0);
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(path + ": " + e.what());
   }
 }
 
-void loadOptimizerAndRng(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer) {
-  const std::string opt_path = checkpoint_dir + "/optimizer.pt";
+void loadOptimizerAndRng(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer,
+                         int rank) {
+  const std::string opt_path = checkpoint_dir + "/" + optimizerFileName(rank);
   const std::string rng_path = checkpoint_dir + "/rng.pt";
   try {
     torch::serialize::InputArchive a;

@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "model/lora.h"
@@ -29,18 +30,33 @@ struct TrainerState {
   int64_t baseline_count = 0;
   int nonfinite_streak = 0;    // consecutive updates with a NaN/Inf step
   std::string rng;             // the trainer's std::mt19937_64, as operator<< writes it
+  // Data parallel: ranks and ZeRO stage of the run; with stage >= 1 each rank's optimizer
+  // shard is its own file (optimizerFileName), so a resume needs the same layout.
+  int world_size = 1;
+  int zero_stage = 0;
 };
 
-// Saves into output_dir/checkpoint-<state.update>; returns that directory.
+// "optimizer.pt" for rank 0 (and every unsharded run), "optimizer.rank<k>.pt" otherwise.
+std::string optimizerFileName(int rank);
+// Where saveTrainCheckpoint builds checkpoint-<update> before publishing it.
+std::string checkpointBuildDir(const std::string& output_dir, int64_t update);
+
+// Saves into output_dir/checkpoint-<state.update>; returns that directory. before_publish
+// runs once everything is in the build directory and before it is renamed (the other
+// ranks add their optimizer shards there).
 std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerState& state,
                                 torch::nn::Module& root, const model::LoraConfig& lora,
                                 torch::optim::Optimizer& optimizer,
-                                const std::string& base_model_path);
+                                const std::string& base_model_path,
+                                const std::function<void(const std::string& build_dir)>&
+                                    before_publish = {});
 // The directory `latest` points at ("" when there is no checkpoint).
 std::string latestCheckpoint(const std::string& output_dir);
 TrainerState loadTrainerState(const std::string& checkpoint_dir);
 // Restores the optimizer and torch's CPU generator (adapters: model::loadLoraAdapter).
-void loadOptimizerAndRng(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer);
+// `rank` picks the optimizer shard file (0: optimizer.pt).
+void loadOptimizerAndRng(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer,
+                         int rank = 0);
 
 
 }  // namespace svln::rl

@@ -3,18 +3,26 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
+#include <memory>
 #include <filesystem>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "io/deepspeed_config.h"
+#include "io/eval_gallery.h"
 #include "io/progress.h"
+#include "io/report.h"
 #include "io/run_logger.h"
+#include "io/wandb_run.h"
 #include "model/peft.h"
 #include "rl/advantages.h"
 #include "rl/checkpoint_state.h"
+#include "rl/distributed.h"
 #include "rl/policy.h"
 #include "rl/train_setup.h"
 #include "rl/rollout.h"
@@ -46,33 +54,101 @@ double trajectoryReturn(io::Phase phase, const Trajectory& t, float success_dist
   return r;
 }
 
-// The update's episode metrics (means over trajectories, counters summed).
-std::map<std::string, double> rolloutMetrics(const std::vector<Trajectory>& trajs,
+// The update's episode metrics over every rank's trajectories: means over trajectories,
+// counters summed, Oracle Rate = expert-controlled steps / all steps; "env_steps" is the
+// executed-step total (for steps/s, removed by the caller).
+std::map<std::string, double> rolloutMetrics(const DistContext& ctx,
+                                             const std::vector<Trajectory>& trajs,
                                              const std::vector<double>& returns) {
-  std::map<std::string, double> m;
-  double sr = 0, spl = 0, ndtw = 0, len = 0, ret = 0, ne = 0;
-  expert::InterventionCounters c;
+  enum { kN, kSr, kSpl, kNdtw, kNe, kLen, kRet, kTrig, kDone, kForced, kExpert, kPolicy, kCount };
+  std::vector<double> s(kCount, 0.0);
   for (size_t i = 0; i < trajs.size(); ++i) {
-    sr += trajs[i].metrics.success;
-    spl += trajs[i].metrics.spl;
-    ndtw += trajs[i].metrics.ndtw;
-    ne += trajs[i].metrics.navigation_error;
-    len += trajs[i].metrics.steps;
-    ret += returns[i];
-    c += trajs[i].counters;
+    const Trajectory& t = trajs[i];
+    s[kN] += 1;
+    s[kSr] += t.metrics.success;
+    s[kSpl] += t.metrics.spl;
+    s[kNdtw] += t.metrics.ndtw;
+    s[kNe] += t.metrics.navigation_error;
+    s[kLen] += t.metrics.steps;
+    s[kRet] += returns[i];
+    s[kTrig] += t.counters.recoveries_triggered;
+    s[kDone] += t.counters.recoveries_completed;
+    s[kForced] += t.counters.forced_stops;
+    s[kExpert] += t.counters.expert_steps;
+    s[kPolicy] += t.counters.policy_steps;
   }
-  const double n = std::max<size_t>(1, trajs.size());
-  m["success_rate"] = sr / n;
-  m["spl"] = spl / n;
-  m["ndtw"] = ndtw / n;
-  m["navigation_error"] = ne / n;
-  m["avg_episode_length"] = len / n;
-  m["mean_return"] = ret / n;
-  m["oracle_rate"] = c.oracleRate();  // expert-controlled steps / all steps
-  m["recoveries_triggered"] = c.recoveries_triggered;
-  m["recoveries_completed"] = c.recoveries_completed;
-  m["forced_stops"] = c.forced_stops;
+  s = ctx.reduceMetrics(s, MetricReduce::kSum);
+  std::map<std::string, double> m;
+  const double n = std::max(1.0, s[kN]);
+  m["success_rate"] = s[kSr] / n;
+  m["spl"] = s[kSpl] / n;
+  m["ndtw"] = s[kNdtw] / n;
+  m["navigation_error"] = s[kNe] / n;
+  m["avg_episode_length"] = s[kLen] / n;
+  m["mean_return"] = s[kRet] / n;
+  const double steps = s[kExpert] + s[kPolicy];
+  m["oracle_rate"] = steps > 0 ? s[kExpert] / steps : 0.0;
+  m["recoveries_triggered"] = s[kTrig];
+  m["recoveries_completed"] = s[kDone];
+  m["forced_stops"] = s[kForced];
+  m["env_steps"] = s[kLen];
   return m;
+}
+
+// Maps and videos of up to n of this update's trajectories (first member of every group,
+// then the second, ...: distinct episodes first), then report.html again.
+void writeUpdateVisuals(const std::string& out, const sim::HabitatConfig& hcfg,
+                        const std::vector<Trajectory>& trajs, int64_t update, int n) {
+  std::vector<const Trajectory*> order;
+  for (const Trajectory& t : trajs) order.push_back(&t);
+  std::stable_sort(order.begin(), order.end(), [](const Trajectory* a, const Trajectory* b) {
+    return a->member < b->member;
+  });
+  std::vector<io::EpisodeVisual> visuals;
+  for (const Trajectory* t : order) {
+    if (static_cast<int>(visuals.size()) >= n) break;
+    io::EpisodeVisual v;
+    v.episode = t->episode;
+    for (const StepRecord& s : t->steps) {
+      v.actions.push_back(static_cast<int>(s.action));
+      v.expert_steps.push_back(s.source == expert::Source::Expert);
+    }
+    v.stem = "ep" + t->episode.episode_id + "_member" + std::to_string(t->member);
+    visuals.push_back(std::move(v));
+  }
+  const std::string dir =
+      (std::filesystem::path(out) / "visuals" / ("update-" + std::to_string(update))).string();
+  const int files = io::renderEpisodeVisuals(dir, hcfg, visuals, n);
+  spdlog::info("update {}: {} maps/videos in {}", update, files, dir);
+  io::writeRunReport(out);
+}
+
+// Rank 0 builds and publishes the checkpoint; with a sharded optimizer every other rank
+// adds its optimizer shard to the build directory in between (two barriers).
+std::string saveCheckpointOnRanks(const DistContext& ctx, bool sharded, const std::string& out,
+                                  const TrainerState& state, torch::nn::Module& root,
+                                  const model::LoraConfig& lora,
+                                  torch::optim::Optimizer& optimizer,
+                                  const std::string& model_path) {
+  if (ctx.isMain()) {
+    return saveTrainCheckpoint(out, state, root, lora, optimizer, model_path,
+                               [&](const std::string&) {
+                                 if (!sharded) return;
+                                 ctx.barrier();  // the build directory exists
+                                 ctx.barrier();  // every shard is in it
+                               });
+  }
+  if (sharded) {
+    ctx.barrier();
+    const std::string dir = checkpointBuildDir(out, state.update);
+    const std::string file = dir + "/" + optimizerFileName(ctx.rank());
+    torch::serialize::OutputArchive a;
+    optimizer.save(a);
+    a.save_to(file + ".tmp");
+    std::filesystem::rename(file + ".tmp", file);
+    ctx.barrier();
+  }
+  return "";
 }
 
 std::string rngText(const std::mt19937_64& rng) {
@@ -122,23 +198,82 @@ std::string describeConfig(const TrainerConfig& c) {
   return s.str();
 }
 
+namespace {
+
+// The optimizer: AdamW on every rank, or with ZeRO stage >= 1 the sharded one (each rank
+// keeps the moments of its parameters only).
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const DistContext& ctx, int zero_stage,
+                                                       const std::vector<torch::Tensor>& params,
+                                                       double lr) {
+  const auto adam = torch::optim::AdamWOptions(lr).weight_decay(0.0);
+  if (zero_stage > 0) return std::make_unique<ShardedAdamW>(ctx, params, adam);
+  return std::make_unique<torch::optim::AdamW>(params, adam);
+}
+
+// FNV-1a over the bytes of every trainable tensor: ranks that hold bit-identical weights
+// log the same value.
+uint64_t weightsFingerprint(const std::vector<torch::Tensor>& params) {
+  uint64_t h = 1469598103934665603ull;
+  for (const torch::Tensor& p : params) {
+    const torch::Tensor c = p.detach().contiguous().cpu();
+    const auto* b = static_cast<const uint8_t*>(c.data_ptr());
+    for (size_t i = 0; i < c.nbytes(); ++i) h = (h ^ b[i]) * 1099511628211ull;
+  }
+  return h;
+}
+
+// RolloutEngine seeds member m of group g from SplitMix64(seed + phi (g + 1) + c (m + 1))
+// (rollout.cpp's mixSeed), so a rank whose shard starts at global group `first` rolls out
+// with seed + phi * first: its local group 0 then samples exactly what group `first` samples
+// in a single-process run. The 2-rank test checks this equality.
+uint64_t shardRolloutSeed(uint64_t seed, size_t first_group) {
+  return seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(first_group);
+}
+
+}  // namespace
+
 TrainResult runTraining(const TrainerConfig& cfg) {
   const io::TrainOptions& o = cfg.options;
   o.validate();
-  if (o.use_deepspeed)
-    throw std::runtime_error("--use_deepspeed: data-parallel training is not available in this "
-                             "CPU build; run without it");
-  if (o.use_wandb)
-    throw std::runtime_error("--use_wandb: no Weights & Biases client in this build; the same "
-                             "figures are in <output_path>/metrics.jsonl and tensorboard/");
   if (cfg.save_every < 1) throw std::runtime_error("--save_every: must be >= 1");
-  std::filesystem::create_directories(o.output_path);
+  io::WandbSettings wandb_settings;  // bad WANDB_* values fail before anything is written
+  if (o.use_wandb)
+    wandb_settings = io::resolveWandbSettings(cfg.wandb_env, o.output_path, o.wandb_project,
+                                              o.wandb_entity, o.wandb_run_name);
+  // --use_deepspeed: the JSON's batch, clipping, precision and ZeRO stage; "auto" takes the
+  // trainer's flags (mini-batch split over the ranks, --max_grad_norm).
+  const int world = cfg.dist.world_size;
+  io::DeepSpeedConfig ds;
+  ds.train_batch_size = o.mini_batch_size;
+  ds.gradient_clipping = o.max_grad_norm;
+  if (o.use_deepspeed) {
+    io::DeepSpeedDefaults d;
+    d.micro_batch_per_gpu = std::max(1, (o.mini_batch_size + world - 1) / world);
+    d.gradient_clipping = o.max_grad_norm;
+    ds = io::loadDeepSpeedConfig(o.deepspeed_config, world, d);
+  }
+  // The trainer runs its model on the CPU: Gloo carries the collectives.
+  const DistContext ctx = DistContext::init(cfg.dist, DistBackend::kGloo);
+  const bool is_main = ctx.isMain();
+  if (is_main) std::filesystem::create_directories(o.output_path);
+  ctx.barrier();
 
   const std::string resume_from = cfg.resume ? latestCheckpoint(o.output_path) : "";
-  if (cfg.resume && resume_from.empty())
+  if (cfg.resume && resume_from.empty() && is_main)
     spdlog::warn("--resume: no checkpoint in {}, starting from update 0", o.output_path);
 
-  io::RunLogger logger(o.output_path, cfg.tensorboard);
+  // Rank 0 alone writes logs, metrics, W&B and checkpoints.
+  std::unique_ptr<io::RunLogger> logger;
+  if (is_main) logger = std::make_unique<io::RunLogger>(o.output_path, cfg.tensorboard);
+  auto logLine = [&](const std::string& line) {
+    if (logger) logger->logLine(line);
+  };
+  std::unique_ptr<io::WandbRun> wandb;
+  if (o.use_wandb && is_main) {
+    wandb = io::WandbRun::start(wandb_settings, io::parseTrainingLogConfig(describeConfig(cfg)),
+                                cfg.command_args);
+    if (wandb) logLine("W&B run " + wandb->runDir() + " (upload: " + wandb->syncCommand() + ")");
+  }
   Policy policy = loadPolicy(o.model_path);
   policy.model->lm->eval();  // no dropout anywhere: recomputed log-probs match the rollout's
   torch::nn::Module& root = policy.model->root();
@@ -155,19 +290,41 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     if (p.requires_grad()) params.push_back(p);
   int64_t n_train = 0;
   for (auto& p : params) n_train += p.numel();
-  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o.learning_rate).weight_decay(0.0));
+  ctx.broadcastParameters(params);  // every rank starts from rank 0's adapter
+  std::unique_ptr<torch::optim::Optimizer> optimizer =
+      makeOptimizer(ctx, ctx.distributed() ? ds.zero_stage : 0, params, o.learning_rate);
+  const bool sharded_optimizer = ctx.distributed() && ds.zero_stage > 0;
 
   TrainerState state;
+  state.world_size = world;
+  state.zero_stage = ds.zero_stage;
   std::mt19937_64 rng(cfg.seed);
   if (!resume_from.empty()) {
     state = loadTrainerState(resume_from);
-    loadOptimizerAndRng(resume_from, optimizer);
+    if (sharded_optimizer && (state.world_size != world || state.zero_stage != ds.zero_stage))
+      throw std::runtime_error(resume_from + "/trainer_state.json: saved by " +
+                               std::to_string(state.world_size) + " ranks at ZeRO stage " +
+                               std::to_string(state.zero_stage) + "; its optimizer shards need " +
+                               "the same layout, this run has " + std::to_string(world) +
+                               " ranks at stage " + std::to_string(ds.zero_stage));
+    state.world_size = world;
+    state.zero_stage = ds.zero_stage;
+    loadOptimizerAndRng(resume_from, *optimizer, sharded_optimizer ? ctx.rank() : 0);
     std::istringstream(state.rng) >> rng;
-    logger.logLine("resumed from " + resume_from + " at update " + std::to_string(state.update));
+    logLine("resumed from " + resume_from + " at update " + std::to_string(state.update));
   } else {
     torch::manual_seed(cfg.seed);
-    logger.logLine(describeConfig(cfg));
-    logger.logLine("trainable parameters: " + std::to_string(n_train));
+    logLine(describeConfig(cfg));
+    logLine("trainable parameters: " + std::to_string(n_train));
+  }
+  if (ctx.distributed() || o.use_deepspeed) {
+    logLine("data parallel: " + std::to_string(world) + " rank(s), " + toString(ctx.backend()) +
+            ", global mini-batch " + std::to_string(ds.train_batch_size) + " trajectories, clip " +
+            std::to_string(ds.gradient_clipping) + ", ZeRO stage " +
+            std::to_string(ds.zero_stage) + (ds.bf16 ? ", bf16 requested" : ""));
+    if (ds.bf16 && is_main)
+      spdlog::warn("--deepspeed_config: bf16 is enabled but the trainer runs on the CPU, "
+                   "where it computes in fp32");
   }
   RunningBaseline baseline;
   baseline.restore(state.baseline_mean, state.baseline_count);
@@ -176,7 +333,11 @@ TrainResult runTraining(const TrainerConfig& cfg) {
 
   sim::HabitatConfig hcfg = sim::loadHabitatConfig(o.habitat_config_path);
   if (cfg.max_episode_steps > 0) hcfg.max_episode_steps = cfg.max_episode_steps;
-  const int n_env = o.num_episodes_per_update * o.group_size;
+  // Each rank rolls out its contiguous shard of the update's episodes (rl/distributed.h).
+  const int E = o.num_episodes_per_update, G = o.group_size;
+  const auto [shard_b, shard_e] = shardRange(static_cast<size_t>(E), ctx.rank(), world);
+  const int max_shard = (E + world - 1) / world;
+  const int n_env = std::max(1, max_shard) * G;
   const int threads = cfg.num_threads > 0 ? cfg.num_threads
                                           : std::max(1u, std::thread::hardware_concurrency());
   sim::VecEnv envs(hcfg, n_env, std::min(threads, n_env));
@@ -192,7 +353,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   ro.greedy_first_sample = o.greedy_first_sample;
   ro.intervention = interventionConfig(o);
   RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
-  PolicyUpdater updater(*policy.model, *policy.codec, params, optimizer);
+  PolicyUpdater updater(*policy.model, *policy.codec, params, *optimizer);
 
   UpdateOptions uo;
   uo.use_hybrid = o.use_hybrid_training;
@@ -200,33 +361,45 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   uo.kl_coef = o.kl_coef;
   uo.temperature = cfg.temperature;
   uo.ppo_epochs = o.ppo_epochs;
-  uo.mini_batch_size = o.mini_batch_size;
-  uo.max_grad_norm = o.max_grad_norm;
+  uo.mini_batch_size = ds.train_batch_size;
+  uo.max_grad_norm = ds.gradient_clipping > 0 ? ds.gradient_clipping
+                                              : std::numeric_limits<double>::infinity();
+  uo.dist = &ctx;
+  uo.shard_begin = shard_b * static_cast<size_t>(G);
+  uo.shard_total = static_cast<size_t>(E * G);
+  if (ds.reduce_bucket_size > 0) uo.bucket_bytes = ds.reduce_bucket_size;
 
   TrainResult result;
-  io::Progress progress("train", o.num_updates, cfg.progress ? 1 : 0);
+  io::Progress progress("train", o.num_updates, cfg.progress && is_main ? 1 : 0);
   for (int64_t u = state.update; u < o.num_updates; ++u) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<sim::Episode> batch;
-    for (int i = 0; i < o.num_episodes_per_update; ++i) batch.push_back(*episodes.next());
-    state.episodes_drawn += o.num_episodes_per_update;
+    std::vector<sim::Episode> batch;  // the whole update's episodes, the same on every rank
+    for (int i = 0; i < E; ++i) batch.push_back(*episodes.next());
+    state.episodes_drawn += E;
     const uint64_t rollout_seed = rng();
+    const std::vector<sim::Episode> mine(batch.begin() + static_cast<std::ptrdiff_t>(shard_b),
+                                         batch.begin() + static_cast<std::ptrdiff_t>(shard_e));
     std::vector<Trajectory> trajs;
     {
       torch::NoGradGuard no_grad;
-      trajs = engine.run(batch, o.group_size, rollout_seed);
+      trajs = engine.run(mine, G, shardRolloutSeed(rollout_seed, shard_b));
     }
     std::vector<double> returns;
     for (const Trajectory& t : trajs) returns.push_back(trajectoryReturn(o.phase, t, hcfg.success_distance));
-    const std::vector<double> adv = trajectoryAdvantages(returns, o.group_size, baseline);
+    // Advantages need the whole update's returns (groups are whole per rank, but the
+    // group_size 1 baseline runs over every return in order).
+    std::vector<double> all_returns(static_cast<size_t>(E * G), 0.0);
+    std::copy(returns.begin(), returns.end(), all_returns.begin() + static_cast<std::ptrdiff_t>(uo.shard_begin));
+    all_returns = ctx.reduceMetrics(all_returns, MetricReduce::kSum);
+    const std::vector<double> all_adv = trajectoryAdvantages(all_returns, G, baseline);
+    const std::vector<double> adv(all_adv.begin() + static_cast<std::ptrdiff_t>(uo.shard_begin),
+                                  all_adv.begin() + static_cast<std::ptrdiff_t>(uo.shard_begin + trajs.size()));
     uo.sft_weight = o.use_hybrid_training ? io::sftWeight(o, static_cast<int>(u)) : 0.0;
     const UpdateStats st = updater.update(trajs, adv, uo);
     guard.record(u + 1, st.steps_skipped > 0);
 
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::map<std::string, double> m = rolloutMetrics(trajs, returns);
-    int64_t steps = 0;
-    for (const Trajectory& t : trajs) steps += t.metrics.steps;
+    std::map<std::string, double> m = rolloutMetrics(ctx, trajs, returns);
     m["grpo_loss"] = st.grpo_loss;
     m["sft_loss"] = st.sft_loss;
     m["sft_weight"] = uo.sft_weight;
@@ -234,14 +407,21 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     m["clip_fraction"] = st.clip_fraction;
     m["grad_norm"] = st.grad_norm;
     m["learning_rate"] = o.learning_rate;
-    m["steps_per_second"] = secs > 0 ? static_cast<double>(steps) / secs : 0.0;
+    m["steps_per_second"] = secs > 0 ? m.at("env_steps") / secs : 0.0;
+    m.erase("env_steps");
     m["skipped_steps"] = st.steps_skipped;
-    logger.logUpdate(u + 1, m);
+    if (logger) logger->logUpdate(u + 1, m);
+    if (wandb) {
+      wandb->log(u + 1, m);
+      wandb->logLine(io::formatUpdateLine(u + 1, m));
+    }
     result.last_metrics = m;
     result.updates_done = u + 1;
     char status[64];
     std::snprintf(status, sizeof status, "SR %.2f OR %.2f", m["success_rate"], m["oracle_rate"]);
-    if (cfg.progress) progress.update(u + 1, status);
+    if (cfg.progress && is_main) progress.update(u + 1, status);
+    if (is_main && cfg.visuals_every > 0 && (u + 1) % cfg.visuals_every == 0)
+      writeUpdateVisuals(o.output_path, hcfg, trajs, u + 1, cfg.visuals_episodes);
 
     state.update = u + 1;
     state.baseline_mean = baseline.mean();
@@ -249,11 +429,15 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     state.nonfinite_streak = guard.consecutive();
     state.rng = rngText(rng);
     if (state.update % cfg.save_every == 0 || state.update == o.num_updates) {
-      result.last_checkpoint = saveTrainCheckpoint(o.output_path, state, root, lora, optimizer, o.model_path);
+      result.last_checkpoint = saveCheckpointOnRanks(ctx, sharded_optimizer, o.output_path, state,
+                                                     root, lora, *optimizer, o.model_path);
     }
   }
-  if (cfg.progress) progress.finish();
-  logger.flush();
+  if (cfg.progress && is_main) progress.finish();
+  if (logger) logger->flush();
+  if (wandb) wandb->finish(0);
+  spdlog::info("rank {}: adapter fingerprint {:016x} after {} updates", ctx.rank(),
+               weightsFingerprint(params), result.updates_done);
   return result;
 }
 

@@ -7,16 +7,21 @@
 //       ─► per-step rewards of the phase ─► returns
 //       ─► advantages (group-relative; running baseline when G = 1)
 //       ─► PolicyUpdater (GRPO + w(u) SFT [+ KL], AdamW, grad clip, NaN guard)
-//       ─► metrics.jsonl / training.log / TensorBoard, progress bar
+//       ─► metrics.jsonl / training.log / TensorBoard / W&B (rank 0), progress bar
+//       ─► every visuals_every updates: visuals/update-<u>/ maps + videos, report.html
 //       ─► every save_every updates and at the end: checkpoint-<u>/ + latest
+//   data parallel (WORLD_SIZE > 1): each rank rolls out its shard of the episodes; the
+//   updater sums token counts, losses and gradients over ranks (rl/update.h)
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "io/train_options.h"
 #include "model/lora.h"
+#include "rl/distributed.h"
 
 namespace svln::rl {
 
@@ -28,8 +33,20 @@ struct TrainerConfig {
   double temperature = 1.0;   // rollout sampling temperature
   int num_threads = 0;        // simulator threads (0: hardware concurrency)
   int max_episode_steps = 0;  // 0: the Habitat config's
+  // Extension (not in the spec): every visuals_every updates (0: never) rank 0 draws the
+  // top-down maps and videos of visuals_episodes of that update's rollouts into
+  // <output_path>/visuals/update-<u>/ and rewrites report.html.
+  int visuals_every = 0;
+  int visuals_episodes = 2;
   bool tensorboard = true;
   bool progress = true;
+  // The WANDB_* variables (io/wandb_run.h) and the command line, for --use_wandb; the CLI
+  // fills them from the process environment.
+  std::map<std::string, std::string> wandb_env;
+  // Where this process sits in a data-parallel job (rl/parseDistEnv of RANK, WORLD_SIZE,
+  // ... or SLURM's variables); world_size 1 trains alone.
+  DistEnv dist;
+  std::vector<std::string> command_args;
   model::LoraConfig lora = [] {
     model::LoraConfig l;  // r 32, alpha 64, q_proj/v_proj (spec); dropout off: the
     l.dropout = 0.0;      // recomputed log-probs must equal the rollout's at ratio 1

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -213,14 +214,29 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
   }
   const size_t n = trajectories.size();
   const auto mbs = static_cast<size_t>(o.mini_batch_size);
+  const size_t total = o.shard_total > 0 ? o.shard_total : n;
+  const size_t first = o.shard_total > 0 ? o.shard_begin : 0;  // global index of trajectory 0
+  if (first + n > total)
+    throw std::invalid_argument("PolicyUpdater::update: shard outside the update");
+  const bool dp = o.dist != nullptr && o.dist->distributed();
+  // Each rank's loss is scaled by world so that all-reduce's mean is the sum over ranks.
+  const double rank_scale = dp ? static_cast<double>(o.dist->worldSize()) : 1.0;
   int clipped = 0, clip_tokens = 0;
   for (int epoch = 0; epoch < o.ppo_epochs; ++epoch) {
-    for (size_t b = 0; b < n; b += mbs) {
-      const size_t e = std::min(n, b + mbs);
+    for (size_t gb = 0; gb < total; gb += mbs) {
+      // Global mini-batch [gb, ge); this rank holds its part [b, e) in local indices.
+      const size_t ge = std::min(total, gb + mbs);
+      const size_t b = std::clamp(gb, first, first + n) - first;
+      const size_t e = std::clamp(ge, first, first + n) - first;
       double n_pol = 0, w_sft = 0;
       for (size_t i = b; i < e; ++i) {
         n_pol += static_cast<double>(targets[i].policy.size());
         for (double w : targets[i].sft_weight) w_sft += w;
+      }
+      if (dp) {
+        const auto sums = o.dist->reduceMetrics({n_pol, w_sft}, MetricReduce::kSum);
+        n_pol = sums[0];
+        w_sft = sums[1];
       }
       optimizer_.zero_grad();
       double grpo = 0, sft = 0, kl = 0;
@@ -239,11 +255,23 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
           bad = true;
           break;
         }
-        if (loss.requires_grad()) loss.backward();
+        if (loss.requires_grad()) (dp ? loss * rank_scale : loss).backward();
         if (n_pol > 0) grpo += tt.grpo_sum.item<double>() / n_pol;
         if (n_pol > 0) kl += tt.kl_sum.item<double>() / n_pol;
         if (w_sft > 0) sft += tt.sft_sum.item<double>() / w_sft;
         mb_clipped += tt.clipped;
+      }
+      if (dp) {
+        // One verdict for all ranks (a rank that skipped alone would leave the others
+        // waiting in the gradient all-reduce), and the mini-batch's figures summed.
+        const auto r = o.dist->reduceMetrics({bad ? 1.0 : 0.0, grpo, sft, kl, double(mb_clipped)},
+                                             MetricReduce::kSum);
+        bad = r[0] > 0;
+        grpo = r[1];
+        sft = r[2];
+        kl = r[3];
+        mb_clipped = static_cast<int>(std::lround(r[4]));
+        if (!bad) allReduceGrads(*o.dist, o.bucket_bytes);
       }
       double norm = 0;
       if (!bad) {
@@ -254,8 +282,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       if (bad) {
         optimizer_.zero_grad();
         ++st.steps_skipped;
-        spdlog::warn("update step skipped: NaN/Inf {} in mini-batch [{}, {})",
-                     what, b, e);
+        spdlog::warn("update step skipped: NaN/Inf {} in mini-batch [{}, {})", what, gb, ge);
         continue;
       }
       optimizer_.step();
@@ -276,6 +303,20 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
   }
   st.clip_fraction = clip_tokens > 0 ? static_cast<double>(clipped) / clip_tokens : 0.0;
   return st;
+}
+
+void PolicyUpdater::allReduceGrads(const DistContext& dist, int64_t bucket_bytes) {
+  // A rank whose part of the mini-batch was empty has no gradients; it joins with zeros
+  // for every parameter that has a gradient on some rank, so the buckets agree. A
+  // parameter with no gradient anywhere stays without one (AdamW skips it, as it would in
+  // one process).
+  std::vector<double> has(params_.size());
+  for (size_t i = 0; i < params_.size(); ++i) has[i] = params_[i].grad().defined() ? 1.0 : 0.0;
+  has = dist.reduceMetrics(has, MetricReduce::kSum);
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (has[i] > 0 && !params_[i].grad().defined())
+      params_[i].mutable_grad() = torch::zeros_like(params_[i]);
+  dist.allReduceGradients(params_, bucket_bytes);
 }
 
 void NonFiniteGuard::record(int64_t update, bool had_nonfinite) {

@@ -19,6 +19,7 @@
 
 #include "model/action_codec.h"
 #include "rl/advantages.h"
+#include "rl/distributed.h"
 #include "model/streamvln.h"
 #include "rl/rollout.h"
 
@@ -34,7 +35,16 @@ struct UpdateOptions {
   double temperature = 1.0;       // the rollout's sampling temperature
   int ppo_epochs = 1;
   int mini_batch_size = 2;
-  double max_grad_norm = 0.5;
+  double max_grad_norm = 0.5;  // infinity: no clipping (DeepSpeed gradient_clipping 0)
+  // Data parallel (rl/distributed.h): this process holds trajectories
+  // [shard_begin, shard_begin + n) of an update of shard_total (0: the trajectories given
+  // are the whole update). Mini-batches are cut from the global order; token totals, loss
+  // figures and gradients are summed over ranks, so every rank takes the step a single
+  // process would take on the whole update.
+  const DistContext* dist = nullptr;
+  size_t shard_begin = 0;
+  size_t shard_total = 0;
+  int64_t bucket_bytes = 25 << 20;  // gradient all-reduce bucket
 };
 
 struct UpdateStats {
@@ -89,6 +99,7 @@ class PolicyUpdater {
                      const std::vector<double>& advantages, const UpdateOptions& o);
 
  private:
+  void allReduceGrads(const DistContext& dist, int64_t bucket_bytes);
   model::StreamVLN& model_;
   const model::ActionCodec& codec_;
   std::vector<torch::Tensor> params_;

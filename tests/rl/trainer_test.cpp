@@ -4,15 +4,20 @@
 // are one line naming the flag.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/protobuf_message.h"
+#include "io/wandb_log.h"
+#include "model/safetensors.h"
 #include "rl/train_setup.h"
 #include "rl/trainer.h"
 #include "sim/procedural_dataset.h"
@@ -113,13 +118,64 @@ TEST_F(TinyWorld, ResumeGivesTheSameMetricsAsAnUninterruptedRun) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump()) << "update " << i + 1;
 }
 
+// --use_wandb with WANDB_MODE=offline: an offline run under <output_path>/wandb whose
+// transaction log holds one history record per update, ending in exit + final.
+TEST_F(TinyWorld, WandbOfflineRunLogsEveryUpdate) {
+  fs::remove_all(kRoot / "wandb_run");
+  TrainerConfig c = config("wandb_run", 2);
+  c.options.use_wandb = true;
+  c.wandb_env = {{"WANDB_MODE", "offline"}, {"WANDB_RUN_ID", "tinyrun1"}};
+  runTraining(c);
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(kRoot / "wandb_run" / "wandb")) runs.push_back(e.path());
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].filename().string().rfind("offline-run-", 0), 0u);
+  std::vector<int> types;
+  for (const std::string& r : io::readWandbLog((runs[0] / "run-tinyrun1.wandb").string()))
+    for (const io::ProtoField& f : io::parseProtoFields(r))
+      if (f.number != 1) types.push_back(f.number);
+  EXPECT_EQ(std::count(types.begin(), types.end(), 2), 2);  // history per update
+  ASSERT_GE(types.size(), 2u);
+  EXPECT_EQ(types[types.size() - 2], 18);  // exit
+  EXPECT_EQ(types.back(), 20);             // final
+  const auto summary = nlohmann::json::parse(std::ifstream(runs[0] / "files" / "wandb-summary.json"));
+  EXPECT_EQ(summary["_step"].get<int>(), 2);
+  EXPECT_TRUE(summary.contains("success_rate"));
+}
+
+// --visuals_every 1: maps and videos of the update's rollouts per update, in report.html.
+TEST_F(TinyWorld, VisualsEveryUpdateLandInTheReport) {
+  fs::remove_all(kRoot / "visuals_run");
+  TrainerConfig c = config("visuals_run", 2);
+  c.visuals_every = 1;
+  c.visuals_episodes = 1;
+  runTraining(c);
+  for (int u : {1, 2}) {
+    const fs::path dir = kRoot / "visuals_run" / "visuals" / ("update-" + std::to_string(u));
+    int maps = 0, videos = 0;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string ext = e.path().extension().string();
+      maps += ext == ".png" && fs::file_size(e.path()) > 100;
+      videos += (ext == ".mp4" || ext == ".gif") && fs::file_size(e.path()) > 100;
+    }
+    EXPECT_EQ(maps, 1) << dir;
+    EXPECT_EQ(videos, 1) << dir;
+  }
+  std::ifstream f(kRoot / "visuals_run" / "report.html");
+  std::stringstream html;
+  html << f.rdbuf();
+  EXPECT_NE(html.str().find("id=\"visuals-update-2\""), std::string::npos);
+  EXPECT_NE(html.str().find("src=\"visuals/update-1/ep"), std::string::npos);
+}
+
 struct CommandRun {
   int exit_code;
   std::string output;
 };
 
-CommandRun runBinary(const std::string& args) {
-  FILE* p = popen((std::string(SVLN_BINARY) + " " + args + " 2>&1").c_str(), "r");
+// Runs the streamvln binary with `args`; `env` ("NAME=value ...") prefixes the command.
+CommandRun runBinary(const std::string& args, const std::string& env = "") {
+  FILE* p = popen((env + " " + std::string(SVLN_BINARY) + " " + args + " 2>&1").c_str(), "r");
   CommandRun r{-1, ""};
   std::array<char, 4096> buf;
   size_t n;
@@ -127,6 +183,83 @@ CommandRun runBinary(const std::string& args) {
   const int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+std::string trainFlags(const fs::path& out) {
+  return "train --model_path " + (kRoot / "init").string() + " --habitat_config_path " +
+         (kRoot / "data" / "config.yaml").string() + " --output_path " + out.string() +
+         " --num_updates 2 --num_episodes_per_update 2 --group_size 2 --use_hybrid_training"
+         " --learning_rate 1e-3 --phase phase2_progress --save_every 2 --max_episode_steps 12"
+         " --num_threads 1 --lora_r 4 --lora_alpha 8";
+}
+
+// The "rank k: adapter fingerprint X" lines of a run's output, by rank.
+std::map<int, std::string> fingerprints(const std::string& output) {
+  std::map<int, std::string> out;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find(": adapter fingerprint ");
+    if (at == std::string::npos) continue;
+    const size_t r = line.rfind("rank ", at);
+    if (r == std::string::npos) continue;
+    out[std::stoi(line.substr(r + 5))] = line.substr(at + 22, 16);
+  }
+  return out;
+}
+
+double maxAdapterDifference(const fs::path& a, const fs::path& b) {
+  model::SafetensorsFile fa((a / "checkpoint-2" / "adapter_model.safetensors").string());
+  model::SafetensorsFile fb((b / "checkpoint-2" / "adapter_model.safetensors").string());
+  EXPECT_EQ(fa.names(), fb.names());
+  double worst = 0;
+  for (const std::string& n : fa.names())
+    worst = std::max(worst, (fa.load(n) - fb.load(n)).abs().max().item<double>());
+  return worst;
+}
+
+// Issue #6: 2 Gloo ranks (streamvln launch) end with bit-identical adapters equal to one
+// process training on the same 2 episodes x 2 members per update, with plain AdamW and
+// with ZeRO-2 (ShardedAdamW) from scripts/zero2.json.
+TEST_F(TinyWorld, TwoGlooRanksMatchOneProcess) {
+  const fs::path single = kRoot / "dp_single", two = kRoot / "dp_two", zero = kRoot / "dp_zero2";
+  for (const fs::path& p : {single, two, zero}) fs::remove_all(p);
+  const int port = 29000 + getpid() % 2000;
+  CommandRun r = runBinary(trainFlags(single));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string one = fingerprints(r.output).at(0);
+  r = runBinary("launch --nproc_per_node 2 --master_port " + std::to_string(port) + " -- " +
+                trainFlags(two));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto fp = fingerprints(r.output);
+  ASSERT_EQ(fp.size(), 2u) << r.output;
+  EXPECT_EQ(fp[0], fp[1]) << "ranks diverged";
+  EXPECT_FALSE(fs::exists(two / "checkpoint-2" / "optimizer.rank1.pt"));
+  const double diff_two = maxAdapterDifference(single, two);
+  EXPECT_LT(diff_two, 1e-5);
+  std::printf("max |adapter difference| 2 ranks vs 1 process: %.3g\n", diff_two);
+  const auto a = metrics("dp_single"), b = metrics("dp_two");
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  // Same rollouts: the same outcomes (the return's mean only differs in summation order).
+  for (size_t i = 0; i < 2; ++i) {
+    for (const char* k : {"success_rate", "avg_episode_length", "oracle_rate"})
+      EXPECT_EQ(a[i][k], b[i][k]) << k << " update " << i + 1;
+    EXPECT_NEAR(a[i]["mean_return"].get<double>(), b[i]["mean_return"].get<double>(), 1e-12);
+  }
+  EXPECT_NEAR(a[1]["grpo_loss"].get<double>(), b[1]["grpo_loss"].get<double>(), 1e-5);
+  EXPECT_NEAR(a[1]["sft_loss"].get<double>(), b[1]["sft_loss"].get<double>(), 1e-5);
+
+  const fs::path zero2 = fs::path(SVLN_TEST_DATA).parent_path().parent_path() / "scripts" / "zero2.json";
+  r = runBinary("launch --nproc_per_node 2 --master_port " + std::to_string(port + 1) + " -- " +
+                trainFlags(zero) +
+                " --use_deepspeed --deepspeed_config " + zero2.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  fp = fingerprints(r.output);
+  ASSERT_EQ(fp.size(), 2u) << r.output;
+  EXPECT_EQ(fp[0], fp[1]) << "ranks diverged";
+  EXPECT_TRUE(fs::exists(zero / "checkpoint-2" / "optimizer.rank1.pt"));  // rank 1's shard
+  EXPECT_LT(maxAdapterDifference(single, zero), 1e-5);
+  (void)one;
 }
 
 TEST(TrainCommand, FlagErrorsAreOneLineNamingTheFlag) {
@@ -139,9 +272,10 @@ TEST(TrainCommand, FlagErrorsAreOneLineNamingTheFlag) {
   r = runBinary(base + " --save_every 0");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("--save_every"), std::string::npos) << r.output;
-  r = runBinary(base + " --use_wandb");
+  r = runBinary(base + " --use_wandb", "WANDB_MODE=sometimes");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.output.rfind("error: --use_wandb:", 0), 0u) << r.output;
+  EXPECT_EQ(r.output.rfind("error: environment WANDB_MODE: 'sometimes' is not one of", 0), 0u)
+      << r.output;
 }
 
 }  // namespace
