@@ -127,6 +127,12 @@ void addGrpo(CLI::App& app, TrainOptions& o) {
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
   app.add_option("--kl_coef", o.kl_coef, "KL penalty to the adapter-free base model")
       ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+  app.add_option("--grpo_loss_mean", o.grpo_sequence_mean,
+                 "extension: sequence = mean over each trajectory's policy tokens, then over "
+                 "trajectories (GRPO as published); token = one mean over all policy tokens of a "
+                 "mini-batch (long trajectories weigh more)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"sequence", true}, {"token", false}}))
+      ->default_str("sequence")->group(g);
 }
 
 void addLoggingAndScale(CLI::App& app, TrainOptions& o) {

@@ -52,6 +52,9 @@ struct TrainOptions {
   int mini_batch_size = 2;
   double max_grad_norm = 0.5;
   double kl_coef = 0.0;
+  // Extension: how the surrogate averages over tokens (rl/update.h): true = per trajectory,
+  // then over trajectories (GRPO as published); false = over all tokens of a mini-batch.
+  bool grpo_sequence_mean = true;
   // Logging
   bool use_wandb = false;
   std::string wandb_project = "streamvln_hybrid";

@@ -228,9 +228,13 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       const size_t ge = std::min(total, gb + mbs);
       const size_t b = std::clamp(gb, first, first + n) - first;
       const size_t e = std::clamp(ge, first, first + n) - first;
-      double n_pol = 0, w_sft = 0;
+      const bool per_sequence = o.aggregation == UpdateOptions::Aggregation::kSequence;
+      double n_pol = 0, w_sft = 0, mb_tokens = 0;
       for (size_t i = b; i < e; ++i) {
-        n_pol += static_cast<double>(targets[i].policy.size());
+        // kSequence counts trajectories with policy tokens, kToken the tokens.
+        const double k = static_cast<double>(targets[i].policy.size());
+        mb_tokens += k;
+        n_pol += per_sequence ? (k > 0 ? 1.0 : 0.0) : k;
         for (double w : targets[i].sft_weight) w_sft += w;
       }
       if (dp) {
@@ -246,9 +250,11 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       for (size_t i = b; i < e && !bad; ++i) {
         const TrajectoryTerms tt = trajectoryTerms(model_, codec_, trajectories[i], advantages[i],
                                                    targets[i], o);
-        // L = (sum GRPO)/N_pol + w (sum w_t CE_t)/W_sft + kl_coef (sum k3)/N_pol
+        // L = (sum GRPO)/N_pol + w (sum w_t CE_t)/W_sft + kl_coef (sum k3)/N_pol, where a
+        // kSequence term is first averaged over its own tokens and N_pol counts trajectories.
+        const double own = per_sequence ? std::max(1, tt.policy_tokens) : 1.0;
         torch::Tensor loss = torch::zeros({});
-        if (n_pol > 0) loss = loss + (tt.grpo_sum + o.kl_coef * tt.kl_sum) / n_pol;
+        if (n_pol > 0) loss = loss + (tt.grpo_sum + o.kl_coef * tt.kl_sum) / (own * n_pol);
         if (o.use_hybrid && w_sft > 0) loss = loss + o.sft_weight * tt.sft_sum / w_sft;
         const double lv = loss.item<double>();
         if (!std::isfinite(lv)) {
@@ -256,8 +262,8 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
           break;
         }
         if (loss.requires_grad()) (dp ? loss * rank_scale : loss).backward();
-        if (n_pol > 0) grpo += tt.grpo_sum.item<double>() / n_pol;
-        if (n_pol > 0) kl += tt.kl_sum.item<double>() / n_pol;
+        if (n_pol > 0) grpo += tt.grpo_sum.item<double>() / (own * n_pol);
+        if (n_pol > 0) kl += tt.kl_sum.item<double>() / (own * n_pol);
         if (w_sft > 0) sft += tt.sft_sum.item<double>() / w_sft;
         mb_clipped += tt.clipped;
       }
@@ -292,7 +298,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       st.kl += kl;
       st.grad_norm += norm;
       clipped += mb_clipped;
-      clip_tokens += static_cast<int>(n_pol);
+      clip_tokens += static_cast<int>(mb_tokens);
     }
   }
   if (st.steps_applied > 0) {

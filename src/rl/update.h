@@ -35,6 +35,13 @@ struct UpdateOptions {
   double temperature = 1.0;       // the rollout's sampling temperature
   int ppo_epochs = 1;
   int mini_batch_size = 2;
+  // How the clipped surrogate averages over tokens. kSequence (GRPO as published): the
+  // mean over each trajectory's policy tokens, then the mean over trajectories, so every
+  // trajectory weighs the same whatever its length. kToken: one mean over all policy tokens
+  // of the mini-batch, so long trajectories weigh more (a long failure then mostly pushes
+  // down "keep walking" and a short false STOP is barely corrected; docs/results.md).
+  enum class Aggregation { kSequence, kToken };
+  Aggregation aggregation = Aggregation::kSequence;
   double max_grad_norm = 0.5;  // infinity: no clipping (DeepSpeed gradient_clipping 0)
   // Data parallel (rl/distributed.h): this process holds trajectories
   // [shard_begin, shard_begin + n) of an update of shard_total (0: the trajectories given

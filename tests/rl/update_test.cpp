@@ -204,6 +204,30 @@ TEST_F(TinyUpdate, OptimizerStepsLowerTheSftLoss) {
   EXPECT_LT(last.sft_loss, first.sft_loss - 0.05) << first.sft_loss << " -> " << last.sft_loss;
 }
 
+TEST_F(TinyUpdate, SequenceMeanWeighsTrajectoriesEquallyTokenMeanWeighsTokens) {
+  const Trajectory a = rollout(1.0);
+  // b keeps one policy token: the others are relabelled as the expert's.
+  Trajectory b = a;
+  bool first = true;
+  for (auto& t : b.answer_tokens) {
+    if (t.source != model::TokenSource::kPolicy) continue;
+    if (!first) t.source = model::TokenSource::kExpert;
+    first = false;
+  }
+  UpdateOptions o;
+  const double n = static_cast<double>(collectTargets(a, codec, o).policy.size());
+  ASSERT_GE(n, 3.0);
+  ASSERT_EQ(collectTargets(b, codec, o).policy.size(), 1u);
+  o.mini_batch_size = 2;
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(1e-12));
+  PolicyUpdater up(net, codec, params, opt);
+  // Ratio 1: each token contributes -A. Advantages +1 (n tokens) and -1 (1 token).
+  o.aggregation = UpdateOptions::Aggregation::kSequence;
+  EXPECT_NEAR(up.update({a, b}, {1.0, -1.0}, o).grpo_loss, 0.0, 1e-4);
+  o.aggregation = UpdateOptions::Aggregation::kToken;
+  EXPECT_NEAR(up.update({a, b}, {1.0, -1.0}, o).grpo_loss, -(n - 1.0) / (n + 1.0), 1e-4);
+}
+
 TEST_F(TinyUpdate, NanAdvantageSkipsTheStepAndLeavesParametersAlone) {
   const Trajectory t = rollout(1.0);
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2).weight_decay(0.0));
