@@ -38,19 +38,33 @@ struct DemoOptions {
   int scenes = 10;
   int episodes_per_scene = 16;
   int sensor_size = 112;
+  // The demo's curriculum is scaled to what a 0.2 M-parameter model learns in minutes on
+  // two cores (docs/results.md): short routes (3.5-7 m, at most 2 rooms) that start facing
+  // along the path. --hard_data gives gen-data's R2R-like defaults (3-12 m, random yaw).
+  bool hard_data = false;
+  float min_geodesic_m = 3.5f;
+  float max_geodesic_m = 7.f;
+  // Off-track thresholds scaled to 30-90 m^2 apartments (the spec's defaults are sized for
+  // Matterport houses, where 3 m off the path with patience 8 rarely triggers here).
+  double offtrack_dist_thresh = 1.5;
+  int offtrack_patience = 4;
+  double recovery_dist_thresh = 1.0;
   std::string data_dir;    // reuse a dataset (default DIR/data, made when missing)
   std::string base_model;  // reuse a base policy and skip init + SFT (ablations)
   std::string model_size = "tiny";
   int sft_updates = 80;
   int sft_episodes = 4;
   double sft_learning_rate = 2e-3;
-  int phase1_updates = 10;
-  int phase2_updates = 20;
-  int episodes_per_update = 2;
-  int group_size = 4;
-  double learning_rate = 3e-4;  // 1e-3 collapsed the tiny policy (docs/results.md)
+  // GRPO: 4 episodes x 8 trajectories per update; 30 updates teach STOP (phase 1), 10 more
+  // the progress reward (phase 2). lr 1e-3 collapsed the tiny policy (docs/results.md).
+  int phase1_updates = 30;
+  int phase2_updates = 10;
+  int episodes_per_update = 4;
+  int group_size = 8;
+  double learning_rate = 3e-4;
   int max_episode_steps = 100;
   int eval_episodes = 24;
+  int visuals_every = 10;  // maps and videos of training rollouts every K updates (0: off)
   bool disable_recovery = false;
   bool pure_grpo = false;
   uint64_t seed = 0;
@@ -106,10 +120,15 @@ rl::TrainerConfig trainConfig(const DemoOptions& d, const std::string& model, co
   o.mini_batch_size = d.group_size;
   o.max_grad_norm = 1.0;
   o.sft_loss_decay_updates = std::max(1, updates);
+  o.offtrack_dist_thresh = d.offtrack_dist_thresh;
+  o.offtrack_patience = d.offtrack_patience;
+  o.recovery_dist_thresh = d.recovery_dist_thresh;
   t.save_every = std::max(1, updates);
   t.seed = d.seed;
   t.num_threads = d.threads;
   t.max_episode_steps = d.max_episode_steps;
+  t.visuals_every = d.visuals_every;
+  t.visuals_episodes = 2;
   t.lora.r = 16;
   t.lora.alpha = 32;
   return t;
@@ -128,6 +147,12 @@ int runDemo(const DemoOptions& d) {
     g.episodes_per_scene = d.episodes_per_scene;
     g.seed = d.seed;
     g.sensor_width = g.sensor_height = d.sensor_size;
+    if (!d.hard_data) {
+      g.min_geodesic_m = d.min_geodesic_m;
+      g.max_geodesic_m = d.max_geodesic_m;
+      g.max_rooms_on_path = 2;
+      g.start_facing_path = true;
+    }
     sim::generateDataset(g);
   }
   const std::string cfg_path = data + "/config.yaml";
@@ -209,6 +234,14 @@ const RegisterCommand kRegister(
       app.add_option("--base_model", d->base_model, "use this base policy instead of init + SFT");
       app.add_option("--sensor_size", d->sensor_size, "RGB width = height of a new dataset")
           ->check(CLI::Range(32, 1024))->capture_default_str();
+      app.add_flag("--hard_data", d->hard_data,
+                   "a new dataset with gen-data's defaults (3-12 m, random start yaw) instead of the easy curriculum");
+      app.add_option("--offtrack_dist_thresh", d->offtrack_dist_thresh, "off-track distance (m) in training")
+          ->check(CLI::PositiveNumber)->capture_default_str();
+      app.add_option("--offtrack_patience", d->offtrack_patience, "off-track patience (steps) in training")
+          ->check(CLI::Range(1, 1000))->capture_default_str();
+      app.add_option("--recovery_dist_thresh", d->recovery_dist_thresh, "recovery-complete distance (m)")
+          ->check(CLI::PositiveNumber)->capture_default_str();
       app.add_option("--sft_episodes", d->sft_episodes, "demonstrations per SFT step")
           ->check(CLI::Range(1, 256))->capture_default_str();
       app.add_option("--episodes_per_update", d->episodes_per_update, "episodes per GRPO update")
@@ -225,6 +258,9 @@ const RegisterCommand kRegister(
       app.add_option("--max_episode_steps", d->max_episode_steps, "episode cap")->check(CLI::Range(10, 5000))->capture_default_str();
       app.add_option("--eval_episodes", d->eval_episodes, "val_unseen episodes evaluated")
           ->check(CLI::Range(1, 100000))->capture_default_str();
+      app.add_option("--visuals_every", d->visuals_every,
+                     "maps and videos of two training rollouts every K updates (0: off)")
+          ->check(CLI::Range(0, 100000))->capture_default_str();
       app.add_flag("--disable_recovery", d->disable_recovery, "ablation: no expert intervention");
       app.add_flag("--pure_grpo", d->pure_grpo, "ablation: without --use_hybrid_training");
       app.add_option("--seed", d->seed, "seed")->capture_default_str();
