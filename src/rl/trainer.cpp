@@ -301,12 +301,16 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   std::mt19937_64 rng(cfg.seed);
   if (!resume_from.empty()) {
     state = loadTrainerState(resume_from);
-    if (sharded_optimizer && (state.world_size != world || state.zero_stage != ds.zero_stage))
+    // Sharded optimizer state (ZeRO 1-2 on several ranks) only fits the same sharding:
+    // one shard per rank, parameters owned by the same ranks.
+    const bool saved_sharded = state.world_size > 1 && state.zero_stage > 0;
+    if (saved_sharded != sharded_optimizer || (saved_sharded && state.world_size != world))
       throw std::runtime_error(resume_from + "/trainer_state.json: saved by " +
-                               std::to_string(state.world_size) + " ranks at ZeRO stage " +
-                               std::to_string(state.zero_stage) + "; its optimizer shards need " +
-                               "the same layout, this run has " + std::to_string(world) +
-                               " ranks at stage " + std::to_string(ds.zero_stage));
+                               std::to_string(state.world_size) + " rank(s) at ZeRO stage " +
+                               std::to_string(state.zero_stage) + ", this run has " +
+                               std::to_string(world) + " at stage " +
+                               std::to_string(ds.zero_stage) +
+                               "; sharded optimizer state resumes only with the same ranks");
     state.world_size = world;
     state.zero_stage = ds.zero_stage;
     loadOptimizerAndRng(resume_from, *optimizer, sharded_optimizer ? ctx.rank() : 0);

@@ -185,10 +185,11 @@ CommandRun runBinary(const std::string& args, const std::string& env = "") {
   return r;
 }
 
-std::string trainFlags(const fs::path& out) {
+std::string trainFlags(const fs::path& out, int updates = 2) {
   return "train --model_path " + (kRoot / "init").string() + " --habitat_config_path " +
          (kRoot / "data" / "config.yaml").string() + " --output_path " + out.string() +
-         " --num_updates 2 --num_episodes_per_update 2 --group_size 2 --use_hybrid_training"
+         " --num_updates " + std::to_string(updates) +
+         " --num_episodes_per_update 2 --group_size 2 --use_hybrid_training"
          " --learning_rate 1e-3 --phase phase2_progress --save_every 2 --max_episode_steps 12"
          " --num_threads 1 --lora_r 4 --lora_alpha 8";
 }
@@ -207,9 +208,10 @@ std::map<int, std::string> fingerprints(const std::string& output) {
   return out;
 }
 
-double maxAdapterDifference(const fs::path& a, const fs::path& b) {
-  model::SafetensorsFile fa((a / "checkpoint-2" / "adapter_model.safetensors").string());
-  model::SafetensorsFile fb((b / "checkpoint-2" / "adapter_model.safetensors").string());
+double maxAdapterDifference(const fs::path& a, const fs::path& b, int update = 2) {
+  const std::string ckpt = "checkpoint-" + std::to_string(update);
+  model::SafetensorsFile fa((a / ckpt / "adapter_model.safetensors").string());
+  model::SafetensorsFile fb((b / ckpt / "adapter_model.safetensors").string());
   EXPECT_EQ(fa.names(), fb.names());
   double worst = 0;
   for (const std::string& n : fa.names())
@@ -259,6 +261,22 @@ TEST_F(TinyWorld, TwoGlooRanksMatchOneProcess) {
   EXPECT_EQ(fp[0], fp[1]) << "ranks diverged";
   EXPECT_TRUE(fs::exists(zero / "checkpoint-2" / "optimizer.rank1.pt"));  // rank 1's shard
   EXPECT_LT(maxAdapterDifference(single, zero), 1e-5);
+
+  // Resuming the ZeRO-2 checkpoint on 2 ranks (each rank loads its own optimizer shard)
+  // continues as the single-process run does from its checkpoint; one process cannot take
+  // the shards over.
+  r = runBinary(trainFlags(single, 3) + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = runBinary("launch --nproc_per_node 2 --master_port " + std::to_string(port + 2) + " -- " +
+                trainFlags(zero, 3) + " --resume --use_deepspeed" +
+                " --deepspeed_config " + zero2.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_LT(maxAdapterDifference(single, zero, 3), 1e-5);
+  r = runBinary(trainFlags(zero, 4) + " --resume");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("checkpoint-3/trainer_state.json: saved by 2 rank(s) at ZeRO stage 2"),
+            std::string::npos)
+      << r.output;
   (void)one;
 }
 
