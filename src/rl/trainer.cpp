@@ -230,6 +230,50 @@ uint64_t shardRolloutSeed(uint64_t seed, size_t first_group) {
   return seed + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(first_group);
 }
 
+// The optimizer step's batch, clipping, precision and ZeRO stage: the trainer's flags, or
+// with --use_deepspeed the JSON, whose "auto" takes the flags (the mini-batch split over
+// the ranks, --max_grad_norm).
+io::DeepSpeedConfig stepConfig(const io::TrainOptions& o, int world) {
+  io::DeepSpeedConfig ds;
+  ds.train_batch_size = o.mini_batch_size;
+  ds.gradient_clipping = o.max_grad_norm;
+  if (!o.use_deepspeed) return ds;
+  io::DeepSpeedDefaults d;
+  d.micro_batch_per_gpu = std::max(1, (o.mini_batch_size + world - 1) / world);
+  d.gradient_clipping = o.max_grad_norm;
+  return io::loadDeepSpeedConfig(o.deepspeed_config, world, d);
+}
+
+// This rank's advantages. They need the whole update's returns: groups are whole on each
+// rank, but the group_size 1 baseline runs over every return in order. Each rank puts its
+// returns at [begin, begin + n) of a zero vector; the sum over ranks is the whole update.
+std::vector<double> shardAdvantages(const DistContext& ctx, const std::vector<double>& returns,
+                                    size_t begin, size_t total, int group_size,
+                                    RunningBaseline& baseline) {
+  std::vector<double> all(total, 0.0);
+  std::copy(returns.begin(), returns.end(), all.begin() + static_cast<std::ptrdiff_t>(begin));
+  all = ctx.reduceMetrics(all, MetricReduce::kSum);
+  const std::vector<double> adv = trajectoryAdvantages(all, group_size, baseline);
+  return std::vector<double>(adv.begin() + static_cast<std::ptrdiff_t>(begin),
+                             adv.begin() + static_cast<std::ptrdiff_t>(begin + returns.size()));
+}
+
+// The rollout metrics plus the optimisation's figures: the metrics.jsonl line of an update.
+std::map<std::string, double> updateMetrics(std::map<std::string, double> m, const UpdateStats& st,
+                                            double sft_weight, double lr, double secs) {
+  m["grpo_loss"] = st.grpo_loss;
+  m["sft_loss"] = st.sft_loss;
+  m["sft_weight"] = sft_weight;
+  m["kl"] = st.kl;
+  m["clip_fraction"] = st.clip_fraction;
+  m["grad_norm"] = st.grad_norm;
+  m["learning_rate"] = lr;
+  m["steps_per_second"] = secs > 0 ? m.at("env_steps") / secs : 0.0;
+  m.erase("env_steps");
+  m["skipped_steps"] = st.steps_skipped;
+  return m;
+}
+
 }  // namespace
 
 TrainResult runTraining(const TrainerConfig& cfg) {
@@ -240,18 +284,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   if (o.use_wandb)
     wandb_settings = io::resolveWandbSettings(cfg.wandb_env, o.output_path, o.wandb_project,
                                               o.wandb_entity, o.wandb_run_name);
-  // --use_deepspeed: the JSON's batch, clipping, precision and ZeRO stage; "auto" takes the
-  // trainer's flags (mini-batch split over the ranks, --max_grad_norm).
   const int world = cfg.dist.world_size;
-  io::DeepSpeedConfig ds;
-  ds.train_batch_size = o.mini_batch_size;
-  ds.gradient_clipping = o.max_grad_norm;
-  if (o.use_deepspeed) {
-    io::DeepSpeedDefaults d;
-    d.micro_batch_per_gpu = std::max(1, (o.mini_batch_size + world - 1) / world);
-    d.gradient_clipping = o.max_grad_norm;
-    ds = io::loadDeepSpeedConfig(o.deepspeed_config, world, d);
-  }
+  const io::DeepSpeedConfig ds = stepConfig(o, world);
   // The trainer runs its model on the CPU: Gloo carries the collectives.
   const DistContext ctx = DistContext::init(cfg.dist, DistBackend::kGloo);
   const bool is_main = ctx.isMain();
@@ -390,30 +424,15 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     }
     std::vector<double> returns;
     for (const Trajectory& t : trajs) returns.push_back(trajectoryReturn(o.phase, t, hcfg.success_distance));
-    // Advantages need the whole update's returns (groups are whole per rank, but the
-    // group_size 1 baseline runs over every return in order).
-    std::vector<double> all_returns(static_cast<size_t>(E * G), 0.0);
-    std::copy(returns.begin(), returns.end(), all_returns.begin() + static_cast<std::ptrdiff_t>(uo.shard_begin));
-    all_returns = ctx.reduceMetrics(all_returns, MetricReduce::kSum);
-    const std::vector<double> all_adv = trajectoryAdvantages(all_returns, G, baseline);
-    const std::vector<double> adv(all_adv.begin() + static_cast<std::ptrdiff_t>(uo.shard_begin),
-                                  all_adv.begin() + static_cast<std::ptrdiff_t>(uo.shard_begin + trajs.size()));
+    const std::vector<double> adv =
+        shardAdvantages(ctx, returns, uo.shard_begin, uo.shard_total, G, baseline);
     uo.sft_weight = o.use_hybrid_training ? io::sftWeight(o, static_cast<int>(u)) : 0.0;
     const UpdateStats st = updater.update(trajs, adv, uo);
     guard.record(u + 1, st.steps_skipped > 0);
 
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::map<std::string, double> m = rolloutMetrics(ctx, trajs, returns);
-    m["grpo_loss"] = st.grpo_loss;
-    m["sft_loss"] = st.sft_loss;
-    m["sft_weight"] = uo.sft_weight;
-    m["kl"] = st.kl;
-    m["clip_fraction"] = st.clip_fraction;
-    m["grad_norm"] = st.grad_norm;
-    m["learning_rate"] = o.learning_rate;
-    m["steps_per_second"] = secs > 0 ? m.at("env_steps") / secs : 0.0;
-    m.erase("env_steps");
-    m["skipped_steps"] = st.steps_skipped;
+    const std::map<std::string, double> m =
+        updateMetrics(rolloutMetrics(ctx, trajs, returns), st, uo.sft_weight, o.learning_rate, secs);
     if (logger) logger->logUpdate(u + 1, m);
     if (wandb) {
       wandb->log(u + 1, m);
@@ -422,7 +441,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     result.last_metrics = m;
     result.updates_done = u + 1;
     char status[64];
-    std::snprintf(status, sizeof status, "SR %.2f OR %.2f", m["success_rate"], m["oracle_rate"]);
+    std::snprintf(status, sizeof status, "SR %.2f OR %.2f", m.at("success_rate"),
+                  m.at("oracle_rate"));
     if (cfg.progress && is_main) progress.update(u + 1, status);
     if (is_main && cfg.visuals_every > 0 && (u + 1) % cfg.visuals_every == 0)
       writeUpdateVisuals(o.output_path, hcfg, trajs, u + 1, cfg.visuals_episodes);
