@@ -189,7 +189,7 @@ std::string trainFlags(const fs::path& out, int updates = 2) {
   return "train --model_path " + (kRoot / "init").string() + " --habitat_config_path " +
          (kRoot / "data" / "config.yaml").string() + " --output_path " + out.string() +
          " --num_updates " + std::to_string(updates) +
-         " --num_episodes_per_update 2 --group_size 2 --use_hybrid_training"
+         " --num_episodes_per_update 3 --group_size 2 --use_hybrid_training"
          " --learning_rate 1e-3 --phase phase2_progress --save_every 2 --max_episode_steps 12"
          " --num_threads 1 --lora_r 4 --lora_alpha 8";
 }
@@ -220,8 +220,10 @@ double maxAdapterDifference(const fs::path& a, const fs::path& b, int update = 2
 }
 
 // Issue #6: 2 Gloo ranks (streamvln launch) end with bit-identical adapters equal to one
-// process training on the same 2 episodes x 2 members per update, with plain AdamW and
-// with ZeRO-2 (ShardedAdamW) from scripts/zero2.json.
+// process training on the same 3 episodes x 2 members per update, with plain AdamW and
+// with ZeRO-2 (ShardedAdamW) from scripts/zero2.json. The shards are unequal (rank 0 holds
+// trajectories 0-3, rank 1 4-5), so with mini-batches of 2 rank 0 alone computes the
+// first two steps and rank 1 alone the third.
 TEST_F(TinyWorld, TwoGlooRanksMatchOneProcess) {
   const fs::path single = kRoot / "dp_single", two = kRoot / "dp_two", zero = kRoot / "dp_zero2";
   for (const fs::path& p : {single, two, zero}) fs::remove_all(p);
