@@ -188,6 +188,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  group_size: " << o.group_size << "\n  learning_rate: " << o.learning_rate
     << "\n  ppo_epochs: " << o.ppo_epochs << "\n  mini_batch_size: " << o.mini_batch_size
     << "\n  max_grad_norm: " << o.max_grad_norm << "\n  kl_coef: " << o.kl_coef
+    << "\n  grpo_loss_mean: " << (o.grpo_sequence_mean ? "sequence" : "token")
     << "\n  save_every: " << c.save_every << "\n  seed: " << c.seed
     << "\n  temperature: " << c.temperature << "\n  lora: r=" << c.lora.r
     << " alpha=" << c.lora.alpha << " dropout=" << c.lora.dropout << " targets=";
@@ -396,6 +397,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   UpdateOptions uo;
   uo.use_hybrid = o.use_hybrid_training;
   uo.sft_oracle_only = o.sft_oracle_only;
+  uo.aggregation = o.grpo_sequence_mean ? UpdateOptions::Aggregation::kSequence
+                                       : UpdateOptions::Aggregation::kToken;
   uo.kl_coef = o.kl_coef;
   uo.temperature = cfg.temperature;
   uo.ppo_epochs = o.ppo_epochs;
