@@ -74,6 +74,11 @@ at::Tensor foldMaskForGqa(const at::Tensor& allowed, int64_t n_rep) {
   return allowed.unsqueeze(2).expand({b, 1, n_rep, tq, tk}).reshape({b, 1, n_rep * tq, tk});
 }
 
+at::Tensor additiveMask(const at::Tensor& allowed, c10::ScalarType dtype) {
+  return at::zeros(allowed.sizes(), allowed.options().dtype(dtype))
+      .masked_fill_(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+}
+
 at::Tensor maskedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                            const at::Tensor& allowed, bool force_math) {
   TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention expects [B,H,T,D]");
@@ -93,10 +98,13 @@ at::Tensor maskedAttention(const at::Tensor& q, const at::Tensor& k, const at::T
   if (!out.defined()) {
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
     at::Tensor scores = at::matmul(qf, k.transpose(2, 3)) * scale;  // [B, Hkv, n_rep*Tq, Tk]
-    scores = scores.masked_fill(mask.logical_not(), std::numeric_limits<float>::lowest() / 2);
+    if (mask.scalar_type() == at::kBool)
+      scores = scores.masked_fill(mask.logical_not(), std::numeric_limits<float>::lowest() / 2);
+    else
+      scores = scores + mask.to(scores.scalar_type());
     out = at::matmul(at::softmax(scores, -1, at::kFloat).to(q.scalar_type()), v);
   }
-  return out.view({b, h, tq, d});
+  return out.reshape({b, h, tq, d});  // fused kernels may return [B, N, Hkv, D] strides
 }
 
 void setCudnnAttention(int mode) {

@@ -29,6 +29,9 @@ at::Tensor maskedAttention(const at::Tensor& q, const at::Tensor& k, const at::T
 // allowed [B, 1, Tq, Tk] -> [B, 1, n_rep * Tq, Tk], row r * Tq + i = row i (built once
 // per forward call instead of once per layer).
 at::Tensor foldMaskForGqa(const at::Tensor& allowed, int64_t n_rep);
+// bool visibility -> additive bias (0 visible, -inf hidden) in `dtype`; maskedAttention
+// takes either form.
+at::Tensor additiveMask(const at::Tensor& allowed, c10::ScalarType dtype);
 
 // [B, Hkv, T, D] -> [B, Hkv * n_rep, T, D], each kv head repeated n_rep times in place.
 at::Tensor repeatKv(const at::Tensor& x, int64_t n_rep);

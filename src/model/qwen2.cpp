@@ -187,8 +187,11 @@ at::Tensor Qwen2ModelImpl::forward(const Qwen2Inputs& in) {
       throw std::invalid_argument("Qwen2: slot_rows must name one slot per batch row");
     SlotKVCache::Step step = in.slots->begin(in.slot_rows, in.slot_new_tokens, t, h.device());
     pos = step.position_ids;
-    if (step.allowed.defined())
+    if (step.allowed.defined()) {
       mask = foldMaskForGqa(step.allowed, config.num_attention_heads / config.num_key_value_heads);
+      // On the GPU the fused kernel takes an additive bias: converted once here, not per layer.
+      if (!h.device().is_cpu()) mask = additiveMask(mask, h.scalar_type());
+    }
     store = in.slots;
   } else if (!pos.defined())
     pos = at::arange(past, past + t, at::TensorOptions().dtype(at::kLong).device(h.device()))

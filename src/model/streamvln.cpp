@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -130,7 +131,14 @@ void StreamVLN::setPlaceholderIds(int64_t image_id, int64_t memory_id) {
 }
 
 torch::Tensor StreamVLN::encodeFrames(const torch::Tensor& rgb_u8) {
-  const torch::Tensor pixels = preprocessImages(rgb_u8, image).to(device(), dtype());
+  // The host preprocessing (PIL-exact bicubic resize) of each frame on its own thread:
+  // serial, it costs as much as the tower itself for a batch of rollout frames.
+  const torch::Tensor batch = rgb_u8.dim() == 3 ? rgb_u8.unsqueeze(0) : rgb_u8;
+  std::vector<torch::Tensor> frames(static_cast<size_t>(batch.size(0)));
+  at::parallel_for(0, batch.size(0), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) frames[i] = preprocessImages(batch[i], image);
+  });
+  const torch::Tensor pixels = torch::cat(frames, 0).to(device(), dtype());
   return model::encodeFrames(vision_tower, mm_projector, pixels, pool_mode);
 }
 

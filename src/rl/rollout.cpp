@@ -52,6 +52,36 @@ void closeTurn(Slot& s) {
   s.expert_actions.clear();
 }
 
+// Opens the turns of `opening` (batched: one vision pass, then the policy turns decode
+// together) and queues each policy turn's proposal.
+void openTurns(std::vector<Slot>& slots, const std::vector<int>& opening,
+               const RolloutOptions& options) {
+  std::vector<model::StreamSession*> sessions, policy;
+  std::vector<model::DecodeOptions> decode;
+  std::vector<std::mt19937_64*> rngs;
+  for (int i : opening) {
+    Slot& s = slots[i];
+    sessions.push_back(s.session.get());
+    if (s.expert_turn) continue;
+    policy.push_back(s.session.get());
+    decode.push_back(options.decode);
+    decode.back().greedy = s.greedy;
+    rngs.push_back(&s.rng);
+  }
+  if (options.batched) {
+    model::beginTurns(sessions, options.batching);
+    model::proposeBatch(policy, decode, rngs, options.batching);
+  } else {
+    for (auto* session : sessions) session->beginTurn();
+    for (size_t k = 0; k < policy.size(); ++k) policy[k]->propose(decode[k], *rngs[k]);
+  }
+  for (int i : opening) {
+    Slot& s = slots[i];
+    if (!s.expert_turn)
+      for (int a : s.session->proposal()) s.queue.push_back(a);
+  }
+}
+
 }  // namespace
 
 RolloutEngine::RolloutEngine(sim::VecEnv& envs, model::StreamVLN& model,
@@ -78,6 +108,10 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
   const int future = static_cast<int>(options_.streaming.num_future_steps);
   std::vector<Trajectory> out(n);
   std::vector<Slot> slots(n);
+  // One KV cache slot per env, shared by the sessions so their turns run as batches.
+  std::unique_ptr<model::SlotKVCache> kv;
+  if (options_.batched && !demo)
+    kv = std::make_unique<model::SlotKVCache>(model_.lm->newSlotCache(n));
   for (int i = 0; i < n; ++i) {
     const int g = i / group_size, m = i % group_size;
     Trajectory& t = out[i];
@@ -91,6 +125,7 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
                (options_.greedy_first_sample && m == 0);
     s.session = std::make_unique<model::StreamSession>(model_, tokenizer_, codec_,
                                                        options_.streaming, mixSeed(seed, g, 7));
+    if (kv) s.session->useSlot(kv.get(), i);
     envs_.reset(i, t.episode);
     const sim::Scene& scene = envs_.scene(i);
     std::vector<sim::Vec3> goals;
@@ -114,12 +149,13 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
   std::vector<sim::Action> actions(envs_.numEnvs(), sim::Action::Stop);
   bool any = true;
   while (any) {
+    // Turns end when their actions are used up or control changes hands; new ones open.
+    std::vector<int> opening;
     for (int i = 0; i < n; ++i) {
       Slot& s = slots[i];
       if (!s.active) continue;
       const sim::AgentState state = envs_.info(i).state;
       const bool expert_drives = demo || (s.intervention && s.intervention->expertControls(state));
-      // A turn ends when its actions are used up or control changes hands.
       if (s.turn_open) {
         const bool used_up = s.expert_turn
                                  ? static_cast<int>(s.expert_actions.size()) >= future
@@ -127,15 +163,16 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
         if (used_up || s.expert_turn != expert_drives) closeTurn(s);
       }
       if (!s.turn_open) {
-        s.session->beginTurn();
         s.turn_open = true;
         s.expert_turn = expert_drives;
-        if (!expert_drives) {
-          model::DecodeOptions d = options_.decode;
-          d.greedy = s.greedy;
-          for (int a : s.session->propose(d, s.rng)) s.queue.push_back(a);
-        }
+        opening.push_back(i);
       }
+    }
+    openTurns(slots, opening, options_);
+    for (int i = 0; i < n; ++i) {
+      Slot& s = slots[i];
+      if (!s.active) continue;
+      const sim::AgentState state = envs_.info(i).state;
       StepRecord rec;
       sim::Action act;
       if (demo) {

@@ -1,8 +1,11 @@
 // Group rollouts: many environments at once, each with its own StreamVLN streaming session
 // (KV cache, frames, conversation) and its own expert intervention.
 //
-//   per step:  envs whose action queue is empty start a turn (new frame)
-//                 policy in control -> StreamSession::propose (sampled, log-probs kept)
+//   per step:  envs whose action queue is empty start a turn (new frame); all of them at
+//              once: one batched vision-tower pass (model::beginTurns), then the policy
+//              turns decode together (model::proposeBatch over one SlotKVCache, a slot
+//              per env: batched prefill of the new user turns, batched action tokens)
+//                 policy in control -> the proposal (sampled, log-probs kept)
 //                 expert in control -> the expert's actions become the turn's answer
 //              every env: Intervention::step(state, queued policy action) -> executed action
 //              VecEnv::step(all actions) -> frames -> StreamSession::observe
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "expert/intervention.h"
+#include "model/stream_batch.h"
 #include "model/stream_session.h"
 #include "sim/episode.h"
 #include "sim/measures.h"
@@ -41,6 +45,10 @@ struct RolloutOptions {
   bool greedy_first_sample = false;  // trajectory 0 of each group decoded greedily
   expert::InterventionConfig intervention;
   model::StreamingConfig streaming;
+  // true: the envs' turns are prefilled and decoded as batches; false: each env's session
+  // runs alone (B = 1 calls; the reference the batched path is tested against).
+  bool batched = true;
+  model::BatchingConfig batching;
   // Informational copies of the VecEnv's HabitatConfig values (the VecEnv enforces the
   // episode length and measures success); kept so callers can log one options struct.
   int max_episode_steps = 500;

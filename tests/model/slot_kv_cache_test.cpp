@@ -38,6 +38,9 @@ TEST(MaskedAttention, EqualsCausalAttentionPerRowOffset) {
   // Folding the mask first gives the same result.
   at::Tensor folded = maskedAttention(q, k, v, foldMaskForGqa(allowed, 2), true);
   EXPECT_TRUE(at::equal(out, folded));
+  // So does the additive form the GPU path uses.
+  at::Tensor additive = maskedAttention(q, k, v, additiveMask(allowed, at::kFloat), true);
+  EXPECT_LE((additive - out).abs().max().item<double>(), 1e-6);
 }
 
 struct SlotBatch : ::testing::Test {

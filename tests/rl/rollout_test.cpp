@@ -42,12 +42,15 @@ class RolloutTest : public ::testing::Test {
                  roomEpisode("b", {8, 0, 3}, 1.f, {2, 0, 8})};
   }
   std::vector<Trajectory> run(RolloutMode mode, int group, uint64_t seed,
-                              expert::InterventionConfig iv = {}) {
+                              expert::InterventionConfig iv = {}, bool batched = true,
+                              bool allow_stop = true) {
     sim::VecEnv envs(cfg_, static_cast<int>(episodes_.size()) * group, 2, cache_);
     RolloutOptions o;
     o.mode = mode;
     o.decode.greedy = false;
+    o.decode.allow_stop = allow_stop;
     o.intervention = iv;
+    o.batched = batched;
     RolloutEngine engine(envs, *policy_.model, *policy_.tokenizer, *policy_.codec, o);
     torch::NoGradGuard no_grad;
     return engine.run(episodes_, group, seed);
@@ -111,6 +114,40 @@ TEST_F(RolloutTest, TrainRolloutsAreTruthfulAndReproducible) {
   EXPECT_EQ(a[0].group, 0);
   EXPECT_EQ(a[1].member, 1);
   EXPECT_EQ(a[2].episode.episode_id, "b");
+}
+
+// The batched engine (one SlotKVCache; batched vision, prefill and decoding) records what
+// the envs record one by one: 4 envs in long episodes (STOP suppressed, no forced stop)
+// with takeovers, so their contexts differ in length and cross window resets.
+TEST_F(RolloutTest, BatchedEngineEqualsEnvsOneByOne) {
+  expert::InterventionConfig iv;
+  iv.offtrack_heading_thresh_deg = 10.f;
+  iv.heading_guard_dist = 0.f;
+  iv.offtrack_patience = 1;
+  iv.goal_stop_patience = 0;
+  const auto one = run(RolloutMode::kTrain, 2, 5, iv, /*batched=*/false, /*allow_stop=*/false);
+  const auto all = run(RolloutMode::kTrain, 2, 5, iv, /*batched=*/true, /*allow_stop=*/false);
+  ASSERT_EQ(one.size(), all.size());
+  size_t windows = 0;
+  for (size_t i = 0; i < one.size(); ++i) {
+    const Trajectory& a = one[i];
+    const Trajectory& b = all[i];
+    expectTruthfulContext(b);
+    ASSERT_EQ(a.steps.size(), b.steps.size()) << "trajectory " << i;
+    for (size_t s = 0; s < a.steps.size(); ++s) {
+      EXPECT_EQ(a.steps[s].action, b.steps[s].action) << "trajectory " << i << " step " << s;
+      EXPECT_EQ(a.steps[s].source, b.steps[s].source);
+    }
+    ASSERT_EQ(a.windows.size(), b.windows.size());
+    for (size_t w = 0; w < a.windows.size(); ++w) EXPECT_EQ(a.windows[w].ids, b.windows[w].ids);
+    ASSERT_EQ(a.answer_tokens.size(), b.answer_tokens.size());
+    for (size_t k = 0; k < a.answer_tokens.size(); ++k) {
+      EXPECT_EQ(a.answer_tokens[k].token, b.answer_tokens[k].token);
+      EXPECT_NEAR(a.answer_tokens[k].logp, b.answer_tokens[k].logp, 1e-4);
+    }
+    windows += a.windows.size();
+  }
+  EXPECT_GE(windows, 2 * one.size());  // every trajectory crossed a window reset
 }
 
 TEST_F(RolloutTest, EvalHasNoExpertAndDemoIsAllExpertAndSucceeds) {
