@@ -4,7 +4,12 @@
 //   model_bench [--config 7b|small|tiny] [--device cuda|cpu] [--context 3400]
 //               [--decode_steps 32] [--batches 1,8,32,64] [--train_seq 2048]
 //               [--train_batch 4] [--train_steps 3] [--lora_r 32] [--frames 32]
-//               [--peak_tflops 793] [--skip prefill,decode,train,vision] [--sdpa_cudnn 0|1]
+//               [--peak_tflops 793] [--skip prefill,decode,slot_decode,train,vision] [--sdpa_cudnn
+//               0|1]
+//               [--profile DIR]   (Kineto traces of slot-cache decode steps and of a
+//                                  rollout-sized batched prefill: DIR/*.json)
+//               [--ckpt_layers 28,14,0]  (checkpointed decoder layers per training run;
+//                                         -1 = all)
 //
 // On CUDA the model is built in bf16 (the default dtype is bf16 while the modules are
 // constructed, then they move to the GPU), so the 7B model never exists in fp32.
@@ -34,10 +39,16 @@
 #define SVLN_HAVE_CUDA_ALLOCATOR_STATS 1
 #endif
 
+#if __has_include(<torch/csrc/autograd/profiler_kineto.h>)
+#include <torch/csrc/autograd/profiler_kineto.h>
+#define SVLN_HAVE_KINETO 1
+#endif
+
+#include "model/attention.h"
 #include "model/kv_cache.h"
 #include "model/lora.h"
 #include "model/qwen2.h"
-#include "model/attention.h"
+#include "model/slot_kv_cache.h"
 #include "model/stream_session.h"
 #include "model/streamvln.h"
 
@@ -55,6 +66,8 @@ struct Options {
   int64_t train_seq = 2048;
   int64_t train_batch = 4;
   int64_t train_steps = 3;
+  std::vector<int64_t> ckpt_layers = {-1};
+  std::string profile_dir;
   int64_t lora_r = 32;
   int64_t frames = 32;
   double peak_tflops = 793.0;
@@ -91,7 +104,12 @@ Options parseArgs(int argc, char** argv) {
       o.train_batch = std::stoll(v);
     else if (a == "--train_steps")
       o.train_steps = std::stoll(v);
-    else if (a == "--lora_r")
+    else if (a == "--profile")
+      o.profile_dir = v;
+    else if (a == "--ckpt_layers") {
+      o.ckpt_layers.clear();
+      for (const auto& x : splitCommas(v)) o.ckpt_layers.push_back(std::stoll(x));
+    } else if (a == "--lora_r")
       o.lora_r = std::stoll(v);
     else if (a == "--frames")
       o.frames = std::stoll(v);
@@ -150,6 +168,30 @@ void row(const char* what, const std::string& setting, double value, const char*
   std::printf("| %-22s | %-28s | %12.2f | %-10s | %s\n", what, setting.c_str(), value, unit,
               note.c_str());
   std::fflush(stdout);
+}
+
+// Runs `fn` under the Kineto profiler (CPU ops + CUDA kernels) and writes a Chrome trace.
+void profileToFile(const std::string& path, const std::function<void()>& fn, bool cuda) {
+#ifdef SVLN_HAVE_KINETO
+  using torch::profiler::impl::ActivityType;
+  using torch::profiler::impl::ProfilerConfig;
+  using torch::profiler::impl::ProfilerState;
+  std::set<ActivityType> activities{ActivityType::CPU};
+  if (cuda) activities.insert(ActivityType::CUDA);
+  const ProfilerConfig config(ProfilerState::KINETO);
+  try {
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+    fn();
+    if (cuda) torch::cuda::synchronize();
+    torch::autograd::profiler::disableProfiler()->save(path);
+    std::printf("profile: %s\n", path.c_str());
+  } catch (const c10::Error& e) {  // a libtorch without Kineto: say so, keep measuring
+    std::printf("profile %s not written: %.120s\n", path.c_str(), e.what());
+  }
+#else
+  throw std::runtime_error("--profile: this libtorch has no Kineto profiler");
+#endif
 }
 
 }  // namespace
@@ -249,6 +291,77 @@ int main(int argc, char** argv) try {
     }
   }
 
+  // (b') the same decode through a SlotKVCache, the rollout's batched path: a slot per
+  // sequence, a per-row visibility mask, keys read as one [B, Hkv, Tk, D] view.
+  if (!o.skip.count("slot_decode")) {
+    torch::NoGradGuard ng;
+    for (int64_t b : o.batches) {
+      SlotKVCache slots = model.lm->newSlotCache(b);
+      std::vector<int64_t> rows(b), ones(b, 1);
+      for (int64_t i = 0; i < b; ++i) rows[i] = i;
+      for (int64_t i = 0; i < b; i += 8) {  // prefill 8 slots per call
+        const int64_t n = std::min<int64_t>(8, b - i);
+        Qwen2Inputs in;
+        in.input_ids = randomIds(n, o.context, vocab, device);
+        in.slots = &slots;
+        in.slot_rows.assign(rows.begin() + i, rows.begin() + i + n);
+        in.slot_new_tokens.assign(n, o.context);
+        model.lm->hiddenStates(in);
+      }
+      at::Tensor next = randomIds(b, 1, vocab, device);
+      auto step = [&] {
+        Qwen2Inputs in;
+        in.input_ids = next;
+        in.slots = &slots;
+        in.slot_rows = rows;
+        in.slot_new_tokens = ones;
+        next = model.lm->forward(in, true).argmax(-1).remainder(vocab);
+      };
+      step();
+      const double s = timer.time([&] {
+        for (int64_t k = 0; k < o.decode_steps; ++k) step();
+      }) / o.decode_steps;
+      row("decode, slot cache", "B=" + std::to_string(b) + " ctx=" + std::to_string(o.context),
+          s * 1000.0, "ms/step",
+          std::to_string(static_cast<int>(b / s)) + " tokens/s, cache " +
+              std::to_string(slots.bytes() >> 20) + " MiB");
+      if (!o.profile_dir.empty() && (b == 1 || b == o.batches.back())) {
+        profileToFile(
+            o.profile_dir + "/slot_decode_b" + std::to_string(b) + ".json",
+            [&] {
+              for (int k = 0; k < 3; ++k) step();
+            },
+            device.is_cuda());
+      }
+    }
+    // A rollout-sized batched prefill: 16 slots holding 2,000 tokens each take a new user
+    // turn of 230 tokens (one frame + text).
+    if (!o.profile_dir.empty()) {
+      SlotKVCache slots = model.lm->newSlotCache(16);
+      std::vector<int64_t> rows(16);
+      for (int64_t i = 0; i < 16; ++i) rows[i] = i;
+      auto feed = [&](int64_t t) {
+        Qwen2Inputs in;
+        in.input_ids = randomIds(16, t, vocab, device);
+        in.slots = &slots;
+        in.slot_rows = rows;
+        in.slot_new_tokens.assign(16, t);
+        model.lm->hiddenStates(in);
+      };
+      feed(2000);
+      feed(230);  // warm-up of the shapes
+      for (int64_t i = 0; i < 16; ++i) slots.truncate(i, 2000);
+      const double s = timer.time([&] { feed(230); });
+      row("prefill, slot cache", "B=16 x 230 on ctx 2000", 16 * 230 / s, "tokens/s",
+          std::to_string(static_cast<int>(s * 1000)) + " ms, " +
+              std::to_string(static_cast<int>(2.0 * n_matmul * 16 * 230 / s / 1e12)) +
+              " TFLOP/s (matmuls)");
+      for (int64_t i = 0; i < 16; ++i) slots.truncate(i, 2000);
+      profileToFile(
+          o.profile_dir + "/slot_prefill_b16.json", [&] { feed(230); }, device.is_cuda());
+    }
+  }
+
   // (c) training: LoRA r on every decoder projection, gradient checkpointing, AdamW on
   // the adapters, next-token cross-entropy over `train_batch` x `train_seq` tokens.
   if (!o.skip.count("train")) {
@@ -260,7 +373,6 @@ int main(int argc, char** argv) try {
     applyLora(model.root(), lc);
     model.root().to(device);
     model.root().train();
-    model.lm->setGradientCheckpointing(true);
     std::vector<at::Tensor> trainable;
     int64_t n_lora = 0;
     for (auto& p : model.root().parameters(true)) {
@@ -283,35 +395,54 @@ int main(int argc, char** argv) try {
       loss.backward();
       opt.step();
     };
-    step();  // warm-up
-    const double s = timer.time([&] {
-      for (int64_t k = 0; k < o.train_steps; ++k) step();
-    }) / o.train_steps;
-    const double tokens = static_cast<double>(o.train_batch * o.train_seq);
-    const double attn = 12.0 * c.num_hidden_layers * c.hidden_size * o.train_seq * tokens;
-    const double model_flops = 6.0 * n_matmul * tokens + attn;
-    const double hw_flops = 8.0 * n_matmul * tokens + attn * 4.0 / 3.0;
-    const double peak = o.peak_tflops * 1e12;
-    const std::string setting = "LoRA r=" + std::to_string(o.lora_r) +
-                                " B=" + std::to_string(o.train_batch) +
-                                " T=" + std::to_string(o.train_seq) + " ckpt";
-    row("train", setting, tokens / s, "tokens/s",
-        std::to_string(static_cast<int>(s * 1000)) + " ms/step, " +
-            std::to_string(n_lora / 1000000) + " M trainable");
-    row("train MFU (6N)", setting, 100.0 * model_flops / s / peak, "% of peak",
-        std::to_string(static_cast<int>(model_flops / s / 1e12)) + " TFLOP/s vs " +
-            std::to_string(static_cast<int>(o.peak_tflops)));
-    row("train HFU (8N, recomp.)", setting, 100.0 * hw_flops / s / peak, "% of peak",
-        std::to_string(static_cast<int>(hw_flops / s / 1e12)) + " TFLOP/s");
+    for (int64_t ckpt : o.ckpt_layers) {
+      model.lm->setGradientCheckpointing(true, ckpt);
 #ifdef SVLN_HAVE_CUDA_ALLOCATOR_STATS
-    if (device.is_cuda()) {
-      row("train peak memory", setting,
-          static_cast<double>(
-              c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[0].peak) /
-              (1 << 30),
-          "GiB");
-    }
+      if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(0);
 #endif
+      const std::string ck = ckpt < 0 ? "all" : std::to_string(ckpt);
+      double s = 0;
+      try {
+        step();  // warm-up
+        s = timer.time([&] {
+          for (int64_t k = 0; k < o.train_steps; ++k) step();
+        }) / o.train_steps;
+      } catch (const c10::Error& e) {  // out of memory with too few checkpointed layers
+        opt.zero_grad();
+        std::printf("| train (ckpt %s layers) | failed: %.80s\n", ck.c_str(), e.what());
+#ifdef SVLN_HAVE_CUDA_ALLOCATOR_STATS
+        if (device.is_cuda()) c10::cuda::CUDACachingAllocator::emptyCache();
+#endif
+        continue;
+      }
+      // Checkpointed layers recompute their forward: hardware FLOPs 6NT + 2NT * share.
+      const double share = ckpt < 0 ? 1.0 : static_cast<double>(ckpt) / c.num_hidden_layers;
+      const double tokens = static_cast<double>(o.train_batch * o.train_seq);
+      const double attn = 12.0 * c.num_hidden_layers * c.hidden_size * o.train_seq * tokens;
+      const double model_flops = 6.0 * n_matmul * tokens + attn;
+      const double hw_flops = (6.0 + 2.0 * share) * n_matmul * tokens + attn * (1.0 + share / 3.0);
+      const double peak = o.peak_tflops * 1e12;
+      const std::string setting = "LoRA r=" + std::to_string(o.lora_r) +
+                                  " B=" + std::to_string(o.train_batch) +
+                                  " T=" + std::to_string(o.train_seq) + " ckpt " + ck;
+      row("train", setting, tokens / s, "tokens/s",
+          std::to_string(static_cast<int>(s * 1000)) + " ms/step, " +
+              std::to_string(n_lora / 1000000) + " M trainable");
+      row("train MFU (6N)", setting, 100.0 * model_flops / s / peak, "% of peak",
+          std::to_string(static_cast<int>(model_flops / s / 1e12)) + " TFLOP/s vs " +
+              std::to_string(static_cast<int>(o.peak_tflops)));
+      row("train HFU (recomp.)", setting, 100.0 * hw_flops / s / peak, "% of peak",
+          std::to_string(static_cast<int>(hw_flops / s / 1e12)) + " TFLOP/s");
+#ifdef SVLN_HAVE_CUDA_ALLOCATOR_STATS
+      if (device.is_cuda()) {
+        row("train peak memory", setting,
+            static_cast<double>(
+                c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[0].peak) /
+                (1 << 30),
+            "GiB");
+      }
+#endif
+    }
     model.root().eval();
   }
 

@@ -5,7 +5,12 @@
 //   rollout_bench [--config tiny|small|7b] [--device cpu|cuda] [--envs 1,8,32,64]
 //                 [--max_steps 32] [--threads N] [--size 224] [--scenes 3]
 //                 [--episodes_per_scene 40] [--seed 0] [--baseline_episodes 2]
-//                 [--sdpa_cudnn 0|1]
+//                 [--sdpa_cudnn 0|1] [--batched 0|1] [--allow_stop 0|1]
+//
+// --batched 1 (default): the engine's batched path (a SlotKVCache slot per env, one vision
+// pass, batched prefill and decoding per step); 0: each env's session calls the model alone.
+// --allow_stop 0: the policy never samples STOP, so random weights walk full-length episodes
+// (max_steps, window resets included) instead of stopping within a few actions.
 //
 // Phases are separated by running the same episodes three ways (no timers inside the
 // engine):
@@ -62,6 +67,8 @@ struct Options {
   int episodes_per_scene = 40;
   uint64_t seed = 0;
   int baseline_episodes = 2;
+  bool batched = true;
+  bool allow_stop = true;
 };
 
 Options parseArgs(int argc, char** argv) {
@@ -90,6 +97,10 @@ Options parseArgs(int argc, char** argv) {
       o.seed = std::stoull(v);
     else if (a == "--baseline_episodes")
       o.baseline_episodes = std::stoi(v);
+    else if (a == "--batched")
+      o.batched = std::stoi(v) != 0;
+    else if (a == "--allow_stop")
+      o.allow_stop = std::stoi(v) != 0;
     else if (a == "--envs") {
       o.envs.clear();
       std::stringstream ss(v);
@@ -124,11 +135,15 @@ struct RunResult {
 
 RunResult rollout(const sim::HabitatConfig& cfg, std::shared_ptr<sim::SceneCache> cache,
                   rl::Policy& policy, const std::vector<sim::Episode>& episodes,
-                  rl::RolloutMode mode, int threads, const torch::Device& device, uint64_t seed) {
+                  rl::RolloutMode mode, const Options& o, const torch::Device& device,
+                  uint64_t seed) {
+  const int threads = o.threads;
   sim::VecEnv envs(cfg, static_cast<int>(episodes.size()), threads, cache);
   rl::RolloutOptions ro;
   ro.mode = mode;
   ro.decode.greedy = mode != rl::RolloutMode::kTrain;
+  ro.decode.allow_stop = o.allow_stop;
+  ro.batched = o.batched;
   ro.max_episode_steps = cfg.max_episode_steps;
   rl::RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
   torch::NoGradGuard no_grad;
@@ -270,7 +285,7 @@ int main(int argc, char** argv) try {
 
   // Warm-up: scenes into the cache, kernels, allocator.
   rollout(cfg, cache, policy, take(all, std::min<int>(4, static_cast<int>(all.size()))),
-          rl::RolloutMode::kTrain, o.threads, device, o.seed);
+          rl::RolloutMode::kTrain, o, device, o.seed);
 
   // Baseline first (batch 1, no KV reuse across steps), so a time limit cuts the large
   // runs rather than the ratio's denominator.
@@ -283,9 +298,9 @@ int main(int argc, char** argv) try {
     long demo_actions = 0;
     for (const auto& e : eps) {
       RunResult r =
-          rollout(cfg, cache, policy, {e}, rl::RolloutMode::kTrain, o.threads, device, o.seed + 2);
-      const RunResult d = rollout(cfg, cache, policy, {e}, rl::RolloutMode::kExpertDemo, o.threads,
-                                  device, o.seed + 2);
+          rollout(cfg, cache, policy, {e}, rl::RolloutMode::kTrain, o, device, o.seed + 2);
+      const RunResult d =
+          rollout(cfg, cache, policy, {e}, rl::RolloutMode::kExpertDemo, o, device, o.seed + 2);
       engine_s += r.seconds;
       actions += r.actions;
       demo_s += d.seconds;
@@ -310,9 +325,9 @@ int main(int argc, char** argv) try {
   for (int n : o.envs) {
     const auto eps = take(all, n);
     const RunResult train =
-        rollout(cfg, cache, policy, eps, rl::RolloutMode::kTrain, o.threads, device, o.seed + 1);
-    const RunResult demo = rollout(cfg, cache, policy, eps, rl::RolloutMode::kExpertDemo, o.threads,
-                                   device, o.seed + 1);
+        rollout(cfg, cache, policy, eps, rl::RolloutMode::kTrain, o, device, o.seed + 1);
+    const RunResult demo =
+        rollout(cfg, cache, policy, eps, rl::RolloutMode::kExpertDemo, o, device, o.seed + 1);
     const RunResult render = renderOnly(cfg, cache, eps, o.threads);
     const double t_train = train.seconds / train.actions;
     const double t_demo = demo.seconds / demo.actions;
@@ -333,6 +348,7 @@ int main(int argc, char** argv) try {
       std::printf(" %.2fx at %d envs;", baseline_per_action / t, n);
     std::printf("\n");
   }
+  std::fflush(stdout);
   std::error_code ec;
   fs::remove_all(dir, ec);
   return 0;
