@@ -10,6 +10,7 @@ PACKAGES=(
   libembree-dev librecast-dev libtinygltf-dev libstb-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev libicu-dev libgloo-dev
+  libcurl4-openssl-dev  # live W&B upload (optional: without it runs are written offline)
   ffmpeg chromium  # episode videos (MP4); report.html browser test
 )
 

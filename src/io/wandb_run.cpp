@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "io/protobuf_message.h"
+#include "io/wandb_uploader.h"
 #include "sim/gzip_io.h"
 
 namespace svln::io {
@@ -148,6 +149,14 @@ std::string metadataJson(double start, const std::vector<std::string>& args) {
   return j.dump(4) + "\n";
 }
 
+// {"k": v, ...} from already-encoded JSON values (keeps Python's NaN / Infinity tokens).
+std::string jsonObject(const std::map<std::string, std::string>& kv) {
+  std::string j = "{";
+  for (const auto& [k, v] : kv)
+    j += (j.size() > 1 ? ", " : "") + nlohmann::json(k).dump() + ": " + v;
+  return j + "}";
+}
+
 }  // namespace
 
 std::string configValueJson(const std::string& text) {
@@ -220,7 +229,24 @@ std::unique_ptr<WandbRun> WandbRun::start(
   run->start_time_ = nowSeconds();
   const std::string stamp = localStamp(static_cast<std::time_t>(run->start_time_));
   if (s.run_name.empty()) s.run_name = s.project + "-" + stamp;
-  const fs::path dir = fs::path(s.root_dir) / "wandb" / ("offline-run-" + stamp + "-" + s.run_id);
+  std::map<std::string, std::string> cfg;
+  for (const auto& [k, v] : config) cfg[k] = configValueJson(v);
+
+  std::string upload_problem;
+  if (s.mode == WandbMode::kOnline && !s.api_key.empty() && wandbUploadAvailable()) {
+    try {
+      nlohmann::json config_json = nlohmann::json::object();  // the client's {"k": {"value": v}}
+      for (const auto& [k, v] : cfg) config_json[k] = {{"value", nlohmann::json::parse(v)}};
+      auto up = std::make_unique<WandbUploader>(s.base_url, s.api_key);
+      s.entity = up->upsertRun(s.entity, s.project, s.run_id, s.run_name, config_json.dump());
+      run->uploader_ = std::move(up);
+    } catch (const std::exception& e) {
+      upload_problem = e.what();
+    }
+  }
+  // The client's names: run-* for a run it uploads, offline-run-* for one `wandb sync` must.
+  const std::string prefix = run->uploader_ ? "run-" : "offline-run-";
+  const fs::path dir = fs::path(s.root_dir) / "wandb" / (prefix + stamp + "-" + s.run_id);
   std::error_code ec;
   fs::create_directories(dir / "files", ec);
   if (ec) throw std::runtime_error(dir.string() + ": cannot create (" + ec.message() + ")");
@@ -232,11 +258,9 @@ std::unique_ptr<WandbRun> WandbRun::start(
   if (!run->output_)
     throw std::runtime_error(out_path + ": cannot create (" + std::strerror(errno) + ")");
 
-  std::map<std::string, std::string> cfg;
   YAML::Emitter y;
   y << YAML::BeginMap;
   for (const auto& [k, v] : config) {
-    cfg[k] = configValueJson(v);
     y << YAML::Key << k << YAML::Value << YAML::BeginMap << YAML::Key << "value" << YAML::Value;
     emitYamlValue(y, nlohmann::json::parse(cfg[k]));
     y << YAML::EndMap;
@@ -261,15 +285,19 @@ std::unique_ptr<WandbRun> WandbRun::start(
   run->writeRecord(files, kRecordFiles);
   run->log_->flush();
 
-  if (s.mode == WandbMode::kOffline) {
+  if (run->uploader_) {
+    spdlog::info("W&B: uploading run {} to {} (entity {}, project {}); local copy in {}", s.run_id,
+                 s.base_url, s.entity, s.project, run->run_dir_);
+  } else if (s.mode == WandbMode::kOffline) {
     spdlog::info("W&B: offline run {}; upload it later with `{}`", run->run_dir_,
                  run->syncCommand());
   } else {
-    spdlog::warn(
-        "W&B: this build has no uploader, so the run was written offline to {}{}; "
-        "upload it with `{}`",
-        run->run_dir_, s.api_key.empty() ? " (and WANDB_API_KEY is not set)" : "",
-        run->syncCommand());
+    const std::string why = !upload_problem.empty() ? "the upload failed (" + upload_problem + ")"
+                            : s.api_key.empty()
+                                ? std::string("WANDB_API_KEY is not set")
+                                : std::string("this build has no libcurl to upload with");
+    spdlog::warn("W&B: {}, so the run was written offline to {}; upload it with `{}`", why,
+                 run->run_dir_, run->syncCommand());
   }
   return run;
 }
@@ -310,6 +338,19 @@ void WandbRun::log(int64_t step, const std::map<std::string, double>& metrics) {
   for (const auto& [k, v] : row) summary_[k] = v;
   last_step_ = step;
   log_->flush();
+  if (uploader_) {
+    try {
+      uploader_->appendHistory(jsonObject(row));
+    } catch (const std::exception& e) {
+      uploadFailed(e.what());
+    }
+  }
+}
+
+void WandbRun::uploadFailed(const std::string& what) {
+  uploader_.reset();
+  spdlog::warn("W&B: upload stopped ({}); every record is in {}; upload it with `{}`", what,
+               run_dir_, syncCommand());
 }
 
 void WandbRun::logLine(const std::string& line) {
@@ -338,12 +379,19 @@ void WandbRun::finish(int exit_code) {
   std::fclose(output_);
   output_ = nullptr;
   // wandb-summary.json: the same values as one JSON object (NaN / Infinity as Python writes).
-  std::string j = "{";
-  for (const auto& [k, v] : summary)
-    j += (j.size() > 1 ? ", " : "") + nlohmann::json(k).dump() + ": " + v;
-  sim::writeFileAtomic(run_dir_ + "/files/wandb-summary.json", j + "}\n");
-  spdlog::info("W&B: run {} finished (exit code {}); `{}` uploads it", settings_.run_id, exit_code,
-               syncCommand());
+  sim::writeFileAtomic(run_dir_ + "/files/wandb-summary.json", jsonObject(summary) + "\n");
+  if (uploader_) {
+    try {
+      uploader_->finish(jsonObject(summary), exit_code);
+    } catch (const std::exception& e) {
+      uploadFailed(e.what());
+    }
+  }
+  if (uploader_)
+    spdlog::info("W&B: run {} finished and uploaded (exit code {})", settings_.run_id, exit_code);
+  else
+    spdlog::info("W&B: run {} finished (exit code {}); `{}` uploads it", settings_.run_id,
+                 exit_code, syncCommand());
 }
 
 }  // namespace svln::io

@@ -1,5 +1,5 @@
 // Weights & Biases logging without the Python client: a run directory laid out as the
-// client lays out an offline run, so `wandb sync` uploads it later.
+// client lays out a run, so `wandb sync` uploads it later (and a live upload when it can).
 //
 //   <WANDB_DIR>/wandb/offline-run-YYYYMMDD_HHMMSS-<id>/
 //     run-<id>.wandb          transaction log (io/wandb_log.h) of Record messages:
@@ -14,9 +14,11 @@
 //   WANDB_MODE   online (default) | offline | dryrun (= offline) | disabled
 //   WANDB_DIR    where wandb/ goes (default here: the run's --output_path)
 //   WANDB_API_KEY, WANDB_BASE_URL (default https://api.wandb.ai), WANDB_RUN_ID,
-//   WANDB_ENTITY, WANDB_PROJECT (when the flags leave them at their defaults)
-// This build has no uploader: online mode writes the same offline directory and logs one
-// line naming the `wandb sync` command that uploads it.
+//   WANDB_ENTITY (when --wandb_entity is not given)
+// Online mode (an API key and a build with libcurl) also uploads live (io/wandb_uploader.h)
+// and names the directory run-<stamp>-<id> as the client does; without a key or libcurl,
+// or when the server fails, the directory is the offline one and one line names the
+// `wandb sync` command that uploads it.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,7 @@
 namespace svln::io {
 
 class ProtoMessage;
+class WandbUploader;
 
 enum class WandbMode { kOnline, kOffline, kDisabled };
 
@@ -78,6 +81,8 @@ class WandbRun {
   const std::string& runDir() const { return run_dir_; }
   const std::string& runId() const { return settings_.run_id; }
   const std::string& logPath() const { return log_path_; }
+  // Whether the run is being uploaded live (false after an upload failure).
+  bool uploading() const { return uploader_ != nullptr; }
   // The shell command that uploads this run.
   std::string syncCommand() const;
 
@@ -87,7 +92,9 @@ class WandbRun {
 
   WandbSettings settings_;
   std::string run_dir_, log_path_;
+  void uploadFailed(const std::string& what);
   std::unique_ptr<WandbLogWriter> log_;
+  std::unique_ptr<WandbUploader> uploader_;  // null: offline
   std::FILE* output_ = nullptr;
   int64_t record_num_ = 0;
   double start_time_ = 0;
