@@ -360,8 +360,9 @@ std::string writeRunReport(const std::string& run_dir) {
   }
   const std::string path = (dir / "report.html").string();
   sim::writeFileAtomic(path, renderReportHtml(in));
-  spdlog::info("report: {} ({} metric keys, {} evals, {} maps, {} videos)", path, in.metrics.size(),
-               in.evals.size(), in.maps.size(), in.videos.size());
+  spdlog::info("report: {} ({} metric keys, {} evals, {} maps, {} videos, {} training visual sets)",
+               path, in.metrics.size(), in.evals.size(), in.maps.size(), in.videos.size(),
+               in.training_visuals.size());
   return path;
 }
 

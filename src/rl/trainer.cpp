@@ -357,10 +357,18 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     logLine("trainable parameters: " + std::to_string(n_train));
   }
   if (ctx.distributed() || o.use_deepspeed) {
-    logLine("data parallel: " + std::to_string(world) + " rank(s), " + toString(ctx.backend()) +
-            ", global mini-batch " + std::to_string(ds.train_batch_size) + " trajectories, clip " +
-            std::to_string(ds.gradient_clipping) + ", ZeRO stage " +
-            std::to_string(ds.zero_stage) + (ds.bf16 ? ", bf16 requested" : ""));
+    std::ostringstream dp;
+    dp << "data parallel: " << world << " rank(s)"
+       << (ctx.distributed() ? " over " + toString(ctx.backend()) : std::string())
+       << ", global mini-batch " << ds.train_batch_size << " trajectories, gradient clipping ";
+    if (ds.gradient_clipping > 0)
+      dp << ds.gradient_clipping;
+    else
+      dp << "off";
+    dp << ", ZeRO stage " << ds.zero_stage
+       << (ds.zero_stage > 0 && !ctx.distributed() ? " (one rank: plain AdamW)" : "")
+       << (ds.bf16 ? ", bf16 requested" : "");
+    logLine(dp.str());
     if (ds.bf16 && is_main)
       spdlog::warn("--deepspeed_config: bf16 is enabled but the trainer runs on the CPU, "
                    "where it computes in fp32");
