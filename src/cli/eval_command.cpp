@@ -24,6 +24,7 @@ struct EvalCommandOptions {
   std::string config;
   std::string out;
   int save_videos = 0;
+  int max_episode_steps = 0;  // 0: the config's
   rl::EvalOptions eval;
 };
 
@@ -35,7 +36,8 @@ int runEval(const EvalCommandOptions& o) {
     throw std::runtime_error("--save_videos: needs --out naming an eval*.json file (the "
                              "maps and videos go beside it)");
   }
-  const sim::HabitatConfig cfg = sim::loadHabitatConfig(o.config);
+  sim::HabitatConfig cfg = sim::loadHabitatConfig(o.config);
+  if (o.max_episode_steps > 0) cfg.max_episode_steps = o.max_episode_steps;
   rl::Policy policy = rl::loadPolicy(o.model_path, o.adapter);
   const rl::EvalResult r = rl::evaluate(cfg, policy, o.eval);
   std::printf("%s\n", rl::formatSummary(r).c_str());
@@ -61,6 +63,9 @@ const RegisterCommand kEval(
       app.add_option("--num_threads", o->eval.num_threads, "rendering threads")
           ->check(CLI::Range(1, 1024))->capture_default_str();
       app.add_option("--max_episodes", o->eval.max_episodes, "at most this many episodes");
+      app.add_option("--max_episode_steps", o->max_episode_steps,
+                     "episode cap (0: the config's; the demo evaluates with 100)")
+          ->check(CLI::Range(0, 100000))->capture_default_str();
       app.add_option("--seed", o->eval.seed, "seed (observation phrases)")->capture_default_str();
       app.add_option("--out", o->out, "write results (summary + per episode) as JSON");
       app.add_option("--save_videos", o->save_videos,

@@ -1,0 +1,55 @@
+// `streamvln eval` end to end on a fresh procedural world and a random tiny StreamVLN:
+// the episode cap flag bounds every episode, and the results file lists each episode.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace svln {
+namespace {
+
+namespace fs = std::filesystem;
+
+int run(const std::string& args, std::string* output) {
+  const std::string cmd = std::string(SVLN_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) output->append(buf.data(), n);
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(EvalCommand, MaxEpisodeStepsCapsEveryEpisode) {
+  const fs::path dir = fs::temp_directory_path() / "svln_eval_cap";
+  fs::remove_all(dir);
+  std::string log;
+  ASSERT_EQ(run("gen-data --out " + (dir / "data").string() +
+                    " --scenes 2 --episodes-per-scene 3 --seed 3 --sensor-size 64",
+                &log),
+            0)
+      << log;
+  ASSERT_EQ(run("model init --streamvln --out " + (dir / "model").string(), &log), 0) << log;
+  const fs::path out = dir / "eval_val_unseen.json";
+  ASSERT_EQ(run("eval --model_path " + (dir / "model").string() + " --habitat_config_path " +
+                    (dir / "data/config.yaml").string() +
+                    " --split val_unseen --max_episode_steps 6 --num_threads 1 --out " + out.string(),
+                &log),
+            0)
+      << log;
+  std::ifstream f(out);
+  const nlohmann::json j = nlohmann::json::parse(f);
+  ASSERT_GE(j.at("per_episode").size(), 1u);
+  for (const auto& e : j.at("per_episode")) EXPECT_LE(e.at("steps").get<int>(), 6) << e.dump();
+  EXPECT_LE(j.at("avg_episode_length").get<double>(), 6.0);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace svln
