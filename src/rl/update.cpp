@@ -238,9 +238,10 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
         for (double w : targets[i].sft_weight) w_sft += w;
       }
       if (dp) {
-        const auto sums = o.dist->reduceMetrics({n_pol, w_sft}, MetricReduce::kSum);
+        const auto sums = o.dist->reduceMetrics({n_pol, w_sft, mb_tokens}, MetricReduce::kSum);
         n_pol = sums[0];
         w_sft = sums[1];
+        mb_tokens = sums[2];  // clip_fraction's denominator, like the summed clip counts
       }
       optimizer_.zero_grad();
       double grpo = 0, sft = 0, kl = 0;

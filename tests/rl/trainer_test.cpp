@@ -251,6 +251,7 @@ TEST_F(TinyWorld, TwoGlooRanksMatchOneProcess) {
     EXPECT_NEAR(a[i]["mean_return"].get<double>(), b[i]["mean_return"].get<double>(), 1e-12);
   }
   EXPECT_NEAR(a[1]["grpo_loss"].get<double>(), b[1]["grpo_loss"].get<double>(), 1e-5);
+  EXPECT_NEAR(a[1]["clip_fraction"].get<double>(), b[1]["clip_fraction"].get<double>(), 1e-12);
   EXPECT_NEAR(a[1]["sft_loss"].get<double>(), b[1]["sft_loss"].get<double>(), 1e-5);
 
   const fs::path zero2 = fs::path(SVLN_TEST_DATA).parent_path().parent_path() / "scripts" / "zero2.json";
