@@ -140,6 +140,8 @@ class Intervention {
   // Rollback mode: the state the world is restored to after a cut, at the last reference
   // waypoint the agent passed (the nearest index; 0 = the start), facing the next one.
   sim::AgentState rollbackStart() const;
+  // The reference waypoint rollbackStart() stands on (pass it to demonstrate()).
+  int rollbackWaypoint() const { return nearest_; }
   // The expert's demonstration from `start` along the reference path (waypoints from
   // `first_waypoint` on) to the goal, ending with its STOP; at most max_steps actions.
   // Empty when the expert has no path. Uses sim::applyAction, so it replays exactly.

@@ -34,7 +34,27 @@ struct Slot {
   std::deque<int> queue;  // proposed policy actions not yet executed
   int kept_policy = 0;
   std::vector<int> expert_actions;
+  // Rollback mode: after the cut the slot replays the expert's demonstration.
+  bool demo_phase = false;
+  std::deque<int> demo_actions;
 };
+
+// The trajectory a slot's steps are recorded into: the policy's, or after a rollback the
+// demonstration's.
+Trajectory& target(Trajectory& t, const Slot& s) { return s.demo_phase ? *t.rollback_demo : t; }
+
+// The session's context into the trajectory, and each executed step's answer token.
+void keepContext(Trajectory& t, const model::StreamSession& session) {
+  t.windows = session.windows();
+  t.answer_tokens = session.answerTokens();
+  t.frames = session.frames();
+  for (size_t k = 0; k < t.answer_tokens.size(); ++k) {
+    const model::AnswerToken& a = t.answer_tokens[k];
+    if (a.action >= 0 && a.step < static_cast<int64_t>(t.steps.size())) {
+      t.steps[a.step].answer_token = static_cast<int32_t>(k);
+    }
+  }
+}
 
 torch::Tensor frameOf(const sim::VecEnv& envs, int env) {
   const auto& c = envs.config().rgb;
@@ -87,13 +107,7 @@ void openTurns(std::vector<Slot>& slots, const std::vector<int>& opening,
 RolloutEngine::RolloutEngine(sim::VecEnv& envs, model::StreamVLN& model,
                              const model::Tokenizer& tokenizer, const model::ActionCodec& codec,
                              RolloutOptions options)
-    : envs_(envs), model_(model), tokenizer_(tokenizer), codec_(codec), options_(options) {
-  if (options_.mode == RolloutMode::kTrain &&
-      options_.intervention.recovery_mode == expert::RecoveryMode::Rollback) {
-    throw std::runtime_error(
-        "--recovery_mode rollback: not supported by the streaming rollout (use takeover)");
-  }
-}
+    : envs_(envs), model_(model), tokenizer_(tokenizer), codec_(codec), options_(options) {}
 
 std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& episodes,
                                            int group_size, uint64_t seed) {
@@ -155,7 +169,8 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
       Slot& s = slots[i];
       if (!s.active) continue;
       const sim::AgentState state = envs_.info(i).state;
-      const bool expert_drives = demo || (s.intervention && s.intervention->expertControls(state));
+      const bool expert_drives = demo || s.demo_phase ||
+                                 (s.intervention && s.intervention->expertControls(state));
       if (s.turn_open) {
         const bool used_up = s.expert_turn
                                  ? static_cast<int>(s.expert_actions.size()) >= future
@@ -175,7 +190,13 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
       const sim::AgentState state = envs_.info(i).state;
       StepRecord rec;
       sim::Action act;
-      if (demo) {
+      if (s.demo_phase) {
+        act = static_cast<sim::Action>(s.demo_actions.front());
+        s.demo_actions.pop_front();
+        rec.source = Source::Expert;
+        rec.expert_label = act;
+        rec.label_valid = true;
+      } else if (demo) {
         const expert::FollowResult ex = s.intervention->expertAction(state);
         act = ex.status == expert::FollowStatus::Unreachable ? sim::Action::Stop : ex.action;
         rec.source = Source::Expert;
@@ -189,6 +210,60 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
             s.expert_turn ? s.intervention->expertAction(state).action
                           : static_cast<sim::Action>(s.queue.front());
         const expert::Decision d = s.intervention->step(state, proposed);
+        if (d.rollback) {
+          // The cut: the proposed action is not executed and the policy's trajectory ends
+          // here, a failure. The env restarts at the waypoint for the demonstration, whose
+          // first action is taken in this same step.
+          Trajectory& t = out[i];
+          rec.reason = d.reason;
+          s.queue.clear();
+          closeTurn(s);
+          t.rolled_back = true;
+          t.metrics = envs_.info(i).metrics;
+          t.metrics.success = t.metrics.spl = t.metrics.sdtw = 0.f;
+          t.counters = s.intervention->counters();
+          keepContext(t, *s.session);
+          const sim::AgentState start = s.intervention->rollbackStart();
+          const std::vector<expert::DemoStep> demo_steps = s.intervention->demonstrate(
+              start, s.intervention->rollbackWaypoint(), envs_.config().max_episode_steps);
+          if (demo_steps.empty()) {  // no path from the waypoint: nothing to learn from
+            s.session.reset();
+            s.active = false;
+            actions[i] = sim::Action::Stop;  // the env is left as it is (not stepped)
+            continue;
+          }
+          sim::Episode from = t.episode;
+          from.start_position = start.position;
+          from.start_rotation = sim::quatFromHeading(start.heading_rad);
+          t.rollback_demo = std::make_shared<Trajectory>();
+          Trajectory& demo_t = *t.rollback_demo;
+          demo_t.episode = from;
+          demo_t.group = t.group;
+          demo_t.member = t.member;
+          envs_.reset(i, from);
+          demo_t.start_distance = envs_.info(i).metrics.distance_to_goal;
+          s.session = std::make_unique<model::StreamSession>(model_, tokenizer_, codec_, options_.streaming,
+                                                             mixSeed(seed, t.group, 11));
+          if (kv) s.session->useSlot(kv.get(), i);
+          s.session->reset(t.episode.instruction.instruction_text);
+          s.session->observe(frameOf(envs_, i));
+          s.session->beginTurn();
+          s.turn_open = true;
+          s.expert_turn = true;
+          s.demo_phase = true;
+          for (const expert::DemoStep& d2 : demo_steps) s.demo_actions.push_back(static_cast<int>(d2.action));
+          act = static_cast<sim::Action>(s.demo_actions.front());
+          s.demo_actions.pop_front();
+          StepRecord first;
+          first.action = act;
+          first.source = Source::Expert;
+          first.expert_label = act;
+          first.label_valid = true;
+          s.expert_actions.push_back(static_cast<int>(act));
+          demo_t.steps.push_back(first);
+          actions[i] = act;
+          continue;
+        }
         act = d.action;
         rec.source = s.expert_turn ? Source::Expert : d.source;
         rec.expert_label = d.expert_action;
@@ -208,7 +283,7 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
         s.expert_turn = true;
       }
       rec.action = act;
-      out[i].steps.push_back(rec);
+      target(out[i], s).steps.push_back(rec);
       actions[i] = act;
     }
     envs_.step(actions);
@@ -217,12 +292,21 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
       Slot& s = slots[i];
       if (!s.active) continue;
       const sim::EnvInfo& info = envs_.info(i);
-      StepRecord& rec = out[i].steps.back();
+      StepRecord& rec = target(out[i], s).steps.back();
       rec.distance_to_goal = info.metrics.distance_to_goal;
       rec.collided = info.collided;
       if (info.done) {
         closeTurn(s);
         s.active = false;
+        if (s.demo_phase) {  // the demonstration's end: SFT data, its metrics for the record
+          Trajectory& d = *out[i].rollback_demo;
+          d.metrics = info.metrics;
+          d.called_stop = rec.action == sim::Action::Stop;
+          d.counters.expert_steps = static_cast<int>(d.steps.size());
+          keepContext(d, *s.session);
+          s.session.reset();
+          continue;
+        }
         Trajectory& t = out[i];
         t.metrics = info.metrics;
         t.called_stop = rec.action == sim::Action::Stop && !t.safety_stop;
@@ -234,15 +318,7 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
         } else if (s.intervention) {
           t.counters = s.intervention->counters();
         }
-        t.windows = s.session->windows();
-        t.answer_tokens = s.session->answerTokens();
-        t.frames = s.session->frames();
-        for (size_t k = 0; k < t.answer_tokens.size(); ++k) {
-          const model::AnswerToken& a = t.answer_tokens[k];
-          if (a.action >= 0 && a.step < static_cast<int64_t>(t.steps.size())) {
-            t.steps[a.step].answer_token = static_cast<int32_t>(k);
-          }
-        }
+        keepContext(t, *s.session);
         s.session.reset();
       } else {
         s.session->observe(frameOf(envs_, i));

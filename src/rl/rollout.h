@@ -11,6 +11,9 @@
 //              VecEnv::step(all actions) -> frames -> StreamSession::observe
 //              a turn ends when its actions are used up or control changes hands:
 //                 StreamSession::endTurn(kept policy actions, expert actions)
+//   rollback mode: an off-track cut ends the policy's trajectory; the env is reset to the
+//              last reference waypoint passed and the expert's demonstration from there
+//              runs in the same env with a fresh session (Trajectory::rollback_demo)
 //
 // The result keeps, per trajectory, everything the trainer needs to recompute the same
 // log-probabilities with gradients (windows, frames, answer tokens) and to score it
@@ -79,6 +82,13 @@ struct Trajectory {
   bool called_stop = false;  // ended by a STOP (policy, expert or forced; not a safety stop)
   bool forced_stop = false;  // the goal-zone patience forced that STOP
   bool safety_stop = false;  // a recovery ran out (recovery_max_steps): counted as failure
+  // --recovery_mode rollback: the policy's trajectory was cut when it went off track (a
+  // failure; not stepped further), and `rollback_demo` holds the expert's demonstration
+  // from the last reference waypoint passed to the goal, in a fresh streaming context: SFT
+  // data only (every step is the expert's), never part of returns, advantages or metrics.
+  // Null when there was no cut, or the expert had no path from the waypoint.
+  bool rolled_back = false;
+  std::shared_ptr<Trajectory> rollback_demo;
   // The streaming context as it was at rollout time (windows, frames, answer tokens).
   std::vector<model::WindowRecord> windows;
   std::vector<model::AnswerToken> answer_tokens;

@@ -60,7 +60,7 @@ double trajectoryReturn(io::Phase phase, const Trajectory& t, float success_dist
 std::map<std::string, double> rolloutMetrics(const DistContext& ctx,
                                              const std::vector<Trajectory>& trajs,
                                              const std::vector<double>& returns) {
-  enum { kN, kSr, kSpl, kNdtw, kNe, kLen, kRet, kTrig, kDone, kForced, kExpert, kPolicy, kCount };
+  enum { kN, kSr, kSpl, kNdtw, kNe, kLen, kRet, kTrig, kDone, kForced, kExpert, kPolicy, kRollback, kCount };
   std::vector<double> s(kCount, 0.0);
   for (size_t i = 0; i < trajs.size(); ++i) {
     const Trajectory& t = trajs[i];
@@ -76,6 +76,7 @@ std::map<std::string, double> rolloutMetrics(const DistContext& ctx,
     s[kForced] += t.counters.forced_stops;
     s[kExpert] += t.counters.expert_steps;
     s[kPolicy] += t.counters.policy_steps;
+    s[kRollback] += t.rolled_back ? 1.0 : 0.0;
   }
   s = ctx.reduceMetrics(s, MetricReduce::kSum);
   std::map<std::string, double> m;
@@ -91,6 +92,7 @@ std::map<std::string, double> rolloutMetrics(const DistContext& ctx,
   m["recoveries_triggered"] = s[kTrig];
   m["recoveries_completed"] = s[kDone];
   m["forced_stops"] = s[kForced];
+  m["rollbacks"] = s[kRollback];  // --recovery_mode rollback: trajectories cut off track
   m["env_steps"] = s[kLen];
   return m;
 }

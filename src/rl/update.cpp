@@ -205,12 +205,18 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
     throw std::invalid_argument("PolicyUpdater::update: one advantage per trajectory");
   if (o.mini_batch_size < 1 || o.ppo_epochs < 1)
     throw std::invalid_argument("PolicyUpdater::update: mini_batch_size and ppo_epochs >= 1");
-  std::vector<TrajectoryTargets> targets;
+  std::vector<TrajectoryTargets> targets, demo_targets;
   UpdateStats st;
   for (const Trajectory& t : trajectories) {
     targets.push_back(collectTargets(t, codec_, o));
     st.policy_tokens += static_cast<int>(targets.back().policy.size());
     st.sft_tokens += static_cast<int>(targets.back().sft.size());
+    // A rollback's demonstration (every step the expert's) is SFT data of its trajectory.
+    demo_targets.emplace_back();
+    if (t.rollback_demo && o.use_hybrid) {
+      demo_targets.back() = collectTargets(*t.rollback_demo, codec_, o);
+      st.sft_tokens += static_cast<int>(demo_targets.back().sft.size());
+    }
   }
   const size_t n = trajectories.size();
   const auto mbs = static_cast<size_t>(o.mini_batch_size);
@@ -236,6 +242,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
         mb_tokens += k;
         n_pol += per_sequence ? (k > 0 ? 1.0 : 0.0) : k;
         for (double w : targets[i].sft_weight) w_sft += w;
+        for (double w : demo_targets[i].sft_weight) w_sft += w;
       }
       if (dp) {
         const auto sums = o.dist->reduceMetrics({n_pol, w_sft, mb_tokens}, MetricReduce::kSum);
@@ -249,8 +256,13 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       bool bad = false;
       const char* what = "loss";
       for (size_t i = b; i < e && !bad; ++i) {
-        const TrajectoryTerms tt = trajectoryTerms(model_, codec_, trajectories[i], advantages[i],
-                                                   targets[i], o);
+        TrajectoryTerms tt = trajectoryTerms(model_, codec_, trajectories[i], advantages[i],
+                                             targets[i], o);
+        if (!demo_targets[i].sft.empty()) {
+          const TrajectoryTerms demo = trajectoryTerms(model_, codec_, *trajectories[i].rollback_demo,
+                                                       0.0, demo_targets[i], o);
+          tt.sft_sum = tt.sft_sum + demo.sft_sum;
+        }
         // L = (sum GRPO)/N_pol + w (sum w_t CE_t)/W_sft + kl_coef (sum k3)/N_pol, where a
         // kSequence term is first averaged over its own tokens and N_pol counts trajectories.
         const double own = per_sequence ? std::max(1, tt.policy_tokens) : 1.0;

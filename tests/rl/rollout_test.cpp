@@ -150,6 +150,54 @@ TEST_F(RolloutTest, BatchedEngineEqualsEnvsOneByOne) {
   EXPECT_GE(windows, 2 * one.size());  // every trajectory crossed a window reset
 }
 
+// --recovery_mode rollback: the first off-track state cuts the policy's trajectory (a
+// failure, nothing executed there) and the expert's demonstration from the last waypoint
+// passed runs in the same env with a fresh context, all expert steps, ending at the goal.
+TEST_F(RolloutTest, RollbackCutsThePolicyAndDemonstratesFromTheWaypoint) {
+  expert::InterventionConfig iv;
+  iv.offtrack_heading_thresh_deg = 10.f;
+  iv.heading_guard_dist = 0.f;
+  iv.offtrack_patience = 1;
+  iv.recovery_mode = expert::RecoveryMode::Rollback;
+  const auto a = run(RolloutMode::kTrain, 2, 11, iv);
+  ASSERT_EQ(a.size(), 4u);
+  int cuts = 0;
+  for (const Trajectory& t : a) {
+    if (!t.rolled_back) continue;
+    ++cuts;
+    EXPECT_FALSE(t.called_stop);
+    EXPECT_EQ(t.metrics.success, 0.f);
+    EXPECT_EQ(static_cast<size_t>(t.metrics.steps), t.steps.size()) << "the cut step is not executed";
+    for (const StepRecord& r : t.steps) EXPECT_EQ(r.source, expert::Source::Policy);
+    ASSERT_TRUE(t.rollback_demo);
+    const Trajectory& d = *t.rollback_demo;
+    expectTruthfulContext(d);
+    ASSERT_FALSE(d.steps.empty());
+    for (const StepRecord& r : d.steps) {
+      EXPECT_EQ(r.source, expert::Source::Expert);
+      EXPECT_TRUE(r.label_valid);
+      EXPECT_EQ(r.expert_label, r.action);
+    }
+    EXPECT_EQ(d.steps.back().action, sim::Action::Stop);
+    EXPECT_EQ(d.metrics.success, 1.f) << "the expert reaches the goal from the waypoint";
+    // It starts on a reference waypoint, in a context of its own.
+    float nearest = 1e9f;
+    for (const sim::Vec3& w : t.episode.reference_path)
+      nearest = std::min(nearest, sim::horizontalDistance(w, d.episode.start_position));
+    EXPECT_LT(nearest, 0.05f);
+    EXPECT_EQ(d.windows.front().image_steps.front(), 0);
+    EXPECT_EQ(d.group, t.group);
+  }
+  EXPECT_GT(cuts, 0);
+  // Reproducible, and the batched engine agrees with the envs one by one.
+  const auto b = run(RolloutMode::kTrain, 2, 11, iv, /*batched=*/false);
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].rolled_back, b[i].rolled_back);
+    ASSERT_EQ(a[i].steps.size(), b[i].steps.size());
+    if (a[i].rollback_demo) ASSERT_EQ(a[i].rollback_demo->steps.size(), b[i].rollback_demo->steps.size());
+  }
+}
+
 TEST_F(RolloutTest, EvalHasNoExpertAndDemoIsAllExpertAndSucceeds) {
   for (const auto& t : run(RolloutMode::kEval, 1, 3)) {
     for (const auto& s : t.steps) EXPECT_EQ(s.source, expert::Source::Policy);

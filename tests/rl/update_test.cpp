@@ -228,6 +228,36 @@ TEST_F(TinyUpdate, SequenceMeanWeighsTrajectoriesEquallyTokenMeanWeighsTokens) {
   EXPECT_NEAR(up.update({a, b}, {1.0, -1.0}, o).grpo_loss, -(n - 1.0) / (n + 1.0), 1e-4);
 }
 
+// A rollback's demonstration is SFT data of its trajectory: its expert steps join the
+// mini-batch's weighted cross-entropy (and its weight total), never the surrogate.
+TEST_F(TinyUpdate, RollbackDemonstrationsAreSftData) {
+  const Trajectory t = rollout(1.0);
+  Trajectory cut = t;
+  cut.rolled_back = true;
+  cut.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+  UpdateOptions o;
+  o.use_hybrid = true;
+  o.sft_weight = 1.0;
+  const TrajectoryTargets demo = collectTargets(*cut.rollback_demo, codec, o);
+  ASSERT_GT(demo.sft.size(), 0u);
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(1e-12));
+  PolicyUpdater up(net, codec, params, opt);
+  const UpdateStats plain = up.update({t}, {0.5}, o);
+  const UpdateStats with = up.update({cut}, {0.5}, o);
+  EXPECT_EQ(with.sft_tokens, plain.sft_tokens + static_cast<int>(demo.sft.size()));
+  EXPECT_EQ(with.policy_tokens, plain.policy_tokens) << "the demonstration has no policy tokens";
+  EXPECT_NEAR(with.grpo_loss, plain.grpo_loss, 1e-5);
+  // Its CE enters the weighted mean: sum_t w_t CE_t over both, divided by both weights.
+  const TrajectoryTerms a = trajectoryTerms(net, codec, t, 0.5, collectTargets(t, codec, o), o);
+  const TrajectoryTerms b = trajectoryTerms(net, codec, *cut.rollback_demo, 0.0, demo, o);
+  const double expect = (a.sft_sum.item<double>() + b.sft_sum.item<double>()) /
+                        (a.sft_weight_sum + b.sft_weight_sum);
+  EXPECT_NEAR(with.sft_loss, expect, 1e-4);
+  // Without the hybrid objective there is no SFT term to join.
+  o.use_hybrid = false;
+  EXPECT_EQ(up.update({cut}, {0.5}, o).sft_tokens, up.update({t}, {0.5}, o).sft_tokens);
+}
+
 TEST_F(TinyUpdate, NanAdvantageSkipsTheStepAndLeavesParametersAlone) {
   const Trajectory t = rollout(1.0);
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2).weight_decay(0.0));
