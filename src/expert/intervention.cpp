@@ -65,6 +65,8 @@ const char* reasonName(Reason r) {
       return "forced_stop";
     case Reason::SafetyStop:
       return "safety_stop";
+    case Reason::Stuck:
+      return "stuck";
     case Reason::Recovered:
       return "recovered";
   }
@@ -140,6 +142,7 @@ void Intervention::reset(const sim::PathFinder& pf, const std::vector<sim::Vec3>
   nearest_ = 0;
   recovering_ = false;
   offtrack_count_ = 0;
+  recent_.clear();
   recovery_steps_ = 0;
   goal_zone_steps_ = 0;
   over_ = false;
@@ -268,6 +271,7 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
     policy_acts();
   } else if (m.in_goal_zone) {
     offtrack_count_ = 0;
+    recent_.clear();
     if (recovering_) end_recovery(Reason::GoalZone);
     // Steps 1..grace are free, the next `patience` are counted, the one after is STOP.
     const int before = goal_zone_steps_++;
@@ -292,6 +296,25 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
     }
   } else {
     offtrack_count_ = m.offtrack ? offtrack_count_ + 1 : 0;
+    bool stuck = false;
+    if (cfg_.recovery_mode == RecoveryMode::Rollback && cfg_.stuck_steps > 0) {
+      // The window holds the last stuck_steps positions before this one.
+      recent_.push_back(s.position);
+      if (static_cast<int>(recent_.size()) > cfg_.stuck_steps + 1) recent_.erase(recent_.begin());
+      stuck = static_cast<int>(recent_.size()) == cfg_.stuck_steps + 1 &&
+              sim::horizontalDistance(recent_.front(), s.position) < cfg_.stuck_move_m;
+    }
+    if (stuck) {
+      ++counters_.recoveries_triggered;
+      d.reason = Reason::Stuck;
+      d.rollback = true;
+      d.episode_over = true;
+      d.action = sim::Action::Stop;
+      d.source = Source::Expert;
+      over_ = true;
+      spdlog::debug("intervention: rollback at waypoint {} (stuck)", nearest_);
+      return d;
+    }
     if (offtrack_count_ >= cfg_.offtrack_patience) {
       ++counters_.recoveries_triggered;
       d.reason = m.path_distance_m > cfg_.offtrack_dist_thresh ? Reason::OfftrackDistance

@@ -37,6 +37,11 @@ struct InterventionConfig {
   int goal_grace_steps = 7;                    // steps, >= 0
   int goal_stop_patience = 5;                  // steps, >= 0 (0 disables the forced STOP)
   RecoveryMode recovery_mode = RecoveryMode::Takeover;
+  // Not trainer flags: rollback mode also cuts a policy that is stuck, i.e. whose position
+  // moved less than stuck_move_m over the last stuck_steps steps outside the goal zone
+  // (longer than a full turn in place: 24 turns of 15 degrees). 0 disables it.
+  int stuck_steps = 30;
+  float stuck_move_m = 0.25f;
   // Not a trainer flag: the expert's own STOP radius around the goal (VLN-CE's oracle).
   float expert_stop_radius_m = ShortestPathFollower::kDefaultStopRadiusM;
 
@@ -57,6 +62,7 @@ enum class Reason {
   ForcedStop,        // the agent lingered in the goal zone: STOP forced
   SafetyStop,        // recovery lasted recovery_max_steps (or the expert has no path)
   Recovered,         // recovery ends: near the path and facing along it
+  Stuck,             // rollback mode: the policy has not moved for stuck_steps steps
 };
 const char* reasonName(Reason r);
 
@@ -168,6 +174,7 @@ class Intervention {
   int nearest_ = 0;
   bool recovering_ = false;
   int offtrack_count_ = 0;
+  std::vector<sim::Vec3> recent_;  // policy positions outside the goal zone (stuck test)
   int recovery_steps_ = 0;
   int goal_zone_steps_ = 0;
   bool over_ = false;

@@ -369,6 +369,35 @@ TEST_F(InterventionTest, ExpertLabelMatchesExpertActionAndFollowsTheLookahead) {
   EXPECT_EQ(d.expert_status, FollowStatus::Moving);
 }
 
+// Rollback mode also cuts a policy that does not move (e.g. pressing into a wall or
+// turning in place for good): after stuck_steps steps within stuck_move_m. Takeover mode
+// has no such trigger.
+TEST_F(InterventionTest, RollbackCutsAStuckPolicy) {
+  InterventionConfig cfg;
+  cfg.recovery_mode = RecoveryMode::Rollback;
+  cfg.stuck_steps = 30;
+  Intervention iv = make(cfg);
+  for (int t = 0; t < 30; ++t) {
+    const Decision d = iv.step(kOnPath, Action::TurnLeft);
+    ASSERT_FALSE(d.rollback) << "step " << t;
+    EXPECT_EQ(d.source, Source::Policy);
+  }
+  const Decision d = iv.step(kOnPath, Action::TurnLeft);
+  EXPECT_TRUE(d.rollback);
+  EXPECT_TRUE(d.episode_over);
+  EXPECT_EQ(d.reason, Reason::Stuck);
+  EXPECT_STREQ(reasonName(d.reason), "stuck");
+  EXPECT_EQ(iv.counters().recoveries_triggered, 1);
+
+  cfg.recovery_mode = RecoveryMode::Takeover;
+  Intervention takeover = make(cfg);
+  for (int t = 0; t < 60; ++t) EXPECT_FALSE(takeover.step(kOnPath, Action::TurnLeft).rollback);
+  cfg.recovery_mode = RecoveryMode::Rollback;
+  cfg.stuck_steps = 0;  // disabled
+  Intervention off = make(cfg);
+  for (int t = 0; t < 60; ++t) EXPECT_FALSE(off.step(kOnPath, Action::TurnLeft).rollback);
+}
+
 TEST_F(InterventionTest, RollbackCutsTheTrajectoryAndDemonstratesFromTheLastWaypoint) {
   InterventionConfig cfg;
   cfg.recovery_mode = RecoveryMode::Rollback;
