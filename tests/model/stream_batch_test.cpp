@@ -14,23 +14,12 @@
 #include "model/stream_session.h"
 #include "model/streamvln.h"
 #include "model/tokenizer.h"
+#include "tiny_streamvln_fixture.h"
 
 namespace svln::model {
 namespace {
 
-struct StreamBatchTest : ::testing::Test {
-  StreamBatchTest()
-      : tokenizer(Tokenizer::fromJsonText(syntheticTokenizerJson(512, 3), "synthetic")),
-        codec(tokenizer),
-        model([] {
-          StreamVLN m(namedStreamVLNConfig("tiny"));
-          m.randomInit(0);
-          return m;
-        }()) {
-    model.setPlaceholderIds(tokenizer.requireTokenId("<image>"),
-                            tokenizer.requireTokenId("<memory>"));
-    model.lm->eval();
-  }
+struct StreamBatchTest : TinyStreamVLNFixture {
   static torch::Tensor frame(int env, int64_t step) {
     torch::manual_seed(1000 * env + step);
     return torch::randint(0, 256, {48, 64, 3}, torch::kUInt8);
@@ -63,9 +52,6 @@ struct StreamBatchTest : ::testing::Test {
                                   "exit through the door on your right."};
     return texts[env];
   }
-  Tokenizer tokenizer;
-  ActionCodec codec;
-  StreamVLN model;
 };
 
 TEST_F(StreamBatchTest, BatchedSessionsRecordWhatEachRecordsAlone) {

@@ -7,6 +7,7 @@
 #include "model/stream_session.h"
 #include "model/streamvln.h"
 #include "model/tokenizer.h"
+#include "tiny_streamvln_fixture.h"
 
 namespace svln::model {
 namespace {
@@ -18,19 +19,7 @@ TEST(ActionText, ParsesLikeTheRelease) {
   EXPECT_EQ(parseActions("nothing here"), (std::vector<int>{0}));
 }
 
-struct TinyStreamVLN : ::testing::Test {
-  TinyStreamVLN()
-      : tokenizer(Tokenizer::fromJsonText(syntheticTokenizerJson(512, 3), "synthetic")),
-        codec(tokenizer),
-        model([] {
-          StreamVLN m(namedStreamVLNConfig("tiny"));
-          m.randomInit(0);
-          return m;
-        }()) {
-    model.setPlaceholderIds(tokenizer.requireTokenId("<image>"),
-                            tokenizer.requireTokenId("<memory>"));
-    model.lm->eval();
-  }
+struct TinyStreamVLN : TinyStreamVLNFixture {
   torch::Tensor frame(int64_t seed) {
     torch::manual_seed(seed);
     return torch::randint(0, 256, {48, 64, 3}, torch::kUInt8);
@@ -69,9 +58,6 @@ struct TinyStreamVLN : ::testing::Test {
       }
     }
   }
-  Tokenizer tokenizer;
-  ActionCodec codec;
-  StreamVLN model;
 };
 
 TEST_F(TinyStreamVLN, CachedRolloutLogProbsEqualTeacherForcedRecompute) {
