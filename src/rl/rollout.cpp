@@ -43,6 +43,16 @@ struct Slot {
 // demonstration's.
 Trajectory& target(Trajectory& t, const Slot& s) { return s.demo_phase ? *t.rollback_demo : t; }
 
+// The demonstration's next action, recorded as the expert's step and label.
+sim::Action nextDemoAction(Slot& s, StepRecord& rec) {
+  const auto act = static_cast<sim::Action>(s.demo_actions.front());
+  s.demo_actions.pop_front();
+  rec.source = Source::Expert;
+  rec.expert_label = act;
+  rec.label_valid = true;
+  return act;
+}
+
 // The session's context into the trajectory, and each executed step's answer token.
 void keepContext(Trajectory& t, const model::StreamSession& session) {
   t.windows = session.windows();
@@ -191,11 +201,7 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
       StepRecord rec;
       sim::Action act;
       if (s.demo_phase) {
-        act = static_cast<sim::Action>(s.demo_actions.front());
-        s.demo_actions.pop_front();
-        rec.source = Source::Expert;
-        rec.expert_label = act;
-        rec.label_valid = true;
+        act = nextDemoAction(s, rec);
       } else if (demo) {
         const expert::FollowResult ex = s.intervention->expertAction(state);
         act = ex.status == expert::FollowStatus::Unreachable ? sim::Action::Stop : ex.action;
@@ -215,7 +221,6 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
           // here, a failure. The env restarts at the waypoint for the demonstration, whose
           // first action is taken in this same step.
           Trajectory& t = out[i];
-          rec.reason = d.reason;
           s.queue.clear();
           closeTurn(s);
           t.rolled_back = true;
@@ -252,25 +257,16 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
           s.expert_turn = true;
           s.demo_phase = true;
           for (const expert::DemoStep& d2 : demo_steps) s.demo_actions.push_back(static_cast<int>(d2.action));
-          act = static_cast<sim::Action>(s.demo_actions.front());
-          s.demo_actions.pop_front();
-          StepRecord first;
-          first.action = act;
-          first.source = Source::Expert;
-          first.expert_label = act;
-          first.label_valid = true;
-          s.expert_actions.push_back(static_cast<int>(act));
-          demo_t.steps.push_back(first);
-          actions[i] = act;
-          continue;
+          act = nextDemoAction(s, rec);  // recorded below, into the demonstration
+        } else {
+          act = d.action;
+          rec.source = s.expert_turn ? Source::Expert : d.source;
+          rec.expert_label = d.expert_action;
+          rec.label_valid = d.expert_status != expert::FollowStatus::Unreachable;
+          rec.reason = d.reason;
+          if (d.reason == expert::Reason::ForcedStop) out[i].forced_stop = true;
+          if (d.reason == expert::Reason::SafetyStop) out[i].safety_stop = true;
         }
-        act = d.action;
-        rec.source = s.expert_turn ? Source::Expert : d.source;
-        rec.expert_label = d.expert_action;
-        rec.label_valid = d.expert_status != expert::FollowStatus::Unreachable;
-        rec.reason = d.reason;
-        if (d.reason == expert::Reason::ForcedStop) out[i].forced_stop = true;
-        if (d.reason == expert::Reason::SafetyStop) out[i].safety_stop = true;
       }
       if (rec.source == Source::Policy) {
         s.queue.pop_front();
