@@ -8,6 +8,11 @@
 #                                  # at several checkpointing settings / vision tower
 #   bench/gpu_measure.sh final     # the rollout figures again, then LoRA training with
 #                                  # 24 of 28 layers checkpointed
+#   bench/gpu_measure.sh profile   # where the time goes: 7B slot-cache decoding at B=64,
+#                                  # LoRA training (trainer defaults) at all / 14 / 0
+#                                  # checkpointed layers, the vision tower's halves, and a
+#                                  # 64-env rollout with phase timings; Kineto traces of
+#                                  # each, gzipped into $OUT
 #
 # Builds with scripts/gpu-build.sh (carry .devdeps). The benches are built without NCCL;
 # if src/rl does not compile against the wheel, it retries without src/rl/distributed.cpp
@@ -15,7 +20,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-mode=${1:?usage: bench/gpu_measure.sh rollout|model}
+mode=${1:?usage: bench/gpu_measure.sh rollout|model|final|profile}
 logs=${OUT:-/tmp}
 
 export SVLN_MEASURE_START=${SVLN_MEASURE_START:-$(date +%s)}
@@ -37,6 +42,16 @@ if [[ ${2:-} == --inner ]]; then
           --sdpa_cudnn 0
         echo "model_bench exit $?"
       fi ;;
+    profile)
+      timeout "$(left 200)" build/bench/model_bench --config 7b --device cuda \
+        --skip prefill,decode --batches 64 --decode_steps 8 --train_steps 2 \
+        --ckpt_layers -1,14,0 --frames 32 --sdpa_cudnn 0 --profile "$logs"
+      echo "model_bench exit $?"
+      timeout "$(left 10)" build/bench/rollout_bench --config 7b --device cuda --envs 64 \
+        --max_steps 48 --threads 16 --baseline_episodes 0 --allow_stop 0 --sdpa_cudnn 0 \
+        --profile "$logs" --profile_steps 8,10
+      echo "rollout_bench exit $?"
+      gzip -f "$logs"/*.json 2>/dev/null ;;
     model)
       for c in 1 0; do
         timeout 60 build/bench/model_bench --config small --device cuda \

@@ -10,6 +10,11 @@
 //                                  rollout-sized batched prefill: DIR/*.json)
 //               [--ckpt_layers 28,14,0]  (checkpointed decoder layers per training run;
 //                                         -1 = all)
+//               [--lora_targets q_proj,v_proj|all]  (adapted projections; the trainer's
+//                                         default is q_proj,v_proj)
+//               [--loss_every 64]  (the loss reads the logits of every K-th position, as
+//                                   the trainer reads only its action tokens' (~1 in 85 of
+//                                   a window); 1 = a full language-model loss)
 //
 // On CUDA the model is built in bf16 (the default dtype is bf16 while the modules are
 // constructed, then they move to the GPU), so the 7B model never exists in fp32.
@@ -18,6 +23,8 @@
 //   model FLOPs = 6 N T + 12 L d S T     N = decoder matmul parameters (lm_head included,
 //                                         the embedding lookup excluded), T tokens per step,
 //                                         L layers, d hidden size, S sequence length
+// with the lm_head's share counted only for the P = T / loss_every positions whose logits
+// the loss reads: 6 (N - V d) T + 6 V d P + 12 L d S T.
 // Gradient checkpointing recomputes the forward (2 N T more: "hardware" FLOPs 8 N T + 16 L d S T),
 // while LoRA skips the frozen weights' gradients (-2 N T): the GPU really executes about
 // 6 N T + 16 L d S T, which is why both MFU (model FLOPs) and HFU (8 N T) are printed.
@@ -39,11 +46,7 @@
 #define SVLN_HAVE_CUDA_ALLOCATOR_STATS 1
 #endif
 
-#if __has_include(<torch/csrc/autograd/profiler_kineto.h>)
-#include <torch/csrc/autograd/profiler_kineto.h>
-#define SVLN_HAVE_KINETO 1
-#endif
-
+#include "bench_util.h"
 #include "model/attention.h"
 #include "model/kv_cache.h"
 #include "model/lora.h"
@@ -69,6 +72,8 @@ struct Options {
   std::vector<int64_t> ckpt_layers = {-1};
   std::string profile_dir;
   int64_t lora_r = 32;
+  std::string lora_targets = "q_proj,v_proj";
+  int64_t loss_every = 64;
   int64_t frames = 32;
   double peak_tflops = 793.0;
   std::set<std::string> skip;
@@ -111,6 +116,10 @@ Options parseArgs(int argc, char** argv) {
       for (const auto& x : splitCommas(v)) o.ckpt_layers.push_back(std::stoll(x));
     } else if (a == "--lora_r")
       o.lora_r = std::stoll(v);
+    else if (a == "--lora_targets")
+      o.lora_targets = v;
+    else if (a == "--loss_every")
+      o.loss_every = std::max<int64_t>(1, std::stoll(v));
     else if (a == "--frames")
       o.frames = std::stoll(v);
     else if (a == "--peak_tflops")
@@ -170,29 +179,6 @@ void row(const char* what, const std::string& setting, double value, const char*
   std::fflush(stdout);
 }
 
-// Runs `fn` under the Kineto profiler (CPU ops + CUDA kernels) and writes a Chrome trace.
-void profileToFile(const std::string& path, const std::function<void()>& fn, bool cuda) {
-#ifdef SVLN_HAVE_KINETO
-  using torch::profiler::impl::ActivityType;
-  using torch::profiler::impl::ProfilerConfig;
-  using torch::profiler::impl::ProfilerState;
-  std::set<ActivityType> activities{ActivityType::CPU};
-  if (cuda) activities.insert(ActivityType::CUDA);
-  const ProfilerConfig config(ProfilerState::KINETO);
-  try {
-    torch::autograd::profiler::prepareProfiler(config, activities);
-    torch::autograd::profiler::enableProfiler(config, activities);
-    fn();
-    if (cuda) torch::cuda::synchronize();
-    torch::autograd::profiler::disableProfiler()->save(path);
-    std::printf("profile: %s\n", path.c_str());
-  } catch (const c10::Error& e) {  // a libtorch without Kineto: say so, keep measuring
-    std::printf("profile %s not written: %.120s\n", path.c_str(), e.what());
-  }
-#else
-  throw std::runtime_error("--profile: this libtorch has no Kineto profiler");
-#endif
-}
 
 }  // namespace
 
@@ -208,15 +194,8 @@ int main(int argc, char** argv) try {
   Timer timer(device);
   ModelConfig cfg = namedStreamVLNConfig(o.config);
   const auto t0 = std::chrono::steady_clock::now();
-  if (bf16) c10::set_default_dtype(caffe2::TypeMeta::Make<at::BFloat16>());
-  StreamVLN model(cfg);
-  c10::set_default_dtype(caffe2::TypeMeta::Make<float>());
-  // Modules that create fp32 tensors explicitly end up in bf16 too.
-  if (bf16)
-    model.root().to(device, torch::kBFloat16);
-  else
-    model.root().to(device);
-  model.root().eval();
+  const std::unique_ptr<StreamVLN> built = svln::bench::buildBenchModel(cfg, device);
+  StreamVLN& model = *built;
   const double build_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& c = cfg.text;
@@ -326,7 +305,7 @@ int main(int argc, char** argv) try {
           std::to_string(static_cast<int>(b / s)) + " tokens/s, cache " +
               std::to_string(slots.bytes() >> 20) + " MiB");
       if (!o.profile_dir.empty() && (b == 1 || b == o.batches.back())) {
-        profileToFile(
+        svln::bench::profileToFile(
             o.profile_dir + "/slot_decode_b" + std::to_string(b) + ".json",
             [&] {
               for (int k = 0; k < 3; ++k) step();
@@ -357,7 +336,7 @@ int main(int argc, char** argv) try {
               std::to_string(static_cast<int>(2.0 * n_matmul * 16 * 230 / s / 1e12)) +
               " TFLOP/s (matmuls)");
       for (int64_t i = 0; i < 16; ++i) slots.truncate(i, 2000);
-      profileToFile(
+      svln::bench::profileToFile(
           o.profile_dir + "/slot_prefill_b16.json", [&] { feed(230); }, device.is_cuda());
     }
   }
@@ -369,7 +348,10 @@ int main(int argc, char** argv) try {
     lc.r = o.lora_r;
     lc.alpha = 2.0 * o.lora_r;
     lc.dropout = 0.05;
-    lc.target_regex = R"(model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj))";
+    if (o.lora_targets == "all")
+      lc.target_regex = R"(model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj))";
+    else
+      lc.target_modules = splitCommas(o.lora_targets);
     applyLora(model.root(), lc);
     model.root().to(device);
     model.root().train();
@@ -384,14 +366,21 @@ int main(int argc, char** argv) try {
     torch::optim::AdamW opt(trainable, torch::optim::AdamWOptions(1e-4));
     const at::Tensor ids = randomIds(o.train_batch, o.train_seq + 1, vocab, device);
     const at::Tensor inputs = ids.narrow(1, 0, o.train_seq);
-    const at::Tensor targets = ids.narrow(1, 1, o.train_seq).reshape({-1});
+    // The positions whose logits the loss reads (every loss_every-th, the last of each run).
+    const int64_t tokens_per_step = o.train_batch * o.train_seq;
+    const at::Tensor rows =
+        torch::arange(o.loss_every - 1, tokens_per_step, o.loss_every,
+                      torch::TensorOptions().dtype(torch::kLong).device(device));
+    const at::Tensor targets = ids.narrow(1, 1, o.train_seq).reshape({-1}).index_select(0, rows);
     auto step = [&] {
       opt.zero_grad();
       Qwen2Inputs in;
       in.input_ids = inputs;
-      const at::Tensor logits = model.lm->forward(in);  // [B, T, V]
-      const at::Tensor loss = torch::nn::functional::cross_entropy(
-          logits.reshape({-1, logits.size(-1)}).to(torch::kFloat), targets);
+      const at::Tensor hidden = model.lm->hiddenStates(in);  // [B, T, hidden]
+      const at::Tensor logits =
+          model.lm->logits(hidden.reshape({tokens_per_step, -1}).index_select(0, rows));
+      const at::Tensor loss =
+          torch::nn::functional::cross_entropy(logits.to(torch::kFloat), targets);
       loss.backward();
       opt.step();
     };
@@ -419,10 +408,16 @@ int main(int argc, char** argv) try {
       const double share = ckpt < 0 ? 1.0 : static_cast<double>(ckpt) / c.num_hidden_layers;
       const double tokens = static_cast<double>(o.train_batch * o.train_seq);
       const double attn = 12.0 * c.num_hidden_layers * c.hidden_size * o.train_seq * tokens;
-      const double model_flops = 6.0 * n_matmul * tokens + attn;
-      const double hw_flops = (6.0 + 2.0 * share) * n_matmul * tokens + attn * (1.0 + share / 3.0);
+      // The lm_head runs on the loss positions only (and is never recomputed).
+      const double n_head = static_cast<double>(c.vocab_size) * c.hidden_size;
+      const double head_tokens = static_cast<double>(rows.size(0));
+      const double model_flops =
+          6.0 * (n_matmul - n_head) * tokens + 6.0 * n_head * head_tokens + attn;
+      const double hw_flops = (6.0 + 2.0 * share) * (n_matmul - n_head) * tokens +
+                              6.0 * n_head * head_tokens + attn * (1.0 + share / 3.0);
       const double peak = o.peak_tflops * 1e12;
-      const std::string setting = "LoRA r=" + std::to_string(o.lora_r) +
+      const std::string setting = "LoRA r=" + std::to_string(o.lora_r) + " " + o.lora_targets +
+                                  " loss/" + std::to_string(o.loss_every) +
                                   " B=" + std::to_string(o.train_batch) +
                                   " T=" + std::to_string(o.train_seq) + " ckpt " + ck;
       row("train", setting, tokens / s, "tokens/s",
@@ -458,10 +453,43 @@ int main(int argc, char** argv) try {
     const double s = timer.time([&] {
       for (int r = 0; r < reps; ++r) model.encodeFrames(frames);
     }) / reps;
-    row("vision tower",
-        std::to_string(o.frames) + " frames " + std::to_string(px) + "x" + std::to_string(px),
-        o.frames / s, "frames/s",
+    const std::string setting =
+        std::to_string(o.frames) + " frames " + std::to_string(px) + "x" + std::to_string(px);
+    row("vision tower", setting, o.frames / s, "frames/s",
         std::to_string(model.tokensPerFrame()) + " tokens/frame after pooling");
+    // The two halves: host preprocessing (resize, normalise; a thread per frame) and the
+    // device part (SigLIP + projector + pooling) on ready pixels.
+    std::vector<at::Tensor> pre(static_cast<size_t>(o.frames));
+    const double s_pre = timer.time([&] {
+      at::parallel_for(0, o.frames, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) pre[i] = preprocessImages(frames[i], model.image);
+      });
+    });
+    const at::Tensor pixels = torch::cat(pre, 0).to(device, model.dtype());
+    const double s_tower = timer.time([&] {
+      for (int r = 0; r < reps; ++r)
+        encodeFrames(model.vision_tower, model.mm_projector, pixels, model.pool_mode);
+    }) / reps;
+    // SigLIP matmul FLOPs: 2 x params x patches (+ attention 4 N^2 C per layer).
+    const auto& v = cfg.mm.vision;
+    const double side = static_cast<double>(v.image_size / v.patch_size);
+    const double patches = side * side;
+    const int64_t layers_used = cfg.mm.mm_vision_select_layer < 0
+                                    ? v.num_hidden_layers + 1 + cfg.mm.mm_vision_select_layer
+                                    : cfg.mm.mm_vision_select_layer;
+    const double per_layer = 2.0 * patches * (4.0 * v.hidden_size * v.hidden_size +
+                                              2.0 * v.hidden_size * v.intermediate_size) +
+                             4.0 * patches * patches * v.hidden_size;
+    const double tflops = per_layer * layers_used * o.frames / s_tower / 1e12;
+    row("vision preprocess", setting, o.frames / s_pre, "frames/s",
+        std::to_string(at::get_num_threads()) + " threads");
+    row("vision tower (device)", setting, o.frames / s_tower, "frames/s",
+        std::to_string(static_cast<int>(tflops)) + " TFLOP/s in SigLIP");
+    if (!o.profile_dir.empty())
+      svln::bench::profileToFile(
+          o.profile_dir + "/vision.json",
+          [&] { encodeFrames(model.vision_tower, model.mm_projector, pixels, model.pool_mode); },
+          device.is_cuda());
   }
   return 0;
 } catch (const std::exception& e) {

@@ -5,19 +5,22 @@
 //   rollout_bench [--config tiny|small|7b] [--device cpu|cuda] [--envs 1,8,32,64]
 //                 [--max_steps 32] [--threads N] [--size 224] [--scenes 3]
 //                 [--episodes_per_scene 40] [--seed 0] [--baseline_episodes 2]
-//                 [--sdpa_cudnn 0|1] [--batched 0|1] [--allow_stop 0|1]
+//                 [--sdpa_cudnn 0|1] [--batched 0|1] [--allow_stop 0|1] [--lora_r 32]
+//                 [--profile DIR] [--profile_steps 8,10]
 //
 // --batched 1 (default): the engine's batched path (a SlotKVCache slot per env, one vision
 // pass, batched prefill and decoding per step); 0: each env's session calls the model alone.
 // --allow_stop 0: the policy never samples STOP, so random weights walk full-length episodes
 // (max_steps, window resets included) instead of stopping within a few actions.
 //
-// Phases are separated by running the same episodes three ways (no timers inside the
-// engine):
-//   train   RolloutEngine in kTrain (sampled policy, expert intervention checks, render)
-//   demo    RolloutEngine in kExpertDemo (expert acts, render; the policy never decodes)
-//   render  VecEnv::reset + step with a fixed action cycle (render + physics only)
-// per action: model = train - demo, expert = demo - render, render = render.
+// --lora_r R: the policy carries the trainer's default adapters (rank R on every q_proj
+// and v_proj, B non-zero so they compute), as during training; 0: none.
+//
+// Each envs count runs twice on the same episodes: untimed (the actions/s figure) and with
+// RolloutOptions::timings (the device synchronized at each phase boundary) for the shares:
+// vision tower, policy prefill + decoding, expert/intervention, env (physics + render),
+// other (frame hand-over, bookkeeping). --profile DIR writes a Kineto trace of steps
+// [a, b) of the largest run (DIR/rollout_steps.json).
 //
 // Baseline (one episode at a time, no KV reuse across steps, as a Python generate loop
 // does): for the policy turns of batch-1 trajectories, every turn re-encodes all frames of
@@ -26,9 +29,11 @@
 // plus the measured non-model (demo) time per action.
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <execinfo.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -39,7 +44,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "model/attention.h"
+#include "model/lora.h"
 #include "model/chat_template.h"
 #include "model/streamvln.h"
 #include "rl/policy.h"
@@ -69,6 +76,9 @@ struct Options {
   int baseline_episodes = 2;
   bool batched = true;
   bool allow_stop = true;
+  int64_t lora_r = 32;
+  std::string profile_dir;
+  int profile_from = 8, profile_to = 10;
 };
 
 Options parseArgs(int argc, char** argv) {
@@ -101,7 +111,16 @@ Options parseArgs(int argc, char** argv) {
       o.batched = std::stoi(v) != 0;
     else if (a == "--allow_stop")
       o.allow_stop = std::stoi(v) != 0;
-    else if (a == "--envs") {
+    else if (a == "--lora_r")
+      o.lora_r = std::stoll(v);
+    else if (a == "--profile")
+      o.profile_dir = v;
+    else if (a == "--profile_steps") {
+      const auto comma = v.find(',');
+      if (comma == std::string::npos) throw std::runtime_error("--profile_steps wants A,B");
+      o.profile_from = std::stoi(v.substr(0, comma));
+      o.profile_to = std::stoi(v.substr(comma + 1));
+    } else if (a == "--envs") {
       o.envs.clear();
       std::stringstream ss(v);
       for (std::string item; std::getline(ss, item, ',');) o.envs.push_back(std::stoi(item));
@@ -131,12 +150,13 @@ struct RunResult {
   double seconds = 0;
   long actions = 0;
   std::vector<rl::Trajectory> trajectories;
+  rl::RolloutTimings timings;
 };
 
 RunResult rollout(const sim::HabitatConfig& cfg, std::shared_ptr<sim::SceneCache> cache,
                   rl::Policy& policy, const std::vector<sim::Episode>& episodes,
                   rl::RolloutMode mode, const Options& o, const torch::Device& device,
-                  uint64_t seed) {
+                  uint64_t seed, bool timed = false, bench::KinetoTrace* trace = nullptr) {
   const int threads = o.threads;
   sim::VecEnv envs(cfg, static_cast<int>(episodes.size()), threads, cache);
   rl::RolloutOptions ro;
@@ -145,6 +165,13 @@ RunResult rollout(const sim::HabitatConfig& cfg, std::shared_ptr<sim::SceneCache
   ro.decode.allow_stop = o.allow_stop;
   ro.batched = o.batched;
   ro.max_episode_steps = cfg.max_episode_steps;
+  ro.timings = timed;
+  if (trace) {
+    ro.on_step = [&](int step) {
+      if (step == o.profile_from) trace->start();
+      if (step == o.profile_to) trace->stop(o.profile_dir + "/rollout_steps.json");
+    };
+  }
   rl::RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
   torch::NoGradGuard no_grad;
   RunResult r;
@@ -153,28 +180,9 @@ RunResult rollout(const sim::HabitatConfig& cfg, std::shared_ptr<sim::SceneCache
   r.trajectories = engine.run(episodes, 1, seed);
   sync(device);
   r.seconds = seconds(t0);
+  if (trace) trace->stop(o.profile_dir + "/rollout_steps.json");  // a run shorter than b
   for (const auto& t : r.trajectories) r.actions += static_cast<long>(t.steps.size());
-  return r;
-}
-
-// Render + physics only: every env steps a fixed cycle until its episode ends.
-RunResult renderOnly(const sim::HabitatConfig& cfg, std::shared_ptr<sim::SceneCache> cache,
-                     const std::vector<sim::Episode>& episodes, int threads) {
-  const int n = static_cast<int>(episodes.size());
-  sim::VecEnv envs(cfg, n, threads, cache);
-  const sim::Action cycle[] = {sim::Action::MoveForward, sim::Action::MoveForward,
-                               sim::Action::TurnLeft, sim::Action::MoveForward,
-                               sim::Action::TurnRight};
-  RunResult r;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int e = 0; e < n; ++e) envs.reset(e, episodes[e]);
-  for (int k = 0; k < cfg.max_episode_steps; ++k) {
-    std::vector<sim::Action> actions(n, cycle[k % 5]);
-    if (k + 1 == cfg.max_episode_steps) actions.assign(n, sim::Action::Stop);
-    envs.step(actions);
-    r.actions += n;
-  }
-  r.seconds = seconds(t0);
+  r.timings = engine.timings();
   return r;
 }
 
@@ -234,9 +242,21 @@ double baselineModelSeconds(model::StreamVLN& m, const std::vector<rl::Trajector
   return seconds(t0);
 }
 
+// A crash (the GPU runs have ended in a segfault after their last line) prints where.
+void onFatalSignal(int sig) {
+  void* frames[64];
+  const int n = backtrace(frames, 64);
+  const char msg[] = "rollout_bench: fatal signal, backtrace:\n";
+  (void)!write(2, msg, sizeof(msg) - 1);
+  backtrace_symbols_fd(frames, n, 2);
+  _exit(128 + sig);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
+  std::signal(SIGSEGV, onFatalSignal);
+  std::signal(SIGABRT, onFatalSignal);
   const Options o = parseArgs(argc, argv);
   const torch::Device device(o.device);
   if (device.is_cuda() && !torch::cuda::is_available())
@@ -271,17 +291,25 @@ int main(int argc, char** argv) try {
   rl::Policy policy;
   policy.tokenizer = std::make_unique<model::Tokenizer>(
       model::Tokenizer::fromJsonText(model::syntheticTokenizerJson(512, 3), "synthetic"));
-  if (device.is_cuda()) c10::set_default_dtype(caffe2::TypeMeta::Make<at::BFloat16>());
-  policy.model = std::make_unique<model::StreamVLN>(model::namedStreamVLNConfig(o.config));
-  c10::set_default_dtype(caffe2::TypeMeta::Make<float>());
-  if (device.is_cuda()) policy.model->root().to(device, torch::kBFloat16);
+  policy.model = bench::buildBenchModel(model::namedStreamVLNConfig(o.config), device);
+  if (o.lora_r > 0) {
+    // The trainer's default adapters, B drawn non-zero so they cost what trained ones do.
+    model::LoraConfig lc;
+    lc.r = o.lora_r;
+    lc.alpha = 2.0 * o.lora_r;
+    model::applyLora(policy.model->root(), lc);
+    torch::NoGradGuard ng;
+    for (auto& p : policy.model->root().named_parameters())
+      if (p.key().find("lora_B") != std::string::npos) p.value().normal_(0.0, 1e-3);
+    policy.model->root().to(device);
+  }
   policy.model->root().eval();
   rl::attachTokenizer(policy);
   std::printf(
       "model %s on %s built in %.1f s; %d episodes of at most %d steps at %dx%d, "
-      "%d env threads\n",
+      "%d env threads, LoRA r=%lld\n",
       o.config.c_str(), o.device.c_str(), seconds(t0), static_cast<int>(all.size()), o.max_steps,
-      o.size, o.size, o.threads);
+      o.size, o.size, o.threads, static_cast<long long>(o.lora_r));
 
   // Warm-up: scenes into the cache, kernels, allocator.
   rollout(cfg, cache, policy, take(all, std::min<int>(4, static_cast<int>(all.size()))),
@@ -318,26 +346,29 @@ int main(int argc, char** argv) try {
     std::fflush(stdout);
     baseline_per_action = base_per_action;
   }
-  std::printf("| %4s | %8s | %10s | %9s | %9s | %9s | %9s |\n", "envs", "actions", "actions/s",
-              "model %", "render %", "expert %", "demo a/s");
-  std::printf("|------|----------|------------|-----------|-----------|-----------|-----------|\n");
+  std::printf("| %4s | %7s | %9s | %8s | %8s | %8s | %8s | %8s | %10s | %9s |\n", "envs",
+              "actions", "actions/s", "vision %", "policy %", "expert %", "env %", "other %",
+              "turns/step", "timed a/s");
+  std::printf("|------|---------|-----------|----------|----------|----------|----------|----------"
+              "|------------|-----------|\n");
   std::vector<std::pair<int, double>> per_action;  // envs -> seconds per action
+  bench::KinetoTrace trace(device.is_cuda());
   for (int n : o.envs) {
     const auto eps = take(all, n);
+    const bool profile = !o.profile_dir.empty() && n == o.envs.back();
     const RunResult train =
         rollout(cfg, cache, policy, eps, rl::RolloutMode::kTrain, o, device, o.seed + 1);
-    const RunResult demo =
-        rollout(cfg, cache, policy, eps, rl::RolloutMode::kExpertDemo, o, device, o.seed + 1);
-    const RunResult render = renderOnly(cfg, cache, eps, o.threads);
+    const RunResult timed = rollout(cfg, cache, policy, eps, rl::RolloutMode::kTrain, o, device,
+                                    o.seed + 1, true, profile ? &trace : nullptr);
     const double t_train = train.seconds / train.actions;
-    const double t_demo = demo.seconds / demo.actions;
-    const double t_render = render.seconds / render.actions;
-    const double model_share = std::max(0.0, t_train - t_demo) / t_train;
-    const double render_share = std::min(t_render, t_train) / t_train;
-    const double expert_share = std::max(0.0, t_demo - t_render) / t_train;
-    std::printf("| %4d | %8ld | %10.1f | %9.1f | %9.1f | %9.1f | %9.1f |\n", n, train.actions,
-                1.0 / t_train, 100 * model_share, 100 * render_share, 100 * expert_share,
-                1.0 / t_demo);
+    const rl::RolloutTimings& tm = timed.timings;
+    const double total = std::max(1e-9, tm.total());
+    std::printf(
+        "| %4d | %7ld | %9.1f | %8.1f | %8.1f | %8.1f | %8.1f | %8.1f | %10.2f | %9.1f |\n", n,
+        train.actions, 1.0 / t_train, 100 * tm.vision_s / total, 100 * tm.policy_s / total,
+        100 * tm.expert_s / total, 100 * tm.env_s / total, 100 * tm.other_s / total,
+        static_cast<double>(tm.turns) / std::max<int64_t>(1, tm.steps),
+        tm.actions / timed.seconds);
     std::fflush(stdout);
     per_action.emplace_back(n, t_train);
   }

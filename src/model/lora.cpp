@@ -16,20 +16,62 @@ double LoraConfig::scaling() const {
   return use_rslora ? alpha / std::sqrt(static_cast<double>(r)) : alpha / static_cast<double>(r);
 }
 
+namespace {
+thread_local bool skip_init = false;
+}  // namespace
+
+SkipInitGuard::SkipInitGuard() : previous_(skip_init) { skip_init = true; }
+SkipInitGuard::~SkipInitGuard() { skip_init = previous_; }
+bool SkipInitGuard::active() { return skip_init; }
+
 LoraLinearImpl::LoraLinearImpl(int64_t in, int64_t out, bool with_bias)
     : in_features(in), out_features(out) {
   // torch::nn::Linear's default initialisation: U(-1/sqrt(in), 1/sqrt(in)).
   const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-  weight = register_parameter("weight", at::empty({out, in}).uniform_(-bound, bound));
-  if (with_bias) bias = register_parameter("bias", at::empty({out}).uniform_(-bound, bound));
+  weight = at::empty({out, in});
+  if (!skip_init) weight.uniform_(-bound, bound);
+  weight = register_parameter("weight", weight);
+  if (with_bias) {
+    bias = at::empty({out});
+    if (!skip_init) bias.uniform_(-bound, bound);
+    bias = register_parameter("bias", bias);
+  }
 }
 
 at::Tensor LoraLinearImpl::forward(const at::Tensor& x) {
   at::Tensor y = torch::nn::functional::linear(x, weight, bias);
   if (!hasAdapter() || !adapter_enabled_) return y;
-  at::Tensor h = x.to(lora_A->weight.scalar_type());
+  const c10::ScalarType adapter_t = lora_A->weight.scalar_type();
+  const c10::ScalarType x_t = x.scalar_type();
+  const bool reduced = x_t != adapter_t && y.scalar_type() == x_t &&
+                       (x_t == at::kBFloat16 || x_t == at::kHalf);
+  if (!reduced) {
+    at::Tensor h = x.to(adapter_t);
+    if (dropout > 0.0 && is_training()) h = at::dropout(h, dropout, true);
+    return y + (lora_B(lora_A(h)) * scaling).to(y.scalar_type());
+  }
+  at::Tensor h = x;
   if (dropout > 0.0 && is_training()) h = at::dropout(h, dropout, true);
-  return y + (lora_B(lora_A(h)) * scaling).to(y.scalar_type());
+  const at::Tensor low = at::linear(h, adapterWeight(lora_A->weight, x_t, cast_a_));  // [.., r]
+  const at::Tensor b_t = adapterWeight(lora_B->weight, x_t, cast_b_).t();               // [r, out]
+  // y + scaling * low B^T as one GEMM with accumulate.
+  return at::addmm(y.reshape({-1, out_features}), low.reshape({-1, low.size(-1)}), b_t, 1.0,
+                   scaling)
+      .view(y.sizes());
+}
+
+at::Tensor LoraLinearImpl::adapterWeight(const at::Tensor& w, c10::ScalarType dtype,
+                                         CastCache& cache) {
+  if (at::GradMode::is_enabled() && w.requires_grad()) return w.to(dtype);  // in the graph
+  const int64_t version = static_cast<int64_t>(w._version());
+  if (!cache.tensor.defined() || cache.source != w.data_ptr() || cache.version != version ||
+      cache.tensor.scalar_type() != dtype || cache.tensor.device() != w.device()) {
+    at::NoGradGuard no_grad;
+    cache.tensor = w.to(dtype);
+    cache.source = w.data_ptr();
+    cache.version = version;
+  }
+  return cache.tensor;
 }
 
 void LoraLinearImpl::addAdapter(int64_t r, double scale, double p, at::Generator& gen) {
@@ -64,6 +106,7 @@ void LoraLinearImpl::removeAdapter() {
   if (!hasAdapter()) return;
   unregister_module("lora_A");
   unregister_module("lora_B");
+  cast_a_ = cast_b_ = CastCache{};
   lora_A = torch::nn::Linear(nullptr);
   lora_B = torch::nn::Linear(nullptr);
 }

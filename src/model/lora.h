@@ -5,6 +5,14 @@
 //   x ──► W,b ─────────────────┐
 //   └──► dropout ─► A ─► B ─► ×scaling ─► + ─► y
 //
+// Adapters keep fp32 weights. On an fp32 input the adapter runs in fp32 (PEFT's arithmetic);
+// on a bf16/fp16 input (the 7B on the GPU) it runs in the input's dtype with its weights
+// cast per call, which is what autocast does to PEFT's fp32 adapter: no fp32 copy of the
+// activations is made or kept for backward, and B's product, the scaling and the residual
+// add are one addmm. Outside autograd the cast weights are cached until the optimizer
+// changes the parameter (its version counter), so a decoding step launches two kernels
+// per adapter.
+//
 // Every learnable linear layer of the model is a LoraLinear (parameter names "weight",
 // "bias" like torch::nn::Linear, adapters "lora_A.weight" / "lora_B.weight" like PEFT), so
 // adapters attach by module-name matching exactly as PEFT's target_modules does.
@@ -51,15 +59,38 @@ class LoraLinearImpl : public torch::nn::Module {
 
   int64_t in_features, out_features;
   double scaling = 1.0, dropout = 0.0;
+  // A reduced-precision copy of an adapter weight for calls without autograd.
+  struct CastCache {
+    at::Tensor tensor;
+    const void* source = nullptr;
+    int64_t version = -1;
+  };
   at::Tensor weight;  // [out, in]
   at::Tensor bias;    // [out] or undefined
   torch::nn::Linear lora_A{nullptr};  // [r, in]
   torch::nn::Linear lora_B{nullptr};  // [out, r]
 
  private:
+  at::Tensor adapterWeight(const at::Tensor& w, c10::ScalarType dtype, CastCache& cache);
   bool adapter_enabled_ = true;
+  CastCache cast_a_, cast_b_;
 };
 TORCH_MODULE(LoraLinear);
+
+// RAII: LoraLinear layers built in this scope leave their weight and bias uninitialised
+// (torch.nn.utils.skip_init), for a large model whose weights are loaded or drawn on the
+// device right after: drawing 7 B numbers on the host costs minutes.
+class SkipInitGuard {
+ public:
+  SkipInitGuard();
+  ~SkipInitGuard();
+  SkipInitGuard(const SkipInitGuard&) = delete;
+  SkipInitGuard& operator=(const SkipInitGuard&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
 
 // PEFT's target matching for one module name (see LoraConfig::target_modules).
 bool loraNameMatches(const std::string& name, const LoraConfig& config);

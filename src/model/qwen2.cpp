@@ -5,6 +5,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/modules/embedding.h>
+#include <torch/version.h>
 
 #include <stdexcept>
 
@@ -19,6 +20,11 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  // One fused kernel on the GPU (fp32 accumulation, rounded to x's dtype once, as below)
+  // instead of eight: decoding is launch-bound.
+  if (x.is_cuda()) return weight * at::rms_norm(x, {x.size(-1)}, c10::nullopt, eps);
+#endif
   at::Tensor xf = x.to(at::kFloat);
   at::Tensor var = xf.pow(2).mean(-1, /*keepdim=*/true);
   return weight * (xf * at::rsqrt(var + eps)).to(x.scalar_type());
@@ -39,9 +45,18 @@ std::pair<at::Tensor, at::Tensor> ropeTables(const at::Tensor& position_ids, int
 }
 
 at::Tensor applyRope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  const int64_t half = x.size(-1) / 2;
-  at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-  return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);  // tables [B,T,D] -> [B,1,T,D]
+  return applyRopeSigned(x, cos.unsqueeze(1), signedSin(sin).unsqueeze(1));
+}
+
+at::Tensor signedSin(const at::Tensor& sin) {
+  const int64_t half = sin.size(-1) / 2;
+  return at::cat({-sin.narrow(-1, 0, half), sin.narrow(-1, half, half)}, -1);
+}
+
+at::Tensor applyRopeSigned(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin_signed) {
+  // rotate_half(x) * sin = [-x2, x1] * [s1, s2] = roll(x) * [-s1, s2]: three kernels
+  // (roll, mul, addcmul) where the literal form takes five.
+  return at::addcmul(x * cos, x.roll(x.size(-1) / 2, -1), sin_signed);
 }
 
 // ---- Attention / MLP / decoder layer -------------------------------------------------
@@ -64,8 +79,8 @@ at::Tensor Qwen2AttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   at::Tensor q = q_proj(x).view({b, t, num_heads, head_dim}).transpose(1, 2);
   at::Tensor k = k_proj(x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2);
   at::Tensor v = v_proj(x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2);
-  q = applyRope(q, cos, sin);
-  k = applyRope(k, cos, sin);
+  q = applyRopeSigned(q, cos, sin);  // tables [B, 1, T, D], sin signed (see forward)
+  k = applyRopeSigned(k, cos, sin);
   if (cache) std::tie(k, v) = cache->append(layer, k, v);
   at::Tensor o = mask.defined() && mask.dim() == 4
                      ? maskedAttention(q, k, v, mask, force_math_attention)
@@ -201,6 +216,9 @@ at::Tensor Qwen2ModelImpl::forward(const Qwen2Inputs& in) {
     throw std::invalid_argument("Qwen2: key_padding_mask must cover cache + new tokens");
   at::Tensor cos, sin;
   std::tie(cos, sin) = ropeTables(pos, config.headDim(), config.rope_theta, h.scalar_type());
+  // Shaped [B, 1, T, D] for the heads and sin's first half negated, once per call.
+  cos = cos.unsqueeze(1);
+  sin = signedSin(sin).unsqueeze(1);
   const bool checkpoint =
       gradient_checkpointing && is_training() && !in.cache && !in.slots &&
       at::GradMode::is_enabled();

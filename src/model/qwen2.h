@@ -40,11 +40,16 @@ std::pair<at::Tensor, at::Tensor> ropeTables(const at::Tensor& position_ids, int
                                              double theta, c10::ScalarType dtype);
 // x * cos + rotate_half(x) * sin for x [B, H, T, D]; rotate_half(x) = [-x2, x1].
 at::Tensor applyRope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+// The same with the tables already [B, 1, T, D] and sin's first half negated (signedSin):
+// the form the layers use, the tables prepared once per forward call.
+at::Tensor signedSin(const at::Tensor& sin);
+at::Tensor applyRopeSigned(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin_signed);
 
 class Qwen2AttentionImpl : public torch::nn::Module {
  public:
   explicit Qwen2AttentionImpl(const Qwen2Config& c);
-  // x [B, T, hidden]; cache may be null; returns [B, T, hidden]. mask: bool [B, Tk] key
+  // x [B, T, hidden]; cos / sin [B, 1, T, D], sin signed (applyRopeSigned); cache may be
+  // null; returns [B, T, hidden]. mask: bool [B, Tk] key
   // padding (causal with the cache offset), or [B, 1, (n_rep *) T, Tk] per-query
   // visibility (maskedAttention).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,

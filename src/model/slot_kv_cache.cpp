@@ -71,7 +71,8 @@ SlotKVCache::Step SlotKVCache::begin(const std::vector<int64_t>& rows,
       dst.push_back(rows[i] * capacity_ + len + j);
     }
   }
-  source_ = at::tensor(src, cpu_long).to(device);
+  all_real_ = static_cast<int64_t>(src.size()) == b * t;
+  source_ = all_real_ ? at::Tensor() : at::tensor(src, cpu_long).to(device);
   target_ = at::tensor(dst, cpu_long).to(device);
   rows_index_ = consecutive_ ? at::Tensor() : at::tensor(rows, cpu_long).to(device);
   Step step;
@@ -120,10 +121,13 @@ std::pair<at::Tensor, at::Tensor> SlotKVCache::append(int64_t layer, const at::T
   } else {
     const int64_t h = k.size(1), d = k.size(3), flat = numSlots() * capacity_;
     // [B, Hkv, T, D] -> [B*T, Hkv, D], real tokens only -> rows of [S*capacity, Hkv, D]
-    ks.view({flat, h, d})
-        .index_copy_(0, target_, k.transpose(1, 2).reshape({-1, h, d}).index_select(0, source_));
-    vs.view({flat, h, d})
-        .index_copy_(0, target_, v.transpose(1, 2).reshape({-1, h, d}).index_select(0, source_));
+    // (no padding, e.g. decoding: every token is real and needs no selection).
+    auto real = [&](const at::Tensor& x) {
+      const at::Tensor all = x.transpose(1, 2).reshape({-1, h, d});
+      return all_real_ ? all : all.index_select(0, source_);
+    };
+    ks.view({flat, h, d}).index_copy_(0, target_, real(k));
+    vs.view({flat, h, d}).index_copy_(0, target_, real(v));
   }
   return {rowsOf(ks).transpose(1, 2), rowsOf(vs).transpose(1, 2)};  // [B, Hkv, Tk, D]
 }

@@ -65,7 +65,7 @@ class SlotKVCache : public KVStore {
   // The forward call in progress.
   std::vector<int64_t> rows_, new_tokens_;
   int64_t t_ = 0, key_length_ = 0;
-  bool consecutive_ = false, plain_ = false;
+  bool consecutive_ = false, plain_ = false, all_real_ = false;
   at::Tensor rows_index_;       // int64 [B]
   at::Tensor source_, target_;  // int64 [N]: b*T + t of each real token -> slot*cap + pos
 };

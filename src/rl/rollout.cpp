@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <deque>
 #include <stdexcept>
 
@@ -73,6 +74,25 @@ torch::Tensor frameOf(const sim::VecEnv& envs, int env) {
       .clone();
 }
 
+// Lap timer for RolloutTimings: lap(field) adds the time since the previous lap, after
+// the device's queued work has finished when timing is on (else it does nothing).
+class PhaseClock {
+ public:
+  PhaseClock(bool on, bool cuda) : on_(on), cuda_(cuda) { restart(); }
+  void restart() { last_ = std::chrono::steady_clock::now(); }
+  void lap(double& into) {
+    if (!on_) return;
+    if (cuda_) torch::cuda::synchronize();
+    const auto now = std::chrono::steady_clock::now();
+    into += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  bool on_, cuda_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 void closeTurn(Slot& s) {
   if (!s.turn_open) return;
   s.session->endTurn(s.kept_policy, s.expert_actions);
@@ -85,7 +105,7 @@ void closeTurn(Slot& s) {
 // Opens the turns of `opening` (batched: one vision pass, then the policy turns decode
 // together) and queues each policy turn's proposal.
 void openTurns(std::vector<Slot>& slots, const std::vector<int>& opening,
-               const RolloutOptions& options) {
+               const RolloutOptions& options, PhaseClock& clock, RolloutTimings& timings) {
   std::vector<model::StreamSession*> sessions, policy;
   std::vector<model::DecodeOptions> decode;
   std::vector<std::mt19937_64*> rngs;
@@ -98,13 +118,18 @@ void openTurns(std::vector<Slot>& slots, const std::vector<int>& opening,
     decode.back().greedy = s.greedy;
     rngs.push_back(&s.rng);
   }
+  timings.turns += static_cast<int64_t>(sessions.size());
+  timings.policy_turns += static_cast<int64_t>(policy.size());
   if (options.batched) {
     model::beginTurns(sessions, options.batching);
+    clock.lap(timings.vision_s);
     model::proposeBatch(policy, decode, rngs, options.batching);
   } else {
     for (auto* session : sessions) session->beginTurn();
+    clock.lap(timings.vision_s);
     for (size_t k = 0; k < policy.size(); ++k) policy[k]->propose(decode[k], *rngs[k]);
   }
+  clock.lap(timings.policy_s);
   for (int i : opening) {
     Slot& s = slots[i];
     if (!s.expert_turn)
@@ -130,6 +155,7 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
   const bool train = options_.mode == RolloutMode::kTrain;
   const bool demo = options_.mode == RolloutMode::kExpertDemo;
   const int future = static_cast<int>(options_.streaming.num_future_steps);
+  PhaseClock clock(options_.timings, model_.device().is_cuda());
   std::vector<Trajectory> out(n);
   std::vector<Slot> slots(n);
   // One KV cache slot per env, shared by the sessions so their turns run as batches.
@@ -171,8 +197,13 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
   }
 
   std::vector<sim::Action> actions(envs_.numEnvs(), sim::Action::Stop);
+  clock.lap(timings_.other_s);
   bool any = true;
-  while (any) {
+  for (int step = 0; any; ++step) {
+    if (options_.on_step) {
+      options_.on_step(step);
+      clock.restart();  // the hook's own time (a profiler starting) is nobody's phase
+    }
     // Turns end when their actions are used up or control changes hands; new ones open.
     std::vector<int> opening;
     for (int i = 0; i < n; ++i) {
@@ -193,7 +224,8 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
         opening.push_back(i);
       }
     }
-    openTurns(slots, opening, options_);
+    clock.lap(timings_.other_s);
+    openTurns(slots, opening, options_, clock, timings_);
     for (int i = 0; i < n; ++i) {
       Slot& s = slots[i];
       if (!s.active) continue;
@@ -282,7 +314,10 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
       target(out[i], s).steps.push_back(rec);
       actions[i] = act;
     }
+    clock.lap(timings_.expert_s);
     envs_.step(actions);
+    clock.lap(timings_.env_s);
+    ++timings_.steps;
     any = false;
     for (int i = 0; i < n; ++i) {
       Slot& s = slots[i];
@@ -321,6 +356,11 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
         any = true;
       }
     }
+    clock.lap(timings_.other_s);
+  }
+  for (const Trajectory& t : out) {
+    timings_.actions += static_cast<int64_t>(t.steps.size());
+    if (t.rollback_demo) timings_.actions += static_cast<int64_t>(t.rollback_demo->steps.size());
   }
   return out;
 }

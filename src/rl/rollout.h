@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -57,6 +58,22 @@ struct RolloutOptions {
   int max_episode_steps = 500;
   float success_distance_m = 3.f;
   uint64_t seed = 0;
+  // Measure where the time goes (RolloutEngine::timings()): the device is synchronized at
+  // each phase boundary, so the split is exact and the run slightly slower.
+  bool timings = false;
+  // Called before each step with its index (from 0): a profiler's start/stop hook.
+  std::function<void(int step)> on_step;
+};
+
+// Wall seconds of RolloutEngine::run by phase (RolloutOptions::timings), summed over runs.
+struct RolloutTimings {
+  double vision_s = 0;  // new frames (and a window's memory frames) through the vision tower
+  double policy_s = 0;  // the policy turns' prefill and action decoding
+  double expert_s = 0;  // intervention and expert decisions, rollback demonstrations
+  double env_s = 0;     // VecEnv::step: physics and rendering
+  double other_s = 0;   // frame hand-over, session bookkeeping, resets
+  int64_t steps = 0, actions = 0, turns = 0, policy_turns = 0;
+  double total() const { return vision_s + policy_s + expert_s + env_s + other_s; }
 };
 
 // One executed step.
@@ -103,6 +120,7 @@ class RolloutEngine {
   // episodes.size() * group_size <= number of envs). Deterministic for a given seed.
   std::vector<Trajectory> run(const std::vector<sim::Episode>& episodes, int group_size,
                               uint64_t seed);
+  const RolloutTimings& timings() const { return timings_; }
 
  private:
   sim::VecEnv& envs_;
@@ -110,6 +128,7 @@ class RolloutEngine {
   const model::Tokenizer& tokenizer_;
   const model::ActionCodec& codec_;
   RolloutOptions options_;
+  RolloutTimings timings_;
 };
 
 }  // namespace svln::rl

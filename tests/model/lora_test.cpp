@@ -4,6 +4,7 @@
 #include "model/lora.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -169,6 +170,100 @@ TEST(Lora, UnsupportedPeftOptionsAreRejected) {
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()), dir + "/adapter_config.json: use_dora: unsupported PEFT option");
   }
+}
+
+}  // namespace
+}  // namespace svln::model
+
+namespace svln::model {
+namespace {
+
+// A bf16 input runs the adapter in bf16 (autocast's arithmetic): the result is the fp32
+// adapter's within bf16 rounding, gradients reach the fp32 adapter weights, and the cast
+// weights cached for no-grad calls follow an in-place optimizer update.
+TEST(Lora, ReducedPrecisionInputMatchesFp32AndTracksUpdates) {
+  at::manual_seed(3);
+  LoraLinear lin(64, 48, true);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  lin->addAdapter(8, 2.0, 0.0, gen);
+  {
+    at::NoGradGuard g;
+    lin->lora_B->weight.normal_(0.0, 0.1);
+  }
+  const at::Tensor x = at::randn({2, 5, 64});
+  const at::Tensor want = [&] {
+    at::NoGradGuard g;
+    return lin->forward(x);  // fp32 everywhere
+  }();
+  lin->weight.set_data(lin->weight.to(at::kBFloat16));
+  lin->bias.set_data(lin->bias.to(at::kBFloat16));
+  const at::Tensor xb = x.to(at::kBFloat16);
+  at::Tensor got;
+  {
+    at::NoGradGuard g;
+    got = lin->forward(xb);
+  }
+  ASSERT_EQ(got.scalar_type(), at::kBFloat16);
+  ASSERT_EQ(got.sizes(), want.sizes());
+  EXPECT_LT((got.to(at::kFloat) - want).abs().max().item<float>(), 0.08f);
+  // The adapter's share is really there (B is non-zero): disabling it moves the output.
+  lin->setAdapterEnabled(false);
+  {
+    at::NoGradGuard g;
+    EXPECT_GT((lin->forward(xb).to(at::kFloat) - got.to(at::kFloat)).abs().max().item<float>(),
+              0.1f);
+  }
+  lin->setAdapterEnabled(true);
+
+  // Gradients flow through the per-call casts to the fp32 adapter weights.
+  lin->lora_A->weight.set_requires_grad(true);
+  lin->lora_B->weight.set_requires_grad(true);
+  lin->forward(xb).to(at::kFloat).pow(2).sum().backward();
+  ASSERT_TRUE(lin->lora_A->weight.grad().defined());
+  ASSERT_TRUE(lin->lora_B->weight.grad().defined());
+  EXPECT_EQ(lin->lora_A->weight.grad().scalar_type(), at::kFloat);
+  EXPECT_GT(lin->lora_A->weight.grad().abs().sum().item<float>(), 0.f);
+
+  // An in-place update (what the optimizer does) invalidates the cached bf16 copy.
+  {
+    at::NoGradGuard g;
+    lin->lora_B->weight.mul_(-1.0);
+    const at::Tensor flipped = lin->forward(xb).to(at::kFloat);
+    lin->setAdapterEnabled(false);
+    const at::Tensor base = lin->forward(xb).to(at::kFloat);
+    lin->setAdapterEnabled(true);
+    // base + delta before, base - delta now.
+    EXPECT_LT((flipped - (2 * base - got.to(at::kFloat))).abs().max().item<float>(), 0.08f);
+  }
+}
+
+}  // namespace
+}  // namespace svln::model
+
+namespace svln::model {
+namespace {
+
+// Under SkipInitGuard a LoraLinear is built without drawing its weights (the 7B benches
+// draw them on the GPU); the guard nests and restores, and outside it the default
+// U(-1/sqrt(in), 1/sqrt(in)) initialisation is drawn.
+TEST(Lora, SkipInitGuardNestsAndRestores) {
+  EXPECT_FALSE(SkipInitGuard::active());
+  {
+    SkipInitGuard outer;
+    {
+      SkipInitGuard inner;
+      EXPECT_TRUE(SkipInitGuard::active());
+    }
+    EXPECT_TRUE(SkipInitGuard::active());
+    LoraLinear skipped(16, 8, true);
+    EXPECT_EQ(skipped->weight.sizes(), (std::vector<int64_t>{8, 16}));
+    EXPECT_EQ(skipped->bias.size(0), 8);
+  }
+  EXPECT_FALSE(SkipInitGuard::active());
+  LoraLinear drawn(16, 8, true);
+  EXPECT_LE(drawn->weight.abs().max().item<float>(), 0.25f);
+  EXPECT_GT(drawn->weight.abs().max().item<float>(), 0.0f);
+  EXPECT_GT(drawn->weight.std().item<float>(), 0.05f);
 }
 
 }  // namespace

@@ -150,6 +150,48 @@ TEST_F(RolloutTest, BatchedEngineEqualsEnvsOneByOne) {
   EXPECT_GE(windows, 2 * one.size());  // every trajectory crossed a window reset
 }
 
+// RolloutOptions::timings splits the run's time by phase and counts its steps, actions and
+// turns; on_step sees every step in order. Timing changes nothing the rollout records.
+TEST_F(RolloutTest, TimingsCoverEveryPhaseAndStepHookSeesEachStep) {
+  sim::VecEnv envs(cfg_, 4, 2, cache_);
+  RolloutOptions o;
+  o.decode.greedy = false;
+  o.decode.allow_stop = false;
+  o.timings = true;
+  std::vector<int> seen;
+  o.on_step = [&](int step) { seen.push_back(step); };
+  RolloutEngine engine(envs, *policy_.model, *policy_.tokenizer, *policy_.codec, o);
+  torch::NoGradGuard no_grad;
+  const auto timed = engine.run(episodes_, 2, 5);
+  const RolloutTimings& t = engine.timings();
+  int64_t actions = 0;
+  size_t longest = 0;
+  for (const auto& tr : timed) {
+    actions += static_cast<int64_t>(tr.steps.size());
+    longest = std::max(longest, tr.steps.size());
+  }
+  EXPECT_EQ(t.actions, actions);
+  EXPECT_EQ(t.steps, static_cast<int64_t>(longest));
+  ASSERT_EQ(seen.size(), longest);
+  for (size_t k = 0; k < seen.size(); ++k) EXPECT_EQ(seen[k], static_cast<int>(k));
+  EXPECT_GE(t.turns, t.policy_turns);
+  EXPECT_GE(t.policy_turns, 4);  // every env opened at least its first turn as the policy
+  EXPECT_GT(t.vision_s, 0.0);
+  EXPECT_GT(t.policy_s, 0.0);
+  EXPECT_GT(t.expert_s, 0.0);
+  EXPECT_GT(t.env_s, 0.0);
+  EXPECT_GT(t.other_s, 0.0);
+  EXPECT_NEAR(t.total(), t.vision_s + t.policy_s + t.expert_s + t.env_s + t.other_s, 1e-12);
+
+  const auto plain = run(RolloutMode::kTrain, 2, 5, {}, true, false);
+  ASSERT_EQ(plain.size(), timed.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    ASSERT_EQ(plain[i].steps.size(), timed[i].steps.size());
+    for (size_t s = 0; s < plain[i].steps.size(); ++s)
+      EXPECT_EQ(plain[i].steps[s].action, timed[i].steps[s].action);
+  }
+}
+
 // --recovery_mode rollback: the first off-track state cuts the policy's trajectory (a
 // failure, nothing executed there) and the expert's demonstration from the last waypoint
 // passed runs in the same env with a fresh context, all expert steps, ending at the goal.

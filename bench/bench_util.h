@@ -1,0 +1,119 @@
+// What the GPU benches share:
+//   - Kineto (CPU ops + CUDA kernels) traces as Chrome-trace JSON files: KinetoTrace's
+//     start()/stop() around any stretch of work, or profileToFile() around a function; a
+//     libtorch built without Kineto (Debian's 1.13) says so and measures on;
+//   - buildBenchModel: a random-weight StreamVLN on the device, in bf16 on CUDA, its
+//     weights drawn there (the 7B model's 7.6 B numbers take ~100 s on the host).
+#pragma once
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#if __has_include(<torch/csrc/autograd/profiler_kineto.h>)
+#include <torch/csrc/autograd/profiler_kineto.h>
+#define SVLN_HAVE_KINETO 1
+#endif
+
+#include "model/lora.h"
+#include "model/streamvln.h"
+
+namespace svln::bench {
+
+// Builds `config` with its weights drawn on `device` (bf16 when cuda): linear weights
+// U(-1/sqrt(in), 1/sqrt(in)) like torch.nn.Linear, biases zero, norms one, embeddings
+// N(0, 0.02); deterministic for a seed on one device.
+inline std::unique_ptr<model::StreamVLN> buildBenchModel(const model::ModelConfig& config,
+                                                         const torch::Device& device,
+                                                         uint64_t seed = 0) {
+  const bool bf16 = device.is_cuda();
+  std::unique_ptr<model::StreamVLN> m;
+  {
+    model::SkipInitGuard skip;
+    if (bf16) c10::set_default_dtype(caffe2::TypeMeta::Make<at::BFloat16>());
+    m = std::make_unique<model::StreamVLN>(config);
+    c10::set_default_dtype(caffe2::TypeMeta::Make<float>());
+  }
+  // Modules that create fp32 tensors explicitly end up in bf16 too.
+  if (bf16)
+    m->root().to(device, torch::kBFloat16);
+  else
+    m->root().to(device);
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(seed);
+  if (device.is_cuda()) torch::cuda::manual_seed_all(seed);
+  for (auto& p : m->root().named_parameters(true)) {
+    const std::string& name = p.key();
+    torch::Tensor& t = p.value();
+    const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+    if (is_bias)
+      t.zero_();
+    else if (t.dim() == 1)
+      t.fill_(1.0);
+    else if (name.find("embed") != std::string::npos)
+      t.normal_(0.0, 0.02);
+    else
+      t.uniform_(-1.0 / std::sqrt(static_cast<double>(t[0].numel())),
+                 1.0 / std::sqrt(static_cast<double>(t[0].numel())));
+  }
+  m->root().eval();
+  return m;
+}
+
+class KinetoTrace {
+ public:
+  explicit KinetoTrace(bool cuda) : cuda_(cuda) {}
+  bool running() const { return running_; }
+  void start() {
+#ifdef SVLN_HAVE_KINETO
+    using torch::profiler::impl::ActivityType;
+    std::set<ActivityType> activities{ActivityType::CPU};
+    if (cuda_) activities.insert(ActivityType::CUDA);
+    const torch::profiler::impl::ProfilerConfig config(
+        torch::profiler::impl::ProfilerState::KINETO);
+    try {
+      torch::autograd::profiler::prepareProfiler(config, activities);
+      torch::autograd::profiler::enableProfiler(config, activities);
+      running_ = true;
+    } catch (const c10::Error& e) {
+      std::printf("profile not started: %.120s\n", e.what());
+    }
+#else
+    std::printf("profile not started: this libtorch has no Kineto profiler\n");
+#endif
+  }
+  // Waits for the device, ends the trace and writes it to `path`.
+  void stop(const std::string& path) {
+    if (!running_) return;
+    running_ = false;
+#ifdef SVLN_HAVE_KINETO
+    if (cuda_) torch::cuda::synchronize();
+    try {
+      torch::autograd::profiler::disableProfiler()->save(path);
+      std::printf("profile: %s\n", path.c_str());
+    } catch (const c10::Error& e) {
+      std::printf("profile %s not written: %.120s\n", path.c_str(), e.what());
+    }
+#endif
+  }
+
+ private:
+  bool cuda_;
+  bool running_ = false;
+};
+
+// Runs `fn` under the profiler and writes the trace to `path`.
+inline void profileToFile(const std::string& path, const std::function<void()>& fn, bool cuda) {
+  KinetoTrace trace(cuda);
+  trace.start();
+  fn();
+  trace.stop(path);
+}
+
+}  // namespace svln::bench
