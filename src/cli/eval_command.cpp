@@ -21,6 +21,7 @@ namespace {
 struct EvalCommandOptions {
   std::string model_path;
   std::string adapter;
+  std::string device = "auto";
   std::string config;
   std::string out;
   int save_videos = 0;
@@ -38,7 +39,7 @@ int runEval(const EvalCommandOptions& o) {
   }
   sim::HabitatConfig cfg = sim::loadHabitatConfig(o.config);
   if (o.max_episode_steps > 0) cfg.max_episode_steps = o.max_episode_steps;
-  rl::Policy policy = rl::loadPolicy(o.model_path, o.adapter);
+  rl::Policy policy = rl::loadPolicy(o.model_path, o.adapter, rl::deviceLoadOptions(o.device));
   const rl::EvalResult r = rl::evaluate(cfg, policy, o.eval);
   std::printf("%s\n", rl::formatSummary(r).c_str());
   if (!o.out.empty()) sim::writeFileAtomic(o.out, rl::toJson(r).dump(1) + "\n");
@@ -67,6 +68,10 @@ const RegisterCommand kEval(
                      "episode cap (0: the config's; the demo evaluates with 100)")
           ->check(CLI::Range(0, 100000))->capture_default_str();
       app.add_option("--seed", o->eval.seed, "seed (observation phrases)")->capture_default_str();
+      app.add_option("--device", o->device,
+                     "auto (this machine's GPU when libtorch sees one), cpu, cuda or cuda:N; "
+                     "bf16 weights on a GPU")
+          ->capture_default_str();
       app.add_option("--out", o->out, "write results (summary + per episode) as JSON");
       app.add_option("--save_videos", o->save_videos,
                      "top-down maps and MP4 videos of the first N episodes, beside --out")

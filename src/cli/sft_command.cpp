@@ -31,6 +31,10 @@ const RegisterCommand kRegister(
       app.add_option("--lora_r", c->lora.r, "LoRA rank")->check(CLI::Range(1, 4096))->capture_default_str();
       app.add_option("--lora_alpha", c->lora.alpha, "LoRA alpha")->check(CLI::PositiveNumber)->capture_default_str();
       app.add_option("--seed", c->seed, "seed")->capture_default_str();
+      app.add_option("--device", c->device,
+                     "auto (this machine's GPU when libtorch sees one), cpu, cuda or cuda:N; "
+                     "bf16 weights on a GPU")
+          ->capture_default_str();
       app.add_option("--num_threads", c->num_threads, "simulator threads (0: all cores)")
           ->check(CLI::Range(0, 1024))->capture_default_str();
       app.add_option("--max_episode_steps", c->max_episode_steps, "episode cap (0: the config's)")

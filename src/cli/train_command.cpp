@@ -34,6 +34,14 @@ const RegisterCommand kRegister(
           ->check(CLI::Range(1, 4096))->capture_default_str()->group(g);
       app.add_option("--lora_alpha", cfg->lora.alpha, "LoRA alpha (scaling = alpha / r)")
           ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+      app.add_option("--device", cfg->device,
+                     "extension: auto (this rank's GPU when libtorch sees one), cpu, cuda or "
+                     "cuda:N; bf16 base weights and fp32 adapters on a GPU")
+          ->capture_default_str()->group(g);
+      app.add_option("--gradient_checkpointing", cfg->gradient_checkpointing,
+                     "recompute decoder layers in backward instead of keeping activations "
+                     "(true/false)")
+          ->capture_default_str()->group(g);
       app.add_option("--num_threads", cfg->num_threads, "simulator threads (0: all cores)")
           ->check(CLI::Range(0, 1024))->capture_default_str()->group(g);
       app.add_option("--max_episode_steps", cfg->max_episode_steps,

@@ -32,4 +32,12 @@ torch::Tensor preprocessImage(const uint8_t* rgb, int64_t height, int64_t width,
 // on the CPU. Throws std::invalid_argument for another dtype or shape.
 torch::Tensor preprocessImages(const torch::Tensor& rgb_u8, const ImagePreprocessConfig& config = {});
 
+// The same for a batch on any device (the GPU during rollouts), bit for bit: each resize
+// pass is a product with bicubicResizeMatrix in float64, whose sums of integers below 2^53
+// are exact, followed by the same rounding and clipping; then the same rescale and
+// normalisation. uint8 [N, H, W, 3] -> float32 [N, 3, config.height, config.width] on
+// rgb_u8's device, in a handful of kernels for the whole batch.
+torch::Tensor preprocessImagesOnDevice(const torch::Tensor& rgb_u8,
+                                       const ImagePreprocessConfig& config = {});
+
 }  // namespace svln::model

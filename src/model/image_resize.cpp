@@ -105,6 +105,21 @@ void resamplePass(const uint8_t* in, uint8_t* out, const AxisWeights& a, int out
 
 }  // namespace
 
+ResizeMatrix bicubicResizeMatrix(int in_size, int out_size, BicubicKernel kernel) {
+  if (in_size <= 0 || out_size <= 0)
+    throw std::invalid_argument("bicubicResizeMatrix: empty axis " + std::to_string(in_size) +
+                                " -> " + std::to_string(out_size));
+  const AxisWeights a = computeAxisWeights(in_size, out_size, kernel);
+  ResizeMatrix m;
+  m.precision = a.precision;
+  m.weights.assign(static_cast<size_t>(out_size) * in_size, 0);
+  for (int i = 0; i < out_size; ++i)
+    for (int j = 0; j < a.count[i]; ++j)
+      m.weights[static_cast<size_t>(i) * in_size + a.first[i] + j] =
+          a.k[static_cast<size_t>(i) * a.ksize + j];
+  return m;
+}
+
 std::vector<uint8_t> resizeBicubic(const uint8_t* src, int height, int width, int channels,
                                    int out_height, int out_width, BicubicKernel kernel) {
   if (height <= 0 || width <= 0 || channels <= 0 || out_height <= 0 || out_width <= 0) {

@@ -22,4 +22,14 @@ enum class BicubicKernel { kPillow, kTorchUint8 };
 std::vector<uint8_t> resizeBicubic(const uint8_t* src, int height, int width, int channels,
                                    int out_height, int out_width, BicubicKernel kernel);
 
+// One pass as a dense matrix, for batched resizing as matrix products: `weights` row-major
+// [out_size, in_size] holds output i's fixed-point weights at its input positions (zero
+// elsewhere), `precision` its fraction bits: out_i = clip8((sum_j w_ij in_j + 2^(p-1)) >> p),
+// the arithmetic resizeBicubic does along that axis.
+struct ResizeMatrix {
+  std::vector<int32_t> weights;
+  int precision = 0;
+};
+ResizeMatrix bicubicResizeMatrix(int in_size, int out_size, BicubicKernel kernel);
+
 }  // namespace svln::model

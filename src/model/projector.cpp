@@ -47,12 +47,21 @@ torch::Tensor poolFrameFeatures(const torch::Tensor& features, SpatialPoolMode m
   torch::Tensor pooled;
   switch (mode) {
     case SpatialPoolMode::kBilinear: {
+      // interpolate(bilinear, align_corners=False) is separable and linear: out = M x with
+      // M = W (x) W, W [n, S] the 1-D weights (read off by resampling the identity). As one
+      // matrix product in fp32 on [F, S*S, D] it needs no layout change, where the direct
+      // NCHW kernel runs a thread per output pixel over all D channels (45 ms for 32 frames
+      // of the 7B's 3,584 channels on an H100).
       const int64_t n = (side + stride - 1) / stride;  // math.ceil(27 / 2) = 14
-      pooled = F::interpolate(grid.contiguous(), F::InterpolateFuncOptions()
-                                                     .size(std::vector<int64_t>{n, n})
-                                                     .mode(torch::kBilinear)
-                                                     .align_corners(false));
-      break;
+      const torch::Tensor eye = torch::eye(side, torch::kFloat).unsqueeze(0);  // [1, S, S]
+      const torch::Tensor w1 =
+          F::interpolate(eye, F::InterpolateFuncOptions()
+                                  .size(std::vector<int64_t>{n})
+                                  .mode(torch::kLinear)
+                                  .align_corners(false))[0]
+              .t();  // [n, S]
+      const torch::Tensor m = torch::kron(w1, w1).to(features.device());  // [n*n, S*S]
+      return torch::matmul(m, features.to(torch::kFloat)).to(features.scalar_type());
     }
     case SpatialPoolMode::kAverage:
       pooled = F::avg_pool2d(grid, F::AvgPool2dFuncOptions(stride));

@@ -219,9 +219,9 @@ at::Tensor Qwen2ModelImpl::forward(const Qwen2Inputs& in) {
   // Shaped [B, 1, T, D] for the heads and sin's first half negated, once per call.
   cos = cos.unsqueeze(1);
   sin = signedSin(sin).unsqueeze(1);
+  // Whenever a graph is built (the trainer keeps its modules in eval mode: no dropout).
   const bool checkpoint =
-      gradient_checkpointing && is_training() && !in.cache && !in.slots &&
-      at::GradMode::is_enabled();
+      gradient_checkpointing && !in.cache && !in.slots && at::GradMode::is_enabled();
   at::Tensor anchor;
   if (checkpoint) anchor = at::zeros({}, h.options().dtype(at::kFloat)).requires_grad_(true);
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {

@@ -102,6 +102,8 @@ class Qwen2ModelImpl : public torch::nn::Module {
   // Final-normed hidden states [B, T, hidden].
   at::Tensor forward(const Qwen2Inputs& in);
   Qwen2Config config;
+  // Recompute layers in backward instead of keeping their activations, whenever a forward
+  // builds a graph without a cache (training mode or not).
   bool gradient_checkpointing = false;
   // Layers [0, n) are checkpointed (-1: all); the rest keep their activations, trading
   // memory for the recompute (a 7B LoRA step at 8k tokens fits 80 GB with about half).

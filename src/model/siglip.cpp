@@ -105,8 +105,12 @@ SiglipEmbeddingsImpl::SiglipEmbeddingsImpl(const SiglipVisionConfig& c) {
 torch::Tensor SiglipEmbeddingsImpl::forward(const torch::Tensor& pixel_values) {
   const torch::Tensor w = patch_embedding->weight;
   // [B, C, 27, 27] -> [B, 729, C]; the conv drops the last 384 - 27*14 = 6 rows/columns.
-  const torch::Tensor patches =
-      patch_embedding(pixel_values.to(w.device(), w.scalar_type())).flatten(2).transpose(1, 2);
+  // Made contiguous once: the transposed view's layout would otherwise carry through
+  // every residual add and layer norm of the encoder (strided kernels, a copy per norm).
+  const torch::Tensor patches = patch_embedding(pixel_values.to(w.device(), w.scalar_type()))
+                                    .flatten(2)
+                                    .transpose(1, 2)
+                                    .contiguous();
   return patches + position_embedding->weight.unsqueeze(0);
 }
 

@@ -45,7 +45,8 @@ class StreamVLN {
   void save(const std::string& dir, c10::ScalarType dtype = c10::kFloat);
 
   // Random weights as transformers initialises them: matrices normal(0, 0.02), biases 0,
-  // norm weights 1; drawn from a generator seeded with `seed`.
+  // norm weights 1; drawn from a generator seeded with `seed` (on the host, the same on any
+  // device; a model on the GPU draws there instead, from the device generator seeded with it).
   void randomInit(uint64_t seed);
 
   // The root module (parameters under Hugging Face names).

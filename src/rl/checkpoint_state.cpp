@@ -99,12 +99,12 @@ TrainerState loadTrainerState(const std::string& checkpoint_dir) {
 }
 
 void loadOptimizerAndRng(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer,
-                         int rank) {
+                         int rank, c10::Device device) {
   const std::string opt_path = checkpoint_dir + "/" + optimizerFileName(rank);
   const std::string rng_path = checkpoint_dir + "/rng.pt";
   try {
     torch::serialize::InputArchive a;
-    a.load_from(opt_path);
+    a.load_from(opt_path, device);
     optimizer.load(a);
   } catch (const c10::Error& e) {
     throw std::runtime_error(opt_path + ": cannot load the optimizer state: " + e.what_without_backtrace());

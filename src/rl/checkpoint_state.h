@@ -54,9 +54,10 @@ std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerStat
 std::string latestCheckpoint(const std::string& output_dir);
 TrainerState loadTrainerState(const std::string& checkpoint_dir);
 // Restores the optimizer and torch's CPU generator (adapters: model::loadLoraAdapter).
-// `rank` picks the optimizer shard file (0: optimizer.pt).
+// `rank` picks the optimizer shard file (0: optimizer.pt); the optimizer's state tensors
+// are loaded onto `device` (where the parameters are).
 void loadOptimizerAndRng(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer,
-                         int rank = 0);
+                         int rank = 0, c10::Device device = c10::Device(c10::kCPU));
 
 
 }  // namespace svln::rl

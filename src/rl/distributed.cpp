@@ -42,6 +42,14 @@ struct DistComm {
   c10::intrusive_ptr<CommGroup> pg;
 };
 
+bool ncclAvailable() {
+#if defined(SVLN_WITH_NCCL)
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::string toString(DistBackend backend) {
   switch (backend) {
     case DistBackend::kNone:

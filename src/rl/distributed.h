@@ -27,6 +27,8 @@ namespace svln::rl {
 
 enum class DistBackend { kNone, kGloo, kNccl };
 std::string toString(DistBackend backend);
+// True when this build has ProcessGroupNCCL (a CUDA libtorch with NCCL headers found).
+bool ncclAvailable();
 
 // Where this process sits in the job, as the launcher (or SLURM) describes it.
 struct DistEnv {

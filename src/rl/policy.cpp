@@ -1,5 +1,7 @@
 #include "rl/policy.h"
 
+#include <torch/cuda.h>
+
 #include <filesystem>
 #include <stdexcept>
 
@@ -12,6 +14,32 @@ void attachTokenizer(Policy& p) {
   p.model->setPlaceholderIds(p.tokenizer->requireTokenId(model::kImageToken),
                              p.tokenizer->requireTokenId(model::kMemoryToken));
   p.codec = std::make_unique<model::ActionCodec>(*p.tokenizer);
+}
+
+model::LoadOptions deviceLoadOptions(const std::string& device, int local_rank) {
+  model::LoadOptions o;
+  const bool gpu = torch::cuda::is_available();
+  if (device == "auto") {
+    o.device = gpu ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(
+                                                 local_rank % torch::cuda::device_count()))
+                   : c10::Device(c10::kCPU);
+  } else {
+    try {
+      o.device = c10::Device(device);
+    } catch (const c10::Error&) {
+      throw std::runtime_error("--device " + device + ": not one of auto, cpu, cuda, cuda:N");
+    }
+    if (o.device.is_cuda() && !gpu)
+      throw std::runtime_error("--device " + device +
+                               ": no CUDA device (a CPU-only libtorch, or no GPU visible)");
+    if (!o.device.is_cpu() && !o.device.is_cuda())
+      throw std::runtime_error("--device " + device + ": not one of auto, cpu, cuda, cuda:N");
+    if (o.device.is_cuda() && !o.device.has_index())
+      o.device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(
+                                             local_rank % torch::cuda::device_count()));
+  }
+  o.dtype = o.device.is_cuda() ? c10::kBFloat16 : c10::kFloat;
+  return o;
 }
 
 Policy loadPolicy(const std::string& model_dir, const std::string& adapter_dir,

@@ -22,6 +22,12 @@ struct Policy {
 Policy loadPolicy(const std::string& model_dir, const std::string& adapter_dir = "",
                   const model::LoadOptions& options = {});
 
+// Where and in what precision a command's policy runs, from its --device: "cpu", "cuda",
+// "cuda:N" or "auto" (the GPU of this rank when libtorch sees one, else the CPU). On a GPU
+// the base weights are bf16 (LoRA adapters stay fp32); on the CPU everything is fp32. A
+// GPU asked for that is not there is an error naming the flag.
+model::LoadOptions deviceLoadOptions(const std::string& device, int local_rank = 0);
+
 // Wires the tokenizer's <image>/<memory> ids into the model and builds the codec.
 void attachTokenizer(Policy& p);
 

@@ -73,7 +73,8 @@ torch::Tensor demonstrationLoss(model::StreamVLN& model, const model::ActionCode
       const torch::Tensor lp = model::alphabetLogProbs(
           model::windowLogits(model, win, images, memory, pos), codec, allow_t, 1.0);  // [P, 5]
       // CE = -log p(label) over the alphabet, summed here, averaged below.
-      const torch::Tensor nll = -lp.gather(1, torch::tensor(cols, torch::kLong).unsqueeze(1)).sum();
+      const torch::Tensor nll =
+          -lp.gather(1, torch::tensor(cols, torch::kLong).to(lp.device()).unsqueeze(1)).sum();
       total = total.defined() ? total + nll : nll;
       count += static_cast<int64_t>(pos.size());
     }
@@ -96,7 +97,7 @@ SftResult runSft(const SftConfig& c) {
   if (!(c.learning_rate > 0)) throw std::runtime_error("--learning_rate: must be > 0");
   if (c.output_path.empty()) throw std::runtime_error("--output_path: required");
   torch::manual_seed(c.seed);
-  Policy policy = loadPolicy(c.model_path);
+  Policy policy = loadPolicy(c.model_path, "", deviceLoadOptions(c.device));
   model::StreamVLN& net = *policy.model;
   net.lm->eval();  // no dropout: the demonstrations are exact targets
   if (!c.full) {

@@ -27,6 +27,7 @@ struct SftConfig {
   double learning_rate = 1e-3;
   double max_grad_norm = 1.0;
   bool full = false;            // train every parameter instead of LoRA adapters
+  std::string device = "auto";  // rl::deviceLoadOptions
   model::LoraConfig lora = [] {
     model::LoraConfig l;
     l.dropout = 0.0;

@@ -1,5 +1,7 @@
 #include "rl/trainer.h"
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -263,7 +265,8 @@ std::vector<double> shardAdvantages(const DistContext& ctx, const std::vector<do
 
 // The rollout metrics plus the optimisation's figures: the metrics.jsonl line of an update.
 std::map<std::string, double> updateMetrics(std::map<std::string, double> m, const UpdateStats& st,
-                                            double sft_weight, double lr, double secs) {
+                                            double sft_weight, double lr, double secs,
+                                            double rollout_secs) {
   m["grpo_loss"] = st.grpo_loss;
   m["sft_loss"] = st.sft_loss;
   m["sft_weight"] = sft_weight;
@@ -272,6 +275,8 @@ std::map<std::string, double> updateMetrics(std::map<std::string, double> m, con
   m["grad_norm"] = st.grad_norm;
   m["learning_rate"] = lr;
   m["steps_per_second"] = secs > 0 ? m.at("env_steps") / secs : 0.0;
+  m["update_seconds"] = secs;  // rollout + optimisation
+  m["rollout_seconds"] = rollout_secs;
   m.erase("env_steps");
   m["skipped_steps"] = st.steps_skipped;
   return m;
@@ -289,8 +294,14 @@ TrainResult runTraining(const TrainerConfig& cfg) {
                                               o.wandb_entity, o.wandb_run_name);
   const int world = cfg.dist.world_size;
   const io::DeepSpeedConfig ds = stepConfig(o, world);
-  // The trainer runs its model on the CPU: Gloo carries the collectives.
-  const DistContext ctx = DistContext::init(cfg.dist, DistBackend::kGloo);
+  // The policy on this rank's GPU (bf16) or the CPU; NCCL carries the collectives between
+  // GPUs when this build has it, Gloo otherwise.
+  const model::LoadOptions placement = deviceLoadOptions(cfg.device, cfg.dist.local_rank);
+  if (placement.device.is_cuda())  // this rank's GPU is the current one (streams, syncs)
+    c10::impl::getDeviceGuardImpl(c10::kCUDA)->setDevice(placement.device);
+  const DistContext ctx = DistContext::init(
+      cfg.dist, placement.device.is_cuda() && ncclAvailable() ? DistBackend::kNccl
+                                                              : DistBackend::kGloo);
   const bool is_main = ctx.isMain();
   if (is_main) std::filesystem::create_directories(o.output_path);
   ctx.barrier();
@@ -311,8 +322,9 @@ TrainResult runTraining(const TrainerConfig& cfg) {
                                 cfg.command_args);
     if (wandb) logLine("W&B run " + wandb->runDir() + " (upload: " + wandb->syncCommand() + ")");
   }
-  Policy policy = loadPolicy(o.model_path);
+  Policy policy = loadPolicy(o.model_path, "", placement);
   policy.model->lm->eval();  // no dropout anywhere: recomputed log-probs match the rollout's
+  policy.model->lm->setGradientCheckpointing(cfg.gradient_checkpointing);
   torch::nn::Module& root = policy.model->root();
   model::LoraConfig lora = cfg.lora;
   lora.seed = cfg.seed;
@@ -350,13 +362,17 @@ TrainResult runTraining(const TrainerConfig& cfg) {
                                "; sharded optimizer state resumes only with the same ranks");
     state.world_size = world;
     state.zero_stage = ds.zero_stage;
-    loadOptimizerAndRng(resume_from, *optimizer, sharded_optimizer ? ctx.rank() : 0);
+    loadOptimizerAndRng(resume_from, *optimizer, sharded_optimizer ? ctx.rank() : 0,
+                        placement.device);
     std::istringstream(state.rng) >> rng;
     logLine("resumed from " + resume_from + " at update " + std::to_string(state.update));
   } else {
     torch::manual_seed(cfg.seed);
     logLine(describeConfig(cfg));
     logLine("trainable parameters: " + std::to_string(n_train));
+    logLine("device " + placement.device.str() +
+            (placement.device.is_cuda() ? " (bf16 weights, fp32 adapters)" : " (fp32)") +
+            ", gradient checkpointing " + (cfg.gradient_checkpointing ? "on" : "off"));
   }
   if (ctx.distributed() || o.use_deepspeed) {
     std::ostringstream dp;
@@ -371,7 +387,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
        << (ds.zero_stage > 0 && !ctx.distributed() ? " (one rank: plain AdamW)" : "")
        << (ds.bf16 ? ", bf16 requested" : "");
     logLine(dp.str());
-    if (ds.bf16 && is_main)
+    if (ds.bf16 && is_main && placement.device.is_cpu())
       spdlog::warn("--deepspeed_config: bf16 is enabled but the trainer runs on the CPU, "
                    "where it computes in fp32");
   }
@@ -435,6 +451,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
       torch::NoGradGuard no_grad;
       trajs = engine.run(mine, G, shardRolloutSeed(rollout_seed, shard_b));
     }
+    const double rollout_secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::vector<double> returns;
     for (const Trajectory& t : trajs) returns.push_back(trajectoryReturn(o.phase, t, hcfg.success_distance));
     const std::vector<double> adv =
@@ -445,7 +463,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
 
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::map<std::string, double> m =
-        updateMetrics(rolloutMetrics(ctx, trajs, returns), st, uo.sft_weight, o.learning_rate, secs);
+        updateMetrics(rolloutMetrics(ctx, trajs, returns), st, uo.sft_weight, o.learning_rate, secs,
+                      rollout_secs);
     if (logger) logger->logUpdate(u + 1, m);
     if (wandb) {
       wandb->log(u + 1, m);

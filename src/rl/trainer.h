@@ -33,6 +33,11 @@ struct TrainerConfig {
   double temperature = 1.0;   // rollout sampling temperature
   int num_threads = 0;        // simulator threads (0: hardware concurrency)
   int max_episode_steps = 0;  // 0: the Habitat config's
+  // Extension: where the policy trains (rl::deviceLoadOptions: auto = this rank's GPU when
+  // there is one; bf16 base weights there, fp32 on the CPU), and layer recomputation in
+  // backward (the spec's default: on).
+  std::string device = "auto";
+  bool gradient_checkpointing = true;
   // Extension (not in the spec): every visuals_every updates (0: never) rank 0 draws the
   // top-down maps and videos of visuals_episodes of that update's rollouts into
   // <output_path>/visuals/update-<u>/ and rewrites report.html.

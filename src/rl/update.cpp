@@ -120,7 +120,9 @@ TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCode
                                 const Trajectory& t, double advantage,
                                 const TrajectoryTargets& targets, const UpdateOptions& o) {
   TrajectoryTerms terms;
-  const auto opts = torch::TensorOptions().dtype(torch::kFloat);
+  // Every tensor of the loss lives where the model does (the GPU when it trains there).
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat).device(model.device());
+  const auto index_opts = torch::TensorOptions().dtype(torch::kLong).device(model.device());
   terms.grpo_sum = torch::zeros({}, opts);
   terms.sft_sum = torch::zeros({}, opts);
   terms.kl_sum = torch::zeros({}, opts);
@@ -171,9 +173,9 @@ TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCode
       cols.push_back(model::alphabetColumn(codec, tok.token));
       old.push_back(tok.logp);
     }
-    const torch::Tensor col_t = torch::tensor(cols, torch::kLong).unsqueeze(1);
+    const torch::Tensor col_t = torch::tensor(cols, torch::kLong).to(index_opts.device()).unsqueeze(1);
     const torch::Tensor logp = gatherRows(lp_sample, rows, t, targets.policy).gather(1, col_t).squeeze(1);
-    const torch::Tensor old_t = torch::tensor(old, opts);
+    const torch::Tensor old_t = torch::tensor(old, torch::kFloat).to(opts.device());
     const torch::Tensor adv = torch::full({n}, advantage, opts);
     terms.grpo_sum = grpoLoss(logp, old_t, adv, o.clip_eps) * static_cast<double>(n);
     terms.clipped = static_cast<int>(std::lround(clipFraction(logp.detach(), old_t, o.clip_eps) * n));
@@ -189,7 +191,8 @@ TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCode
     std::vector<float> weights(targets.sft_weight.begin(), targets.sft_weight.end());
     for (double w : targets.sft_weight) terms.sft_weight_sum += w;
     // sftLoss is the weighted mean; the mini-batch divides the sum by its own weight total.
-    terms.sft_sum = sftLoss(logits, torch::tensor(labels, torch::kLong), torch::tensor(weights, opts)) *
+    terms.sft_sum = sftLoss(logits, torch::tensor(labels, torch::kLong).to(index_opts.device()),
+                            torch::tensor(weights, torch::kFloat).to(opts.device())) *
                     terms.sft_weight_sum;
   }
   return terms;

@@ -110,5 +110,27 @@ TEST(ImagePreprocess, BatchEqualsFramesAndRejectsWrongInput) {
   EXPECT_THROW(preprocessImages(torch::zeros({2, 8, 8, 4}, torch::kUInt8)), std::invalid_argument);
 }
 
+// The batched device path is the host path bit for bit: upscaling (the rollouts' 224 ->
+// 384), downscaling with antialiasing, a non-square source, both kernels.
+TEST(ImagePreprocess, DevicePathEqualsHostPathExactly) {
+  for (const auto& [h, w] : std::vector<std::pair<int, int>>{{224, 224}, {500, 410}, {48, 64}}) {
+    at::manual_seed(h);
+    const at::Tensor batch = torch::randint(0, 256, {3, h, w, 3}, torch::kUInt8);
+    for (BicubicKernel k : {BicubicKernel::kTorchUint8, BicubicKernel::kPillow}) {
+      ImagePreprocessConfig config;
+      config.kernel = k;
+      const at::Tensor host = preprocessImages(batch, config);
+      const at::Tensor device = preprocessImagesOnDevice(batch, config);
+      ASSERT_EQ(device.sizes(), host.sizes());
+      EXPECT_TRUE(device.equal(host)) << h << "x" << w << " max diff "
+                                      << (device - host).abs().max().item<float>();
+    }
+  }
+  // A constant image stays constant; a size already equal passes through.
+  const at::Tensor grey = torch::full({1, 384, 384, 3}, 77, torch::kUInt8);
+  EXPECT_TRUE(preprocessImagesOnDevice(grey).equal(preprocessImages(grey)));
+  EXPECT_THROW(preprocessImagesOnDevice(grey.to(torch::kFloat32)), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace svln::model

@@ -126,6 +126,28 @@ TEST(Pooling, WorkedThreeByThreeGrid) {
   EXPECT_THROW(poolFrameFeatures(torch::zeros({1, 10, 2}), SpatialPoolMode::kMax), std::invalid_argument);
 }
 
+// Bilinear pooling as one matrix product equals interpolate() on the NCHW grid: the
+// 27 x 27 SigLIP grid to 14 x 14, in fp32 and (within a bf16 rounding) in bf16.
+TEST(Pooling, BilinearProductEqualsInterpolate) {
+  namespace F = torch::nn::functional;
+  torch::manual_seed(4);
+  const torch::Tensor feats = torch::randn({3, 27 * 27, 6});
+  const torch::Tensor want =
+      F::interpolate(feats.view({3, 27, 27, 6}).permute({0, 3, 1, 2}).contiguous(),
+                     F::InterpolateFuncOptions()
+                         .size(std::vector<int64_t>{14, 14})
+                         .mode(torch::kBilinear)
+                         .align_corners(false))
+          .permute({0, 2, 3, 1})
+          .reshape({3, 196, 6});
+  const torch::Tensor got = poolFrameFeatures(feats, SpatialPoolMode::kBilinear);
+  ASSERT_EQ(got.sizes(), want.sizes());
+  EXPECT_LE(maxAbsDiff(got, want), 1e-5F);
+  const torch::Tensor half = poolFrameFeatures(feats.to(torch::kBFloat16), SpatialPoolMode::kBilinear);
+  EXPECT_EQ(half.scalar_type(), torch::kBFloat16);
+  EXPECT_LE(maxAbsDiff(half.to(torch::kFloat), want), 0.03F);
+}
+
 TEST(Siglip, ConfigFromJsonFollowsSelectLayer) {
   const auto so400m = siglipVisionConfigFromJson(nlohmann::json::object(), -2, "config.json");
   EXPECT_EQ(so400m.num_layers_used, 26);

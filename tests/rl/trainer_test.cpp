@@ -68,8 +68,10 @@ struct TinyWorld : ::testing::Test {
     std::string line;
     while (std::getline(f, line)) {
       nlohmann::json j = nlohmann::json::parse(line);
-      j.erase("steps_per_second");  // wall-clock time, the one figure that may differ
-      for (const char* k : {"time", "wall_time", "timestamp"}) j.erase(k);
+      // Wall-clock times, the figures that may differ.
+      for (const char* k : {"steps_per_second", "update_seconds", "rollout_seconds", "time",
+                            "wall_time", "timestamp"})
+        j.erase(k);
       lines.push_back(j);
     }
     return lines;
