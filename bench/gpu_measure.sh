@@ -57,11 +57,26 @@ if [[ ${2:-} == --inner ]]; then
       build/streamvln model init --streamvln --config 7b --out "$d/model" --dtype bfloat16 \
         --device cuda || exit 1
       echo "standard: 7B checkpoint written in $(( $(date +%s) - t0 )) s ($(du -sh "$d/model" | cut -f1))"
+      # A random-weight policy samples STOP within a few steps; a short SFT warm start on
+      # expert demonstrations (how StreamVLN's RL starts, from an SFT model) makes it walk.
+      base=$d/model
+      if [[ ${SVLN_STD_SFT:-6} -gt 0 ]]; then
+        t0=$(date +%s)
+        if build/streamvln sft --model_path "$d/model" --habitat_config_path "$d/data/config.yaml" \
+             --output_path "$d/sft" --num_updates "${SVLN_STD_SFT:-6}" --episodes_per_update 4 \
+             --learning_rate 1e-3 --max_episode_steps 120 --device cuda >"$logs/sft.log" 2>&1; then
+          base=$d/sft
+          echo "standard: SFT warm start (${SVLN_STD_SFT:-6} x 4 demonstrations) in $(( $(date +%s) - t0 )) s"
+        else
+          echo "standard: SFT warm start failed; training the random model"
+        fi
+        tail -2 "$logs/sft.log"
+      fi
       # The spec's standard scenario (trainer-flags.md): group 2, hybrid, SFT 1.0 -> 0.9.
-      std=(--model_path "$d/model" --habitat_config_path "$d/data/config.yaml"
+      std=(--model_path "$base" --habitat_config_path "$d/data/config.yaml"
            --group_size 2 --use_hybrid_training --sft_loss_start_weight 1.0
            --sft_loss_end_weight 0.9 --sft_loss_decay_updates 500 --save_every 1000
-           --num_updates "${SVLN_STD_UPDATES:-3}" --device cuda)
+           --num_updates "${SVLN_STD_UPDATES:-3}" --max_episode_steps 120 --device cuda)
       t0=$(date +%s)
       CUDA_VISIBLE_DEVICES=0 timeout "$(left 200)" build/streamvln train "${std[@]}" \
         --output_path "$d/gpu1" >"$logs/train_gpu1.log" 2>&1

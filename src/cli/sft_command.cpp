@@ -35,6 +35,9 @@ const RegisterCommand kRegister(
                      "auto (this machine's GPU when libtorch sees one), cpu, cuda or cuda:N; "
                      "bf16 weights on a GPU")
           ->capture_default_str();
+      app.add_option("--gradient_checkpointing", c->gradient_checkpointing,
+                     "recompute decoder layers in backward instead of keeping activations")
+          ->capture_default_str();
       app.add_option("--num_threads", c->num_threads, "simulator threads (0: all cores)")
           ->check(CLI::Range(0, 1024))->capture_default_str();
       app.add_option("--max_episode_steps", c->max_episode_steps, "episode cap (0: the config's)")

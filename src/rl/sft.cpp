@@ -100,6 +100,7 @@ SftResult runSft(const SftConfig& c) {
   Policy policy = loadPolicy(c.model_path, "", deviceLoadOptions(c.device));
   model::StreamVLN& net = *policy.model;
   net.lm->eval();  // no dropout: the demonstrations are exact targets
+  net.lm->setGradientCheckpointing(c.gradient_checkpointing);
   if (!c.full) {
     model::LoraConfig lora = c.lora;
     lora.seed = c.seed;
@@ -160,7 +161,7 @@ SftResult runSft(const SftConfig& c) {
   const fs::path tmp = out.string() + ".tmp";
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  net.save(tmp.string());
+  net.save(tmp.string(), net.dtype());  // bf16 stays bf16 (a 7B fp32 copy is 30 GB)
   copyTokenizerFiles(c.model_path, tmp.string());
   fs::remove_all(out);
   if (out.has_parent_path()) fs::create_directories(out.parent_path());

@@ -28,6 +28,7 @@ struct SftConfig {
   double max_grad_norm = 1.0;
   bool full = false;            // train every parameter instead of LoRA adapters
   std::string device = "auto";  // rl::deviceLoadOptions
+  bool gradient_checkpointing = true;  // recompute decoder layers in backward
   model::LoraConfig lora = [] {
     model::LoraConfig l;
     l.dropout = 0.0;
