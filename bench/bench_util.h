@@ -2,12 +2,18 @@
 //   - Kineto (CPU ops + CUDA kernels) traces as Chrome-trace JSON files: KinetoTrace's
 //     start()/stop() around any stretch of work, or profileToFile() around a function; a
 //     libtorch built without Kineto (Debian's 1.13) says so and measures on;
+//   - removeTree: deletes a bench's temporary folder with nftw; linked against the PyTorch
+//     wheel's libtorch (which carries its own std::filesystem symbols) rollout_bench
+//     segfaulted right after its last line, where std::filesystem::remove_all ran;
 //   - buildBenchModel: a random-weight StreamVLN on the device, in bf16 on CUDA, its
 //     weights drawn there (the 7B model's 7.6 B numbers take ~100 s on the host).
 #pragma once
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
+
+#include <ftw.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstdio>
@@ -25,6 +31,13 @@
 #include "model/streamvln.h"
 
 namespace svln::bench {
+
+inline int removeTreeEntry(const char* path, const struct stat*, int, struct FTW*) {
+  return ::remove(path);
+}
+inline void removeTree(const std::string& dir) {
+  nftw(dir.c_str(), removeTreeEntry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 // Builds `config` with its weights drawn on `device` (bf16 when cuda): linear weights
 // U(-1/sqrt(in), 1/sqrt(in)) like torch.nn.Linear, biases zero, norms one, embeddings

@@ -14,6 +14,9 @@
 #                                  # checkpointed layers, the vision tower's halves, and a
 #                                  # 64-env rollout with phase timings; Kineto traces of
 #                                  # each, gzipped into $OUT
+#   bench/gpu_measure.sh update    # seconds per update of the trainer's loop for the
+#                                  # standard scenario at 7B with 100-step trajectories
+#                                  # (bench/update_bench.cpp: STOP masked so they walk)
 #   bench/gpu_measure.sh standard  # `streamvln train` of the spec's "standard" scenario with
 #                                  # a random-weight 7B StreamVLN on the GPU: seconds per
 #                                  # update (rollout + optimisation) from metrics.jsonl; with
@@ -26,7 +29,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-mode=${1:?usage: bench/gpu_measure.sh rollout|model|final|profile|standard}
+mode=${1:?usage: bench/gpu_measure.sh rollout|model|final|profile|standard|update}
 logs=${OUT:-/tmp}
 
 export SVLN_MEASURE_START=${SVLN_MEASURE_START:-$(date +%s)}
@@ -105,6 +108,10 @@ for name in ["metrics_gpu1.jsonl", "metrics_gpu2.jsonl"]:
             "steps_per_second", "success_rate", "sft_loss", "grpo_loss")})
 PY
       ;;
+    update)
+      timeout "$(left 10)" build/bench/update_bench --config 7b --device cuda --updates 4 \
+        --episodes 1 --group_size 2 --max_steps 100 --threads 16
+      echo "update_bench exit $?" ;;
     profile)
       timeout "$(left 200)" build/bench/model_bench --config 7b --device cuda \
         --skip prefill,decode --batches 64 --decode_steps 8 --train_steps 2 \
@@ -132,6 +139,7 @@ t0=$(date +%s)
 targets=(rollout_bench model_bench)
 nccl=0
 if [[ $mode == standard ]]; then targets=(streamvln); nccl=1; fi
+if [[ $mode == update ]]; then targets=(update_bench); fi
 if ! SVLN_NCCL=$nccl scripts/gpu-build.sh "${targets[@]}" >"$logs/build.log" 2>&1; then
   grep -m5 -B2 -A8 "error" "$logs/build.log"
   [[ $mode == standard ]] && exit 1

@@ -30,8 +30,6 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 #include <execinfo.h>
-#include <ftw.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -244,12 +242,6 @@ double baselineModelSeconds(model::StreamVLN& m, const std::vector<rl::Trajector
   return seconds(t0);
 }
 
-// Removes the temporary dataset with nftw, not std::filesystem::remove_all: linked against
-// the PyTorch wheel's libtorch (which carries its own std::filesystem symbols) the bench
-// segfaulted right after its last line, where remove_all ran.
-int removeEntry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
-void removeTree(const std::string& dir) { nftw(dir.c_str(), removeEntry, 16, FTW_DEPTH | FTW_PHYS); }
-
 // A crash (the GPU runs have ended in a segfault after their last line) prints where.
 void onFatalSignal(int sig) {
   void* frames[64];
@@ -388,7 +380,7 @@ int main(int argc, char** argv) try {
     std::printf("\n");
   }
   std::fflush(stdout);
-  removeTree(dir.string());
+  bench::removeTree(dir.string());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

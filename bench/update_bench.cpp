@@ -1,0 +1,187 @@
+// Seconds per update of the trainer's loop (rollout + optimisation) at full episode length:
+// the RolloutEngine and PolicyUpdater that `streamvln train` runs, on procedural scenes,
+// with a random-weight model whose policy never samples STOP, so every trajectory walks
+// --max_steps (a random policy run by `streamvln train` stops within a few steps, which
+// says nothing about the update time of a policy that navigates).
+//
+//   update_bench [--config tiny|small|7b] [--device cpu|cuda] [--updates 3]
+//                [--episodes 1] [--group_size 2] [--max_steps 100] [--threads N]
+//                [--lora_r 32] [--hybrid 1] [--checkpointing 1] [--seed 0]
+//
+// The defaults are the spec's "standard" scenario (one episode x group 2 per update,
+// hybrid GRPO + SFT, LoRA r=32 on q_proj/v_proj, gradient checkpointing on). The samples
+// are off-policy for GRPO (STOP masked when sampling, not in the recomputed
+// log-probabilities): the figures are times, not a training run. Prints one line per
+// update: env steps, rollout seconds, optimisation seconds, and the tokens re-run.
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_util.h"
+#include "model/lora.h"
+#include "model/tokenizer.h"
+#include "rl/advantages.h"
+#include "rl/policy.h"
+#include "rl/rollout.h"
+#include "rl/update.h"
+#include "sim/episode.h"
+#include "sim/habitat_config.h"
+#include "sim/procedural_dataset.h"
+#include "sim/scene_cache.h"
+#include "sim/vec_env.h"
+
+using namespace svln;
+
+namespace {
+
+struct Options {
+  std::string config = "tiny";
+  std::string device = "cpu";
+  int updates = 3;
+  int episodes = 1;
+  int group_size = 2;
+  int max_steps = 100;
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int64_t lora_r = 32;
+  bool hybrid = true;
+  bool checkpointing = true;
+  uint64_t seed = 0;
+};
+
+Options parseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) throw std::runtime_error("update_bench: " + a + " needs a value");
+    const std::string v = argv[++i];
+    if (a == "--config") o.config = v;
+    else if (a == "--device") o.device = v;
+    else if (a == "--updates") o.updates = std::stoi(v);
+    else if (a == "--episodes") o.episodes = std::stoi(v);
+    else if (a == "--group_size") o.group_size = std::stoi(v);
+    else if (a == "--max_steps") o.max_steps = std::stoi(v);
+    else if (a == "--threads") o.threads = std::stoi(v);
+    else if (a == "--lora_r") o.lora_r = std::stoll(v);
+    else if (a == "--hybrid") o.hybrid = std::stoi(v) != 0;
+    else if (a == "--checkpointing") o.checkpointing = std::stoi(v) != 0;
+    else if (a == "--seed") o.seed = std::stoull(v);
+    else throw std::runtime_error("update_bench: unknown flag " + a);
+  }
+  if (o.updates < 1 || o.episodes < 1 || o.group_size < 1 || o.max_steps < 1 || o.lora_r < 1)
+    throw std::runtime_error("update_bench: counts must be positive");
+  return o;
+}
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Options o = parseArgs(argc, argv);
+  const torch::Device device(o.device);
+  if (device.is_cuda() && !torch::cuda::is_available())
+    throw std::runtime_error("update_bench: --device cuda but CUDA is not available");
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("svln_update_bench_" + std::to_string(::getpid()));
+  sim::GenDataOptions g;
+  g.out_dir = (dir / "data").string();
+  g.num_scenes = 3;
+  g.episodes_per_scene = 20;
+  g.seed = o.seed;
+  g.sensor_width = g.sensor_height = 224;
+  const sim::GenDataSummary summary = sim::generateDataset(g);
+  sim::HabitatConfig cfg = sim::loadHabitatConfig(summary.config_path);
+  cfg.max_episode_steps = o.max_steps;
+  const std::vector<sim::Episode> all = sim::loadEpisodes(cfg.episodesPath("train")).episodes;
+  if (all.empty()) throw std::runtime_error(cfg.episodesPath("train") + ": no episodes");
+
+  auto t0 = std::chrono::steady_clock::now();
+  rl::Policy policy;
+  policy.tokenizer = std::make_unique<model::Tokenizer>(
+      model::Tokenizer::fromJsonText(model::syntheticTokenizerJson(512, 3), "synthetic"));
+  policy.model = bench::buildBenchModel(model::namedStreamVLNConfig(o.config), device, o.seed);
+  model::LoraConfig lora;  // the trainer's: q_proj, v_proj, alpha = 2 r, no dropout
+  lora.r = o.lora_r;
+  lora.alpha = 2.0 * static_cast<double>(o.lora_r);
+  lora.dropout = 0.0;
+  model::applyLora(policy.model->root(), lora);
+  policy.model->root().eval();
+  policy.model->lm->setGradientCheckpointing(o.checkpointing);
+  rl::attachTokenizer(policy);
+  std::vector<torch::Tensor> params;
+  for (auto& p : policy.model->root().parameters())
+    if (p.requires_grad()) params.push_back(p);
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.0));
+  std::printf("model %s on %s built in %.1f s; %d x group %d per update, episodes of %d steps "
+              "(STOP masked), LoRA r=%lld, hybrid %d, checkpointing %d\n",
+              o.config.c_str(), o.device.c_str(), since(t0), o.episodes, o.group_size,
+              o.max_steps, static_cast<long long>(o.lora_r), o.hybrid, o.checkpointing);
+
+  const int n_env = o.episodes * o.group_size;
+  sim::VecEnv envs(cfg, n_env, std::min(o.threads, n_env), std::make_shared<sim::SceneCache>());
+  rl::RolloutOptions ro;
+  ro.mode = rl::RolloutMode::kTrain;
+  ro.decode.greedy = false;
+  ro.decode.allow_stop = false;
+  ro.max_episode_steps = cfg.max_episode_steps;
+  rl::RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
+  rl::PolicyUpdater updater(*policy.model, *policy.codec, params, optimizer);
+  rl::UpdateOptions uo;
+  uo.use_hybrid = o.hybrid;
+  uo.sft_weight = 1.0;
+  uo.mini_batch_size = n_env;
+  rl::RunningBaseline baseline;
+
+  std::printf("| update | env steps | windows | rollout s | optimisation s | update s | steps/s |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (int u = 0; u < o.updates; ++u) {
+    std::vector<sim::Episode> batch;
+    for (int e = 0; e < o.episodes; ++e)
+      batch.push_back(all[static_cast<size_t>(u * o.episodes + e) % all.size()]);
+    sync();
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<rl::Trajectory> trajs;
+    {
+      torch::NoGradGuard no_grad;
+      trajs = engine.run(batch, o.group_size, o.seed + static_cast<uint64_t>(u));
+    }
+    sync();
+    const double rollout_s = since(start);
+    // Returns: progress towards the goal (the values only shape the advantages).
+    std::vector<double> returns;
+    long steps = 0, windows = 0;
+    for (const auto& t : trajs) {
+      returns.push_back(t.start_distance - t.metrics.distance_to_goal);
+      steps += static_cast<long>(t.steps.size());
+      windows += static_cast<long>(t.windows.size());
+    }
+    const std::vector<double> adv = rl::trajectoryAdvantages(returns, o.group_size, baseline);
+    const auto opt_start = std::chrono::steady_clock::now();
+    updater.update(trajs, adv, uo);
+    sync();
+    const double opt_s = since(opt_start);
+    const double total = rollout_s + opt_s;
+    std::printf("| %d | %ld | %ld | %.2f | %.2f | %.2f | %.1f |\n", u + 1, steps, windows,
+                rollout_s, opt_s, total, steps / total);
+    std::fflush(stdout);
+  }
+  bench::removeTree(dir.string());
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "error: %s\n", e.what());
+  return 1;
+}
