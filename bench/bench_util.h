@@ -5,6 +5,8 @@
 //   - removeTree: deletes a bench's temporary folder with nftw; linked against the PyTorch
 //     wheel's libtorch (which carries its own std::filesystem symbols) rollout_bench
 //     segfaulted right after its last line, where std::filesystem::remove_all ran;
+//   - makeBenchDataset: a procedural dataset in a temporary folder, its config and train
+//     episodes; buildBenchPolicy: a random-weight policy with the synthetic tokenizer;
 //   - buildBenchModel: a random-weight StreamVLN on the device, in bf16 on CUDA, its
 //     weights drawn there (the 7B model's 7.6 B numbers take ~100 s on the host).
 #pragma once
@@ -27,8 +29,19 @@
 #define SVLN_HAVE_KINETO 1
 #endif
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <vector>
+
 #include "model/lora.h"
 #include "model/streamvln.h"
+#include "model/tokenizer.h"
+#include "rl/policy.h"
+#include "sim/episode.h"
+#include "sim/habitat_config.h"
+#include "sim/procedural_dataset.h"
 
 namespace svln::bench {
 
@@ -127,6 +140,46 @@ inline void profileToFile(const std::string& path, const std::function<void()>& 
   trace.start();
   fn();
   trace.stop(path);
+}
+
+struct BenchDataset {
+  std::string dir;  // removeTree(dir) when done
+  sim::HabitatConfig config;
+  std::vector<sim::Episode> train;
+};
+
+// `scenes` apartments x `episodes_per_scene` at `size` x `size` RGB-D, episodes capped at
+// `max_steps`, under /tmp/svln_<name>_<pid>.
+inline BenchDataset makeBenchDataset(const std::string& name, int scenes, int episodes_per_scene,
+                                     uint64_t seed, int size, int max_steps) {
+  BenchDataset d;
+  d.dir = (std::filesystem::temp_directory_path() /
+           ("svln_" + name + "_" + std::to_string(::getpid())))
+              .string();
+  sim::GenDataOptions g;
+  g.out_dir = d.dir + "/data";
+  g.num_scenes = scenes;
+  g.episodes_per_scene = episodes_per_scene;
+  g.seed = seed;
+  g.sensor_width = g.sensor_height = size;
+  const sim::GenDataSummary summary = sim::generateDataset(g);
+  d.config = sim::loadHabitatConfig(summary.config_path);
+  d.config.rgb.width = d.config.depth.width = size;
+  d.config.rgb.height = d.config.depth.height = size;
+  d.config.max_episode_steps = max_steps;
+  d.train = sim::loadEpisodes(d.config.episodesPath("train")).episodes;
+  if (d.train.empty()) throw std::runtime_error(d.config.episodesPath("train") + ": no episodes");
+  return d;
+}
+
+// A random-weight policy (buildBenchModel) with a synthetic 512-id tokenizer, no adapters.
+inline rl::Policy buildBenchPolicy(const std::string& config, const torch::Device& device,
+                                   uint64_t seed = 0) {
+  rl::Policy policy;
+  policy.tokenizer = std::make_unique<model::Tokenizer>(
+      model::Tokenizer::fromJsonText(model::syntheticTokenizerJson(512, 3), "synthetic"));
+  policy.model = buildBenchModel(model::namedStreamVLNConfig(config), device, seed);
+  return policy;
 }
 
 }  // namespace svln::bench

@@ -265,33 +265,17 @@ int main(int argc, char** argv) try {
   svln::model::setCudnnAttention(o.sdpa_cudnn);
 
   // A small procedural dataset in a temporary folder.
-  const fs::path dir =
-      fs::temp_directory_path() / ("svln_rollout_bench_" + std::to_string(::getpid()));
-  sim::GenDataOptions g;
-  g.out_dir = (dir / "data").string();
-  g.num_scenes = o.scenes;
-  g.episodes_per_scene = o.episodes_per_scene;
-  g.seed = o.seed;
-  g.sensor_width = o.size;
-  g.sensor_height = o.size;
   auto t0 = std::chrono::steady_clock::now();
-  const sim::GenDataSummary summary = sim::generateDataset(g);
-  std::printf("dataset: %d scenes in %.1f s\n", static_cast<int>(summary.scene_ids.size()),
-              seconds(t0));
-  sim::HabitatConfig cfg = sim::loadHabitatConfig(summary.config_path);
-  cfg.rgb.width = cfg.depth.width = o.size;
-  cfg.rgb.height = cfg.depth.height = o.size;
-  cfg.max_episode_steps = o.max_steps;
-  const std::vector<sim::Episode> all = sim::loadEpisodes(cfg.episodesPath("train")).episodes;
-  if (all.empty()) throw std::runtime_error(cfg.episodesPath("train") + ": no episodes");
+  const bench::BenchDataset data = bench::makeBenchDataset(
+      "rollout_bench", o.scenes, o.episodes_per_scene, o.seed, o.size, o.max_steps);
+  std::printf("dataset: %d scenes in %.1f s\n", o.scenes, seconds(t0));
+  const sim::HabitatConfig& cfg = data.config;
+  const std::vector<sim::Episode>& all = data.train;
   auto cache = std::make_shared<sim::SceneCache>();
 
-  // The policy: random weights, bf16 on CUDA (built in bf16, then moved).
+  // The policy: random weights, bf16 on CUDA (built there, bench_util.h).
   t0 = std::chrono::steady_clock::now();
-  rl::Policy policy;
-  policy.tokenizer = std::make_unique<model::Tokenizer>(
-      model::Tokenizer::fromJsonText(model::syntheticTokenizerJson(512, 3), "synthetic"));
-  policy.model = bench::buildBenchModel(model::namedStreamVLNConfig(o.config), device);
+  rl::Policy policy = bench::buildBenchPolicy(o.config, device);
   if (o.lora_r > 0) {
     // The trainer's default adapters, B drawn non-zero so they cost what trained ones do.
     model::LoraConfig lc;
@@ -380,7 +364,7 @@ int main(int argc, char** argv) try {
     std::printf("\n");
   }
   std::fflush(stdout);
-  bench::removeTree(dir.string());
+  bench::removeTree(data.dir);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

@@ -95,25 +95,13 @@ int main(int argc, char** argv) try {
     if (device.is_cuda()) torch::cuda::synchronize();
   };
 
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                    ("svln_update_bench_" + std::to_string(::getpid()));
-  sim::GenDataOptions g;
-  g.out_dir = (dir / "data").string();
-  g.num_scenes = 3;
-  g.episodes_per_scene = 20;
-  g.seed = o.seed;
-  g.sensor_width = g.sensor_height = 224;
-  const sim::GenDataSummary summary = sim::generateDataset(g);
-  sim::HabitatConfig cfg = sim::loadHabitatConfig(summary.config_path);
-  cfg.max_episode_steps = o.max_steps;
-  const std::vector<sim::Episode> all = sim::loadEpisodes(cfg.episodesPath("train")).episodes;
-  if (all.empty()) throw std::runtime_error(cfg.episodesPath("train") + ": no episodes");
+  const bench::BenchDataset data =
+      bench::makeBenchDataset("update_bench", 3, 20, o.seed, 224, o.max_steps);
+  const sim::HabitatConfig& cfg = data.config;
+  const std::vector<sim::Episode>& all = data.train;
 
   auto t0 = std::chrono::steady_clock::now();
-  rl::Policy policy;
-  policy.tokenizer = std::make_unique<model::Tokenizer>(
-      model::Tokenizer::fromJsonText(model::syntheticTokenizerJson(512, 3), "synthetic"));
-  policy.model = bench::buildBenchModel(model::namedStreamVLNConfig(o.config), device, o.seed);
+  rl::Policy policy = bench::buildBenchPolicy(o.config, device, o.seed);
   model::LoraConfig lora;  // the trainer's: q_proj, v_proj, alpha = 2 r, no dropout
   lora.r = o.lora_r;
   lora.alpha = 2.0 * static_cast<double>(o.lora_r);
@@ -179,7 +167,7 @@ int main(int argc, char** argv) try {
                 rollout_s, opt_s, total, steps / total);
     std::fflush(stdout);
   }
-  bench::removeTree(dir.string());
+  bench::removeTree(data.dir);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

@@ -28,15 +28,25 @@ torch::Tensor preprocessImage(const uint8_t* rgb, int64_t height, int64_t width,
   return out;
 }
 
-torch::Tensor preprocessImages(const torch::Tensor& rgb_u8, const ImagePreprocessConfig& config) {
+namespace {
+
+// uint8 [N, H, W, 3] (a single [H, W, 3] gains the N axis), or invalid_argument naming `who`.
+torch::Tensor rgbBatch(const torch::Tensor& rgb_u8, const char* who) {
   if (rgb_u8.scalar_type() != torch::kUInt8) {
-    throw std::invalid_argument("preprocessImages: expected uint8 RGB, got " +
+    throw std::invalid_argument(std::string(who) + ": expected uint8 RGB, got " +
                                 std::string(c10::toString(rgb_u8.scalar_type())));
   }
   const torch::Tensor batch = rgb_u8.dim() == 3 ? rgb_u8.unsqueeze(0) : rgb_u8;
   if (batch.dim() != 4 || batch.size(3) != 3) {
-    throw std::invalid_argument("preprocessImages: expected [N, H, W, 3] or [H, W, 3]");
+    throw std::invalid_argument(std::string(who) + ": expected [N, H, W, 3] or [H, W, 3]");
   }
+  return batch;
+}
+
+}  // namespace
+
+torch::Tensor preprocessImages(const torch::Tensor& rgb_u8, const ImagePreprocessConfig& config) {
+  const torch::Tensor batch = rgbBatch(rgb_u8, "preprocessImages");
   const torch::Tensor cpu = batch.to(torch::kCPU).contiguous();
   std::vector<torch::Tensor> frames;
   frames.reserve(cpu.size(0));
@@ -63,14 +73,7 @@ torch::Tensor resizeAxis(const torch::Tensor& x, int in_size, int out_size, Bicu
 
 torch::Tensor preprocessImagesOnDevice(const torch::Tensor& rgb_u8,
                                        const ImagePreprocessConfig& config) {
-  if (rgb_u8.scalar_type() != torch::kUInt8) {
-    throw std::invalid_argument("preprocessImagesOnDevice: expected uint8 RGB, got " +
-                                std::string(c10::toString(rgb_u8.scalar_type())));
-  }
-  const torch::Tensor batch = rgb_u8.dim() == 3 ? rgb_u8.unsqueeze(0) : rgb_u8;
-  if (batch.dim() != 4 || batch.size(3) != 3) {
-    throw std::invalid_argument("preprocessImagesOnDevice: expected [N, H, W, 3] or [H, W, 3]");
-  }
+  const torch::Tensor batch = rgbBatch(rgb_u8, "preprocessImagesOnDevice");
   const int64_t n = batch.size(0), h = batch.size(1), w = batch.size(2);
   const int64_t oh = config.height, ow = config.width;
   torch::Tensor x = batch.to(torch::kDouble);  // [N, H, W, 3]
