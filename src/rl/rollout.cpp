@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <deque>
+#include <future>
 #include <stdexcept>
 
 namespace svln::rl {
@@ -156,6 +157,8 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
   const bool demo = options_.mode == RolloutMode::kExpertDemo;
   const int future = static_cast<int>(options_.streaming.num_future_steps);
   PhaseClock clock(options_.timings, model_.device().is_cuda());
+  const bool overlap = options_.overlap_env_steps < 0 ? model_.device().is_cuda()
+                                                      : options_.overlap_env_steps > 0;
   std::vector<Trajectory> out(n);
   std::vector<Slot> slots(n);
   // One KV cache slot per env, shared by the sessions so their turns run as batches.
@@ -225,10 +228,11 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
       }
     }
     clock.lap(timings_.other_s);
-    openTurns(slots, opening, options_, clock, timings_);
-    for (int i = 0; i < n; ++i) {
+    // This step's action of env i (the policy's proposal, the expert's, or a rollback's),
+    // recorded; envs are independent, so the order they are decided in changes nothing.
+    auto decide = [&](int i) {
       Slot& s = slots[i];
-      if (!s.active) continue;
+      if (!s.active) return;
       const sim::AgentState state = envs_.info(i).state;
       StepRecord rec;
       sim::Action act;
@@ -266,8 +270,8 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
           if (demo_steps.empty()) {  // no path from the waypoint: nothing to learn from
             s.session.reset();
             s.active = false;
-            actions[i] = sim::Action::Stop;  // the env is left as it is (not stepped)
-            continue;
+            actions[i] = sim::Action::Stop;  // the env ends here
+            return;
           }
           sim::Episode from = t.episode;
           from.start_position = start.position;
@@ -313,9 +317,30 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
       rec.action = act;
       target(out[i], s).steps.push_back(rec);
       actions[i] = act;
+    };
+    if (overlap && !opening.empty()) {
+      // The envs whose turn continues act first and step (physics + rendering on the
+      // VecEnv's threads) while this thread runs the model for the turns that open.
+      std::vector<char> opens(static_cast<size_t>(envs_.numEnvs()), 0);
+      for (int i : opening) opens[static_cast<size_t>(i)] = 1;
+      std::vector<int> early, late;
+      for (int i = 0; i < envs_.numEnvs(); ++i) (opens[static_cast<size_t>(i)] ? late : early).push_back(i);
+      for (int i : early)
+        if (i < n) decide(i);
+      clock.lap(timings_.expert_s);
+      std::future<void> stepping =
+          std::async(std::launch::async, [&] { envs_.step(actions, early); });
+      openTurns(slots, opening, options_, clock, timings_);
+      for (int i : late) decide(i);
+      clock.lap(timings_.expert_s);
+      stepping.get();
+      envs_.step(actions, late);
+    } else {
+      openTurns(slots, opening, options_, clock, timings_);
+      for (int i = 0; i < n; ++i) decide(i);
+      clock.lap(timings_.expert_s);
+      envs_.step(actions);
     }
-    clock.lap(timings_.expert_s);
-    envs_.step(actions);
     clock.lap(timings_.env_s);
     ++timings_.steps;
     any = false;

@@ -61,6 +61,11 @@ struct RolloutOptions {
   // Measure where the time goes (RolloutEngine::timings()): the device is synchronized at
   // each phase boundary, so the split is exact and the run slightly slower.
   bool timings = false;
+  // Overlap the envs' physics and rendering with the model: the envs whose turn continues
+  // step on the VecEnv's threads while the turns that open run through the model (the
+  // same trajectories either way). -1: when the model is on a GPU (on the CPU both would
+  // compete for the same cores); 0: off; 1: on.
+  int overlap_env_steps = -1;
   // Called before each step with its index (from 0): a profiler's start/stop hook.
   std::function<void(int step)> on_step;
 };

@@ -120,4 +120,16 @@ void VecEnv::step(const std::vector<Action>& actions) {
   pool_.parallelFor(numEnvs(), [&](int i) { stepOne(i, actions[i]); });
 }
 
+void VecEnv::step(const std::vector<Action>& actions, const std::vector<int>& which) {
+  if (static_cast<int>(actions.size()) != numEnvs()) {
+    throw std::invalid_argument("VecEnv::step: got " + std::to_string(actions.size()) +
+                                " actions for " + std::to_string(numEnvs()) + " envs");
+  }
+  for (int i : which)
+    if (i < 0 || i >= numEnvs())
+      throw std::invalid_argument("VecEnv::step: env " + std::to_string(i) + " out of range");
+  pool_.parallelFor(static_cast<int>(which.size()),
+                    [&](int k) { stepOne(which[k], actions[which[k]]); });
+}
+
 }  // namespace svln::sim

@@ -57,6 +57,10 @@ class VecEnv {
 
   // One action per env (size numEnvs()); only active envs move.
   void step(const std::vector<Action>& actions);
+  // Only the envs in `which` take their action (the others are not touched, so another
+  // thread may read or reset them meanwhile); stepping disjoint subsets in any order
+  // equals one step().
+  void step(const std::vector<Action>& actions, const std::vector<int>& which);
 
   const uint8_t* rgb() const { return rgb_.data(); }    // [N, H, W, 3]
   const float* depth() const { return depth_.data(); }  // [N, Hd, Wd]

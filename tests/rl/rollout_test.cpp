@@ -43,9 +43,10 @@ class RolloutTest : public ::testing::Test {
   }
   std::vector<Trajectory> run(RolloutMode mode, int group, uint64_t seed,
                               expert::InterventionConfig iv = {}, bool batched = true,
-                              bool allow_stop = true) {
+                              bool allow_stop = true, int overlap = -1) {
     sim::VecEnv envs(cfg_, static_cast<int>(episodes_.size()) * group, 2, cache_);
     RolloutOptions o;
+    o.overlap_env_steps = overlap;
     o.mode = mode;
     o.decode.greedy = false;
     o.decode.allow_stop = allow_stop;
@@ -189,6 +190,36 @@ TEST_F(RolloutTest, TimingsCoverEveryPhaseAndStepHookSeesEachStep) {
     ASSERT_EQ(plain[i].steps.size(), timed[i].steps.size());
     for (size_t s = 0; s < plain[i].steps.size(); ++s)
       EXPECT_EQ(plain[i].steps[s].action, timed[i].steps[s].action);
+  }
+}
+
+// Stepping the envs whose turn continues while the model serves the turns that open
+// (what a GPU run does) records exactly what the sequential step records: takeovers and
+// rollbacks included.
+TEST_F(RolloutTest, OverlappedEnvStepsEqualSequential) {
+  for (const auto mode : {expert::RecoveryMode::Takeover, expert::RecoveryMode::Rollback}) {
+    expert::InterventionConfig iv;
+    iv.offtrack_heading_thresh_deg = 10.f;
+    iv.heading_guard_dist = 0.f;
+    iv.offtrack_patience = 1;
+    iv.recovery_mode = mode;
+    const auto seq = run(RolloutMode::kTrain, 2, 11, iv, true, false, /*overlap=*/0);
+    const auto ovl = run(RolloutMode::kTrain, 2, 11, iv, true, false, /*overlap=*/1);
+    ASSERT_EQ(seq.size(), ovl.size());
+    for (size_t i = 0; i < seq.size(); ++i) {
+      ASSERT_EQ(seq[i].steps.size(), ovl[i].steps.size()) << "trajectory " << i;
+      for (size_t k = 0; k < seq[i].steps.size(); ++k) {
+        EXPECT_EQ(seq[i].steps[k].action, ovl[i].steps[k].action);
+        EXPECT_EQ(seq[i].steps[k].source, ovl[i].steps[k].source);
+        EXPECT_EQ(seq[i].steps[k].distance_to_goal, ovl[i].steps[k].distance_to_goal);
+      }
+      EXPECT_EQ(seq[i].rolled_back, ovl[i].rolled_back);
+      ASSERT_EQ(seq[i].answer_tokens.size(), ovl[i].answer_tokens.size());
+      for (size_t k = 0; k < seq[i].answer_tokens.size(); ++k)
+        EXPECT_EQ(seq[i].answer_tokens[k].logp, ovl[i].answer_tokens[k].logp);
+      EXPECT_EQ(seq[i].metrics.distance_to_goal, ovl[i].metrics.distance_to_goal);
+      EXPECT_EQ(static_cast<bool>(seq[i].rollback_demo), static_cast<bool>(ovl[i].rollback_demo));
+    }
   }
 }
 

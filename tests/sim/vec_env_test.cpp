@@ -143,6 +143,40 @@ TEST_F(VecEnvTest, ParallelStepsEqualOneByOne) {
   EXPECT_FALSE(env.anyActive());  // every env stopped or ran out of its 40 steps
 }
 
+// Stepping disjoint subsets (what the rollout engine does to overlap rendering with the
+// model) equals stepping every env at once, and envs outside the subset stay untouched.
+TEST_F(VecEnvTest, SubsetStepsEqualOneStep) {
+  const HabitatConfig cfg = smallConfig();
+  const std::vector<Episode> eps = {
+      roomEpisode("a", {2, 0, 2}, 0.f, {8, 0, 8}), roomEpisode("b", {5, 0, 5}, 1.2f, {1, 0, 9}),
+      roomEpisode("c", {8, 0, 3}, -2.f, {2, 0, 2})};
+  const int n = static_cast<int>(eps.size());
+  auto cache = std::make_shared<SceneCache>();
+  cache->insert("mem/room", *room_);
+  VecEnv whole(cfg, n, 2, cache), parts(cfg, n, 2, cache);
+  for (int i = 0; i < n; ++i) {
+    whole.reset(i, eps[i]);
+    parts.reset(i, eps[i]);
+  }
+  std::mt19937 rng(9);
+  for (int t = 0; t < 30; ++t) {
+    std::vector<Action> acts(n);
+    for (int i = 0; i < n; ++i) acts[i] = static_cast<Action>(1 + rng() % 3);
+    whole.step(acts);
+    const std::vector<int> first = {t % n}, rest = {(t + 1) % n, (t + 2) % n};
+    const AgentState untouched = parts.info(rest[0]).state;
+    parts.step(acts, first);
+    ASSERT_EQ(parts.info(rest[0]).state.position, untouched.position);
+    parts.step(acts, rest);
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(parts.info(i).state.position, whole.info(i).state.position) << "step " << t;
+      ASSERT_EQ(parts.info(i).steps, whole.info(i).steps);
+      ASSERT_EQ(std::memcmp(parts.rgb(i), whole.rgb(i), whole.rgbSize()), 0);
+    }
+  }
+  EXPECT_THROW(parts.step(std::vector<Action>(n, Action::MoveForward), {n}), std::invalid_argument);
+}
+
 TEST_F(VecEnvTest, EpisodeEndsAtStepLimitAndIgnoresLaterActions) {
   HabitatConfig cfg = smallConfig();
   cfg.max_episode_steps = 3;
