@@ -28,6 +28,7 @@
 // Gradient checkpointing recomputes the forward (2 N T more: "hardware" FLOPs 8 N T + 16 L d S T),
 // while LoRA skips the frozen weights' gradients (-2 N T): the GPU really executes about
 // 6 N T + 16 L d S T, which is why both MFU (model FLOPs) and HFU (8 N T) are printed.
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -89,50 +90,35 @@ std::vector<std::string> splitCommas(const std::string& s) {
 
 Options parseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) throw std::runtime_error("model_bench: " + a + " needs a value");
-    const std::string v = argv[++i];
-    if (a == "--config")
-      o.config = v;
-    else if (a == "--sdpa_cudnn")
-      o.sdpa_cudnn = std::stoi(v);
-    else if (a == "--device")
-      o.device = v;
-    else if (a == "--context")
-      o.context = std::stoll(v);
-    else if (a == "--decode_steps")
-      o.decode_steps = std::stoll(v);
-    else if (a == "--train_seq")
-      o.train_seq = std::stoll(v);
-    else if (a == "--train_batch")
-      o.train_batch = std::stoll(v);
-    else if (a == "--train_steps")
-      o.train_steps = std::stoll(v);
-    else if (a == "--profile")
-      o.profile_dir = v;
-    else if (a == "--ckpt_layers") {
-      o.ckpt_layers.clear();
-      for (const auto& x : splitCommas(v)) o.ckpt_layers.push_back(std::stoll(x));
-    } else if (a == "--lora_r")
-      o.lora_r = std::stoll(v);
-    else if (a == "--lora_targets")
-      o.lora_targets = v;
-    else if (a == "--loss_every")
-      o.loss_every = std::max<int64_t>(1, std::stoll(v));
-    else if (a == "--frames")
-      o.frames = std::stoll(v);
-    else if (a == "--peak_tflops")
-      o.peak_tflops = std::stod(v);
-    else if (a == "--skip") {
-      for (const auto& s : splitCommas(v)) o.skip.insert(s);
-    } else if (a == "--batches") {
-      o.batches.clear();
-      for (const auto& s : splitCommas(v)) o.batches.push_back(std::stoll(s));
-    } else {
-      throw std::runtime_error("model_bench: unknown flag " + a);
-    }
+  CLI::App app{"StreamVLN model speed: prefill, decoding, LoRA training, vision tower"};
+  app.add_option("--config", o.config, "7b, small or tiny")->capture_default_str();
+  app.add_option("--device", o.device, "cuda or cpu")->capture_default_str();
+  app.add_option("--context", o.context, "cached tokens for prefill/decode")->capture_default_str();
+  app.add_option("--decode_steps", o.decode_steps)->capture_default_str();
+  app.add_option("--batches", o.batches, "decode batch sizes")->delimiter(',')->capture_default_str();
+  app.add_option("--train_seq", o.train_seq)->capture_default_str();
+  app.add_option("--train_batch", o.train_batch)->capture_default_str();
+  app.add_option("--train_steps", o.train_steps)->capture_default_str();
+  app.add_option("--ckpt_layers", o.ckpt_layers, "checkpointed layers per training run (-1: all)")
+      ->delimiter(',')->capture_default_str();
+  app.add_option("--lora_r", o.lora_r)->capture_default_str();
+  app.add_option("--lora_targets", o.lora_targets, "comma-separated module names, or all")
+      ->capture_default_str();
+  app.add_option("--loss_every", o.loss_every, "the loss reads every K-th position's logits")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--frames", o.frames, "frames per vision-tower call")->capture_default_str();
+  app.add_option("--peak_tflops", o.peak_tflops, "the MFU denominator")->capture_default_str();
+  std::vector<std::string> skip;
+  app.add_option("--skip", skip, "prefill,decode,slot_decode,train,vision")->delimiter(',');
+  app.add_option("--sdpa_cudnn", o.sdpa_cudnn, "-1 library default, 0 off, 1 on")
+      ->capture_default_str();
+  app.add_option("--profile", o.profile_dir, "write Kineto traces here");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
+  o.skip.insert(skip.begin(), skip.end());
   return o;
 }
 

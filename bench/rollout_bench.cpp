@@ -27,6 +27,7 @@
 // the window so far and prefills the whole prefix from an empty cache, then decodes the
 // turn's tokens (KV reuse inside the turn only); its per-action time is that model time
 // plus the measured non-model (demo) time per action.
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 #include <torch/version.h>
 #include <execinfo.h>
@@ -35,6 +36,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -83,51 +85,38 @@ struct Options {
 
 Options parseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) throw std::runtime_error("rollout_bench: " + a + " needs a value");
-    const std::string v = argv[++i];
-    if (a == "--config")
-      o.config = v;
-    else if (a == "--sdpa_cudnn")
-      o.sdpa_cudnn = std::stoi(v);
-    else if (a == "--device")
-      o.device = v;
-    else if (a == "--max_steps")
-      o.max_steps = std::stoi(v);
-    else if (a == "--threads")
-      o.threads = std::stoi(v);
-    else if (a == "--size")
-      o.size = std::stoi(v);
-    else if (a == "--scenes")
-      o.scenes = std::stoi(v);
-    else if (a == "--episodes_per_scene")
-      o.episodes_per_scene = std::stoi(v);
-    else if (a == "--seed")
-      o.seed = std::stoull(v);
-    else if (a == "--baseline_episodes")
-      o.baseline_episodes = std::stoi(v);
-    else if (a == "--batched")
-      o.batched = std::stoi(v) != 0;
-    else if (a == "--allow_stop")
-      o.allow_stop = std::stoi(v) != 0;
-    else if (a == "--lora_r")
-      o.lora_r = std::stoll(v);
-    else if (a == "--profile")
-      o.profile_dir = v;
-    else if (a == "--profile_steps") {
-      const auto comma = v.find(',');
-      if (comma == std::string::npos) throw std::runtime_error("--profile_steps wants A,B");
-      o.profile_from = std::stoi(v.substr(0, comma));
-      o.profile_to = std::stoi(v.substr(comma + 1));
-    } else if (a == "--envs") {
-      o.envs.clear();
-      std::stringstream ss(v);
-      for (std::string item; std::getline(ss, item, ',');) o.envs.push_back(std::stoi(item));
-    } else {
-      throw std::runtime_error("rollout_bench: unknown flag " + a);
-    }
+  CLI::App app{"7B-scale rollout throughput of the batched engine vs the batch-1 loop"};
+  app.add_option("--config", o.config, "tiny, small or 7b")->capture_default_str();
+  app.add_option("--device", o.device, "cpu or cuda")->capture_default_str();
+  app.add_option("--envs", o.envs, "numbers of environments, comma-separated")
+      ->delimiter(',')->capture_default_str();
+  app.add_option("--max_steps", o.max_steps, "episode cap")->capture_default_str();
+  app.add_option("--threads", o.threads, "env threads")->capture_default_str();
+  app.add_option("--size", o.size, "RGB-D side in pixels")->capture_default_str();
+  app.add_option("--scenes", o.scenes, "procedural apartments")->capture_default_str();
+  app.add_option("--episodes_per_scene", o.episodes_per_scene)->capture_default_str();
+  app.add_option("--seed", o.seed)->capture_default_str();
+  app.add_option("--baseline_episodes", o.baseline_episodes,
+                 "episodes of the batch-1 no-KV loop (0: none)")->capture_default_str();
+  app.add_option("--sdpa_cudnn", o.sdpa_cudnn, "-1 library default, 0 off, 1 on")
+      ->capture_default_str();
+  app.add_option("--batched", o.batched, "1: the batched engine; 0: envs one by one")
+      ->capture_default_str();
+  app.add_option("--allow_stop", o.allow_stop, "0: the policy never samples STOP")
+      ->capture_default_str();
+  app.add_option("--lora_r", o.lora_r, "the trainer's q/v adapters at this rank (0: none)")
+      ->capture_default_str();
+  app.add_option("--profile", o.profile_dir, "write a Kineto trace of the largest run here");
+  std::vector<int> steps{o.profile_from, o.profile_to};
+  app.add_option("--profile_steps", steps, "A,B: the traced steps [A, B)")
+      ->delimiter(',')->expected(2)->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
+  o.profile_from = steps[0];
+  o.profile_to = steps[1];
   return o;
 }
 

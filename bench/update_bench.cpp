@@ -13,11 +13,13 @@
 // are off-policy for GRPO (STOP masked when sampling, not in the recomputed
 // log-probabilities): the figures are times, not a training run. Prints one line per
 // update: env steps, rollout seconds, optimisation seconds, and the tokens re-run.
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -58,25 +60,26 @@ struct Options {
 
 Options parseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) throw std::runtime_error("update_bench: " + a + " needs a value");
-    const std::string v = argv[++i];
-    if (a == "--config") o.config = v;
-    else if (a == "--device") o.device = v;
-    else if (a == "--updates") o.updates = std::stoi(v);
-    else if (a == "--episodes") o.episodes = std::stoi(v);
-    else if (a == "--group_size") o.group_size = std::stoi(v);
-    else if (a == "--max_steps") o.max_steps = std::stoi(v);
-    else if (a == "--threads") o.threads = std::stoi(v);
-    else if (a == "--lora_r") o.lora_r = std::stoll(v);
-    else if (a == "--hybrid") o.hybrid = std::stoi(v) != 0;
-    else if (a == "--checkpointing") o.checkpointing = std::stoi(v) != 0;
-    else if (a == "--seed") o.seed = std::stoull(v);
-    else throw std::runtime_error("update_bench: unknown flag " + a);
+  CLI::App app{"seconds per update of the trainer's rollout + optimisation at full length"};
+  app.add_option("--config", o.config, "tiny, small or 7b")->capture_default_str();
+  app.add_option("--device", o.device, "cpu or cuda")->capture_default_str();
+  app.add_option("--updates", o.updates)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--episodes", o.episodes, "episodes per update")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--group_size", o.group_size)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max_steps", o.max_steps, "trajectory length (STOP is masked)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--threads", o.threads, "env threads")->capture_default_str();
+  app.add_option("--lora_r", o.lora_r)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--hybrid", o.hybrid, "1: GRPO + SFT; 0: GRPO only")->capture_default_str();
+  app.add_option("--checkpointing", o.checkpointing, "gradient checkpointing")
+      ->capture_default_str();
+  app.add_option("--seed", o.seed)->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
   }
-  if (o.updates < 1 || o.episodes < 1 || o.group_size < 1 || o.max_steps < 1 || o.lora_r < 1)
-    throw std::runtime_error("update_bench: counts must be positive");
   return o;
 }
 
