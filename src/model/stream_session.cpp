@@ -269,6 +269,63 @@ torch::Tensor windowLogits(StreamVLN& model, const WindowRecord& window,
   return model.lm->logits(hidden.index_select(0, index));  // [P, vocab]
 }
 
+std::vector<torch::Tensor> windowLogitsBatch(StreamVLN& model,
+                                             const std::vector<WindowLogitsRequest>& requests,
+                                             int64_t max_batch_tokens) {
+  std::vector<torch::Tensor> out(requests.size());
+  std::vector<torch::Tensor> embeds(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const WindowLogitsRequest& r = requests[i];
+    SegmentInputs seg;
+    seg.ids = &r.window->ids;
+    seg.begin = 0;
+    seg.end = r.window->ids.size();
+    seg.images = r.frame_tokens;
+    seg.memory = r.memory;
+    embeds[i] = model.embedSegment(seg).squeeze(0);  // [L_i, hidden]
+  }
+  // Consecutive windows join a batch while (rows x longest) stays within the budget.
+  size_t first = 0;
+  while (first < requests.size()) {
+    size_t last = first + 1;
+    int64_t longest = embeds[first].size(0);
+    while (last < requests.size()) {
+      const int64_t l = std::max(longest, embeds[last].size(0));
+      if (l * static_cast<int64_t>(last - first + 1) > max_batch_tokens) break;
+      longest = l;
+      ++last;
+    }
+    const int64_t b = static_cast<int64_t>(last - first);
+    Qwen2Inputs in;
+    if (b == 1) {
+      in.inputs_embeds = embeds[first].unsqueeze(0);
+    } else {
+      std::vector<torch::Tensor> rows;
+      std::vector<uint8_t> real(static_cast<size_t>(b * longest), 0);
+      for (int64_t k = 0; k < b; ++k) {
+        const torch::Tensor& e = embeds[first + static_cast<size_t>(k)];
+        rows.push_back(torch::constant_pad_nd(e, {0, 0, 0, longest - e.size(0)}));
+        std::fill_n(real.begin() + k * longest, e.size(0), 1);
+      }
+      in.inputs_embeds = torch::stack(rows);  // [B, T, hidden], right-padded
+      in.key_padding_mask = torch::from_blob(real.data(), {b, longest}, torch::kUInt8)
+                                .to(torch::kBool)
+                                .to(in.inputs_embeds.device());
+    }
+    const torch::Tensor hidden = model.lm->hiddenStates(in);  // [B, T, hidden]
+    for (int64_t k = 0; k < b; ++k) {
+      const WindowLogitsRequest& r = requests[first + static_cast<size_t>(k)];
+      std::vector<int64_t> idx;
+      idx.reserve(r.positions.size());
+      for (int32_t p : r.positions) idx.push_back(model.expandedLength(r.window->ids, 0, p) - 1);
+      const torch::Tensor index = torch::tensor(idx, torch::kLong).to(hidden.device());
+      out[first + static_cast<size_t>(k)] = model.lm->logits(hidden[k].index_select(0, index));
+    }
+    first = last;
+  }
+  return out;
+}
+
 torch::Tensor alphabetLogProbs(const torch::Tensor& logits, const ActionCodec& codec,
                                const torch::Tensor& allow_end, double temperature) {
   std::vector<int64_t> cols;

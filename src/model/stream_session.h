@@ -154,6 +154,20 @@ torch::Tensor windowLogits(StreamVLN& model, const WindowRecord& window,
                            const std::vector<torch::Tensor>& frame_tokens,
                            const torch::Tensor& memory, const std::vector<int32_t>& positions);
 
+// windowLogits for several windows, packed: windows run as right-padded batches of at most
+// `max_batch_tokens` padded tokens (one forward per batch, key padding masked), so the
+// trainer's recomputation runs large GEMMs instead of one window per forward. Returns each
+// window's [P_i, vocab] in order, equal to windowLogits within float rounding.
+struct WindowLogitsRequest {
+  const WindowRecord* window = nullptr;
+  std::vector<torch::Tensor> frame_tokens;
+  torch::Tensor memory;
+  std::vector<int32_t> positions;
+};
+std::vector<torch::Tensor> windowLogitsBatch(StreamVLN& model,
+                                             const std::vector<WindowLogitsRequest>& requests,
+                                             int64_t max_batch_tokens = 16384);
+
 // Log-probabilities over the action alphabet as propose() computed them:
 // log_softmax(logits[allowed] / temperature), columns STOP, ↑, ←, →, <|im_end|>; the last
 // column is -inf in rows where <|im_end|> was not a choice. logits [P, vocab],

@@ -146,22 +146,37 @@ TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCode
   std::vector<torch::Tensor> lp_sample(t.windows.size()), lp_unit(t.windows.size());
   std::vector<torch::Tensor> lp_ref(t.windows.size());
   const bool need_kl = o.kl_coef > 0 && !targets.policy.empty();
-  for (size_t w = 0; w < t.windows.size(); ++w) {
-    if (rows[w].positions.empty()) continue;
-    const WindowInputs in = encodeWindow(model, t, t.windows[w], vision_grad);
-    const torch::Tensor logits = model::windowLogits(model, t.windows[w], in.images, in.memory,
-                                                     rows[w].positions);  // [P, vocab]
-    const torch::Tensor allow = boolTensor(rows[w].allow_end);
-    lp_sample[w] = model::alphabetLogProbs(logits, codec, allow, o.temperature);
-    if (need_sft) lp_unit[w] = model::alphabetLogProbs(logits, codec, allow, 1.0);
-    if (need_kl) {
-      torch::NoGradGuard no_grad;
-      model::LoraDisabledGuard base(model.root());
-      const WindowInputs ref_in = encodeWindow(model, t, t.windows[w], false);
-      const torch::Tensor ref_logits = model::windowLogits(model, t.windows[w], ref_in.images,
-                                                           ref_in.memory, rows[w].positions);
-      lp_ref[w] = model::alphabetLogProbs(ref_logits, codec, allow, o.temperature);
+  // The trajectory's windows are recomputed together, packed into padded batches.
+  std::vector<size_t> used;
+  for (size_t w = 0; w < t.windows.size(); ++w)
+    if (!rows[w].positions.empty()) used.push_back(w);
+  auto requests = [&](bool grad) {
+    std::vector<model::WindowLogitsRequest> req;
+    for (size_t w : used) {
+      WindowInputs in = encodeWindow(model, t, t.windows[w], grad);
+      model::WindowLogitsRequest r;
+      r.window = &t.windows[w];
+      r.frame_tokens = std::move(in.images);
+      r.memory = in.memory;
+      r.positions = rows[w].positions;
+      req.push_back(std::move(r));
     }
+    return req;
+  };
+  const std::vector<torch::Tensor> logits =
+      model::windowLogitsBatch(model, requests(vision_grad), o.max_batch_tokens);  // [P, vocab]
+  std::vector<torch::Tensor> ref_logits;
+  if (need_kl) {
+    torch::NoGradGuard no_grad;
+    model::LoraDisabledGuard base(model.root());
+    ref_logits = model::windowLogitsBatch(model, requests(false), o.max_batch_tokens);
+  }
+  for (size_t k = 0; k < used.size(); ++k) {
+    const size_t w = used[k];
+    const torch::Tensor allow = boolTensor(rows[w].allow_end);
+    lp_sample[w] = model::alphabetLogProbs(logits[k], codec, allow, o.temperature);
+    if (need_sft) lp_unit[w] = model::alphabetLogProbs(logits[k], codec, allow, 1.0);
+    if (need_kl) lp_ref[w] = model::alphabetLogProbs(ref_logits[k], codec, allow, o.temperature);
   }
 
   if (!targets.policy.empty()) {

@@ -52,6 +52,9 @@ struct UpdateOptions {
   size_t shard_begin = 0;
   size_t shard_total = 0;
   int64_t bucket_bytes = 25 << 20;  // gradient all-reduce bucket
+  // A trajectory's windows are recomputed as right-padded batches of at most this many
+  // padded tokens (model::windowLogitsBatch); 1: one window per forward.
+  int64_t max_batch_tokens = 16384;
 };
 
 struct UpdateStats {

@@ -27,6 +27,8 @@ struct TinyStreamVLN : TinyStreamVLNFixture {
   // Recomputes every policy token's log-probability from the stored window without a cache.
   void expectRecordsReproduce(const StreamSession& s, double temperature) {
     torch::NoGradGuard no_grad;
+    std::vector<WindowLogitsRequest> requests;
+    std::vector<torch::Tensor> one_by_one;
     for (size_t w = 0; w < s.windows().size(); ++w) {
       const WindowRecord& win = s.windows()[w];
       std::vector<torch::Tensor> images;
@@ -49,6 +51,8 @@ struct TinyStreamVLN : TinyStreamVLNFixture {
       }
       if (pos.empty()) continue;
       const auto logits = windowLogits(model, win, images, memory, pos);
+      requests.push_back({&win, images, memory, pos});
+      one_by_one.push_back(logits);
       auto allow_t = torch::zeros({static_cast<int64_t>(allow.size())}, torch::kBool);
       for (size_t i = 0; i < allow.size(); ++i) allow_t[i] = static_cast<bool>(allow[i]);
       const auto lp = alphabetLogProbs(logits, codec, allow_t, temperature);
@@ -56,6 +60,15 @@ struct TinyStreamVLN : TinyStreamVLNFixture {
         const int col = alphabetColumn(codec, recs[i]->token);
         EXPECT_NEAR(lp[i][col].item<float>(), recs[i]->logp, 2e-4) << "window " << w << " token " << i;
       }
+    }
+    // The windows packed into one right-padded batch (and, with a budget of 1 token, one
+    // per forward) give the same logits.
+    for (const int64_t budget : {int64_t{1} << 20, int64_t{1}}) {
+      const std::vector<torch::Tensor> packed = windowLogitsBatch(model, requests, budget);
+      ASSERT_EQ(packed.size(), one_by_one.size());
+      for (size_t k = 0; k < packed.size(); ++k)
+        EXPECT_LE((packed[k] - one_by_one[k]).abs().max().item<float>(), 1e-4F)
+            << "window " << k << " budget " << budget;
     }
   }
 };
