@@ -35,6 +35,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "model/default_dtype.h"
 #include "model/lora.h"
 #include "model/streamvln.h"
 #include "model/tokenizer.h"
@@ -62,9 +63,8 @@ inline std::unique_ptr<model::StreamVLN> buildBenchModel(const model::ModelConfi
   std::unique_ptr<model::StreamVLN> m;
   {
     model::SkipInitGuard skip;
-    if (bf16) c10::set_default_dtype(caffe2::TypeMeta::Make<at::BFloat16>());
+    model::DefaultDtypeGuard dtype(bf16 ? at::kBFloat16 : at::kFloat);
     m = std::make_unique<model::StreamVLN>(config);
-    c10::set_default_dtype(caffe2::TypeMeta::Make<float>());
   }
   // Modules that create fp32 tensors explicitly end up in bf16 too.
   if (bf16)

@@ -25,6 +25,7 @@
 #include "model/streamvln.h"
 #include "cli/tokenize_command.h"
 #include "model/checkpoint.h"
+#include "model/default_dtype.h"
 #include "model/peft.h"
 #include "model/tokenizer.h"
 
@@ -167,9 +168,8 @@ int runInit(const ModelOptions& o) {
       // Built uninitialised in the stored dtype, drawn on the GPU: the 7B model's 7.6 B
       // host draws take minutes.
       model::SkipInitGuard skip;
-      c10::set_default_dtype(c10::scalarTypeToTypeMeta(dtype));
+      model::DefaultDtypeGuard default_dtype(dtype);
       built.emplace(config);
-      c10::set_default_dtype(caffe2::TypeMeta::Make<float>());
       built->root().to(device, dtype);
     } else {
       built.emplace(config);

@@ -252,21 +252,7 @@ void StreamSession::endTurn(int kept_policy, const std::vector<int>& expert_acti
 torch::Tensor windowLogits(StreamVLN& model, const WindowRecord& window,
                            const std::vector<torch::Tensor>& frame_tokens,
                            const torch::Tensor& memory, const std::vector<int32_t>& positions) {
-  SegmentInputs seg;
-  seg.ids = &window.ids;
-  seg.begin = 0;
-  seg.end = window.ids.size();
-  seg.images = frame_tokens;
-  seg.memory = memory;
-  Qwen2Inputs in;
-  in.inputs_embeds = model.embedSegment(seg);
-  const torch::Tensor hidden = model.lm->hiddenStates(in).squeeze(0);  // [L, hidden]
-  // Expanded row of each ids index: prefix sums of the rows each id expands to.
-  std::vector<int64_t> rows;
-  rows.reserve(positions.size());
-  for (int32_t p : positions) rows.push_back(model.expandedLength(window.ids, 0, p) - 1);
-  const torch::Tensor index = torch::tensor(rows, torch::kLong).to(hidden.device());
-  return model.lm->logits(hidden.index_select(0, index));  // [P, vocab]
+  return windowLogitsBatch(model, {{&window, frame_tokens, memory, positions}}).front();
 }
 
 std::vector<torch::Tensor> windowLogitsBatch(StreamVLN& model,

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "model/default_dtype.h"
 #include "model/safetensors.h"
 
 namespace svln::model {
@@ -90,16 +91,9 @@ StreamVLN StreamVLN::load(const std::string& dir, const LoadOptions& options) {
   std::optional<StreamVLN> built;
   {
     SkipInitGuard skip;
-    const caffe2::TypeMeta previous = c10::get_default_dtype();
-    if (c10::isFloatingType(options.dtype))
-      c10::set_default_dtype(c10::scalarTypeToTypeMeta(options.dtype));
-    try {
-      built.emplace(config);
-    } catch (...) {
-      c10::set_default_dtype(previous);
-      throw;
-    }
-    c10::set_default_dtype(previous);
+    std::optional<DefaultDtypeGuard> dtype;
+    if (c10::isFloatingType(options.dtype)) dtype.emplace(options.dtype);
+    built.emplace(config);
   }
   StreamVLN& m = *built;
   SafetensorsCheckpoint checkpoint(dir);
