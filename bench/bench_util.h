@@ -17,6 +17,7 @@
 #include <ftw.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -45,6 +46,14 @@
 #include "sim/procedural_dataset.h"
 
 namespace svln::bench {
+
+// Seconds since t0, and a wait for the device's queued work (before reading a clock).
+inline double secondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+inline void syncDevice(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
 
 inline int removeTreeEntry(const char* path, const struct stat*, int, struct FTW*) {
   return ::remove(path);

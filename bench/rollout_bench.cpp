@@ -120,13 +120,8 @@ Options parseArgs(int argc, char** argv) {
   return o;
 }
 
-double seconds(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-void sync(const torch::Device& d) {
-  if (d.is_cuda()) torch::cuda::synchronize();
-}
+using bench::secondsSince;
+using bench::syncDevice;
 
 // The first n episodes, cycling when the split has fewer.
 std::vector<sim::Episode> take(const std::vector<sim::Episode>& all, int n) {
@@ -164,11 +159,11 @@ RunResult rollout(const sim::HabitatConfig& cfg, std::shared_ptr<sim::SceneCache
   rl::RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
   torch::NoGradGuard no_grad;
   RunResult r;
-  sync(device);
+  syncDevice(device);
   const auto t0 = std::chrono::steady_clock::now();
   r.trajectories = engine.run(episodes, 1, seed);
-  sync(device);
-  r.seconds = seconds(t0);
+  syncDevice(device);
+  r.seconds = secondsSince(t0);
   if (trace) trace->stop(o.profile_dir + "/rollout_steps.json");  // a run shorter than b
   for (const auto& t : r.trajectories) r.actions += static_cast<long>(t.steps.size());
   r.timings = engine.timings();
@@ -179,7 +174,7 @@ RunResult rollout(const sim::HabitatConfig& cfg, std::shared_ptr<sim::SceneCache
 double baselineModelSeconds(model::StreamVLN& m, const std::vector<rl::Trajectory>& trajs,
                             const torch::Device& device) {
   torch::NoGradGuard no_grad;
-  sync(device);
+  syncDevice(device);
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto& t : trajs) {
     const model::AnswerToken* prev = nullptr;
@@ -227,8 +222,8 @@ double baselineModelSeconds(model::StreamVLN& m, const std::vector<rl::Trajector
       prev = &a;
     }
   }
-  sync(device);
-  return seconds(t0);
+  syncDevice(device);
+  return secondsSince(t0);
 }
 
 // A crash (the GPU runs have ended in a segfault after their last line) prints where.
@@ -257,7 +252,7 @@ int main(int argc, char** argv) try {
   auto t0 = std::chrono::steady_clock::now();
   const bench::BenchDataset data = bench::makeBenchDataset(
       "rollout_bench", o.scenes, o.episodes_per_scene, o.seed, o.size, o.max_steps);
-  std::printf("dataset: %d scenes in %.1f s\n", o.scenes, seconds(t0));
+  std::printf("dataset: %d scenes in %.1f s\n", o.scenes, secondsSince(t0));
   const sim::HabitatConfig& cfg = data.config;
   const std::vector<sim::Episode>& all = data.train;
   auto cache = std::make_shared<sim::SceneCache>();
@@ -281,7 +276,7 @@ int main(int argc, char** argv) try {
   std::printf(
       "model %s on %s built in %.1f s; %d episodes of at most %d steps at %dx%d, "
       "%d env threads, LoRA r=%lld\n",
-      o.config.c_str(), o.device.c_str(), seconds(t0), static_cast<int>(all.size()), o.max_steps,
+      o.config.c_str(), o.device.c_str(), secondsSince(t0), static_cast<int>(all.size()), o.max_steps,
       o.size, o.size, o.threads, static_cast<long long>(o.lora_r));
 
   // Warm-up: scenes into the cache, kernels, allocator.

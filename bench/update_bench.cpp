@@ -83,9 +83,6 @@ Options parseArgs(int argc, char** argv) {
   return o;
 }
 
-double since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 }  // namespace
 
@@ -94,9 +91,6 @@ int main(int argc, char** argv) try {
   const torch::Device device(o.device);
   if (device.is_cuda() && !torch::cuda::is_available())
     throw std::runtime_error("update_bench: --device cuda but CUDA is not available");
-  auto sync = [&] {
-    if (device.is_cuda()) torch::cuda::synchronize();
-  };
 
   const bench::BenchDataset data =
       bench::makeBenchDataset("update_bench", 3, 20, o.seed, 224, o.max_steps);
@@ -119,7 +113,7 @@ int main(int argc, char** argv) try {
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.0));
   std::printf("model %s on %s built in %.1f s; %d x group %d per update, episodes of %d steps "
               "(STOP masked), LoRA r=%lld, hybrid %d, checkpointing %d\n",
-              o.config.c_str(), o.device.c_str(), since(t0), o.episodes, o.group_size,
+              o.config.c_str(), o.device.c_str(), bench::secondsSince(t0), o.episodes, o.group_size,
               o.max_steps, static_cast<long long>(o.lora_r), o.hybrid, o.checkpointing);
 
   const int n_env = o.episodes * o.group_size;
@@ -143,15 +137,15 @@ int main(int argc, char** argv) try {
     std::vector<sim::Episode> batch;
     for (int e = 0; e < o.episodes; ++e)
       batch.push_back(all[static_cast<size_t>(u * o.episodes + e) % all.size()]);
-    sync();
+    bench::syncDevice(device);
     const auto start = std::chrono::steady_clock::now();
     std::vector<rl::Trajectory> trajs;
     {
       torch::NoGradGuard no_grad;
       trajs = engine.run(batch, o.group_size, o.seed + static_cast<uint64_t>(u));
     }
-    sync();
-    const double rollout_s = since(start);
+    bench::syncDevice(device);
+    const double rollout_s = bench::secondsSince(start);
     // Returns: progress towards the goal (the values only shape the advantages).
     std::vector<double> returns;
     long steps = 0, windows = 0;
@@ -163,8 +157,8 @@ int main(int argc, char** argv) try {
     const std::vector<double> adv = rl::trajectoryAdvantages(returns, o.group_size, baseline);
     const auto opt_start = std::chrono::steady_clock::now();
     updater.update(trajs, adv, uo);
-    sync();
-    const double opt_s = since(opt_start);
+    bench::syncDevice(device);
+    const double opt_s = bench::secondsSince(opt_start);
     const double total = rollout_s + opt_s;
     std::printf("| %d | %ld | %ld | %.2f | %.2f | %.2f | %.1f |\n", u + 1, steps, windows,
                 rollout_s, opt_s, total, steps / total);
