@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -36,8 +35,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include "model/default_dtype.h"
-#include "model/lora.h"
 #include "model/streamvln.h"
 #include "model/tokenizer.h"
 #include "rl/policy.h"
@@ -62,41 +59,13 @@ inline void removeTree(const std::string& dir) {
   nftw(dir.c_str(), removeTreeEntry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-// Builds `config` with its weights drawn on `device` (bf16 when cuda): linear weights
-// U(-1/sqrt(in), 1/sqrt(in)) like torch.nn.Linear, biases zero, norms one, embeddings
-// N(0, 0.02); deterministic for a seed on one device.
+// A random-weight `config` on `device` (bf16 on CUDA, fp32 on the host), its weights drawn
+// there (model::StreamVLN::random), in eval mode.
 inline std::unique_ptr<model::StreamVLN> buildBenchModel(const model::ModelConfig& config,
                                                          const torch::Device& device,
                                                          uint64_t seed = 0) {
-  const bool bf16 = device.is_cuda();
-  std::unique_ptr<model::StreamVLN> m;
-  {
-    model::SkipInitGuard skip;
-    model::DefaultDtypeGuard dtype(bf16 ? at::kBFloat16 : at::kFloat);
-    m = std::make_unique<model::StreamVLN>(config);
-  }
-  // Modules that create fp32 tensors explicitly end up in bf16 too.
-  if (bf16)
-    m->root().to(device, torch::kBFloat16);
-  else
-    m->root().to(device);
-  torch::NoGradGuard no_grad;
-  torch::manual_seed(seed);
-  if (device.is_cuda()) torch::cuda::manual_seed_all(seed);
-  for (auto& p : m->root().named_parameters(true)) {
-    const std::string& name = p.key();
-    torch::Tensor& t = p.value();
-    const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
-    if (is_bias)
-      t.zero_();
-    else if (t.dim() == 1)
-      t.fill_(1.0);
-    else if (name.find("embed") != std::string::npos)
-      t.normal_(0.0, 0.02);
-    else
-      t.uniform_(-1.0 / std::sqrt(static_cast<double>(t[0].numel())),
-                 1.0 / std::sqrt(static_cast<double>(t[0].numel())));
-  }
+  auto m = std::make_unique<model::StreamVLN>(model::StreamVLN::random(
+      config, device, device.is_cuda() ? at::kBFloat16 : at::kFloat, seed));
   m->root().eval();
   return m;
 }

@@ -15,7 +15,6 @@
 
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -25,7 +24,6 @@
 #include "model/streamvln.h"
 #include "cli/tokenize_command.h"
 #include "model/checkpoint.h"
-#include "model/default_dtype.h"
 #include "model/peft.h"
 #include "model/tokenizer.h"
 
@@ -162,20 +160,7 @@ int runInit(const ModelOptions& o) {
   config.text.bos_token_id = config.text.eos_token_id = tok.requireTokenId("<|endoftext|>");
   const c10::ScalarType dtype = model::scalarTypeFromName(o.dtype, "--dtype");
   if (o.streamvln) {
-    const c10::Device device(o.device);
-    std::optional<model::StreamVLN> built;
-    if (device.is_cuda()) {
-      // Built uninitialised in the stored dtype, drawn on the GPU: the 7B model's 7.6 B
-      // host draws take minutes.
-      model::SkipInitGuard skip;
-      model::DefaultDtypeGuard default_dtype(dtype);
-      built.emplace(config);
-      built->root().to(device, dtype);
-    } else {
-      built.emplace(config);
-    }
-    model::StreamVLN& m = *built;
-    m.randomInit(o.seed);
+    model::StreamVLN m = model::StreamVLN::random(config, c10::Device(o.device), dtype, o.seed);
     m.save(o.out, dtype);
     std::cout << json{{"dir", o.out}, {"parameters", model::countParameters(m.root()).total},
                       {"tokenizer_vocab", tok.vocabSize()}, {"architecture", "StreamVLN"},

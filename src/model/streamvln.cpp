@@ -106,6 +106,19 @@ StreamVLN StreamVLN::load(const std::string& dir, const LoadOptions& options) {
   return std::move(m);
 }
 
+StreamVLN StreamVLN::random(const ModelConfig& config, const c10::Device& device,
+                            c10::ScalarType dtype, uint64_t seed) {
+  std::optional<StreamVLN> built;
+  {
+    SkipInitGuard skip;  // randomInit draws every weight below
+    DefaultDtypeGuard default_dtype(dtype);
+    built.emplace(config);
+  }
+  built->root().to(device, dtype);
+  built->randomInit(seed);
+  return std::move(*built);
+}
+
 void StreamVLN::randomInit(uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   if (device().is_cuda()) torch::cuda::manual_seed_all(seed);

@@ -40,6 +40,11 @@ class StreamVLN {
 
   // Reads config.json + safetensors (sharded or not) from a checkpoint directory.
   static StreamVLN load(const std::string& dir, const LoadOptions& options = {});
+  // Random weights (randomInit(seed)) in `dtype` on `device`: the modules are built
+  // uninitialised in that dtype and drawn where they live, so a 7B model on the GPU never
+  // exists in fp32 or waits minutes for host draws.
+  static StreamVLN random(const ModelConfig& config, const c10::Device& device,
+                          c10::ScalarType dtype, uint64_t seed);
   // Writes config.json + model.safetensors (LoRA adapters are not included: merge first or
   // save them with saveLoraAdapter).
   void save(const std::string& dir, c10::ScalarType dtype = c10::kFloat);
