@@ -37,10 +37,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
-#include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -55,12 +52,10 @@
 #include "rl/rollout.h"
 #include "sim/episode.h"
 #include "sim/habitat_config.h"
-#include "sim/procedural_dataset.h"
 #include "sim/scene_cache.h"
 #include "sim/vec_env.h"
 
 using namespace svln;
-namespace fs = std::filesystem;
 
 namespace {
 

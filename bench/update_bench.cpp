@@ -20,8 +20,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -36,7 +34,6 @@
 #include "rl/update.h"
 #include "sim/episode.h"
 #include "sim/habitat_config.h"
-#include "sim/procedural_dataset.h"
 #include "sim/scene_cache.h"
 #include "sim/vec_env.h"
 

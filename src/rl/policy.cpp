@@ -3,6 +3,7 @@
 #include <torch/cuda.h>
 
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include "model/chat_template.h"
@@ -17,27 +18,23 @@ void attachTokenizer(Policy& p) {
 }
 
 model::LoadOptions deviceLoadOptions(const std::string& device, int local_rank) {
-  model::LoadOptions o;
   const bool gpu = torch::cuda::is_available();
-  if (device == "auto") {
-    o.device = gpu ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(
-                                                 local_rank % torch::cuda::device_count()))
-                   : c10::Device(c10::kCPU);
-  } else {
-    try {
-      o.device = c10::Device(device);
-    } catch (const c10::Error&) {
-      throw std::runtime_error("--device " + device + ": not one of auto, cpu, cuda, cuda:N");
-    }
-    if (o.device.is_cuda() && !gpu)
-      throw std::runtime_error("--device " + device +
-                               ": no CUDA device (a CPU-only libtorch, or no GPU visible)");
-    if (!o.device.is_cpu() && !o.device.is_cuda())
-      throw std::runtime_error("--device " + device + ": not one of auto, cpu, cuda, cuda:N");
-    if (o.device.is_cuda() && !o.device.has_index())
-      o.device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(
-                                             local_rank % torch::cuda::device_count()));
+  const std::string name = device == "auto" ? (gpu ? "cuda" : "cpu") : device;
+  std::optional<c10::Device> d;
+  try {
+    d = c10::Device(name);
+  } catch (const c10::Error&) {
   }
+  if (!d || !(d->is_cpu() || d->is_cuda()))
+    throw std::runtime_error("--device " + device + ": not one of auto, cpu, cuda, cuda:N");
+  if (d->is_cuda() && !gpu)
+    throw std::runtime_error("--device " + device +
+                             ": no CUDA device (a CPU-only libtorch, or no GPU visible)");
+  if (d->is_cuda() && !d->has_index())  // this rank's GPU
+    d = c10::Device(c10::kCUDA,
+                    static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
+  model::LoadOptions o;
+  o.device = *d;
   o.dtype = o.device.is_cuda() ? c10::kBFloat16 : c10::kFloat;
   return o;
 }
