@@ -127,12 +127,40 @@ void addGrpo(CLI::App& app, TrainOptions& o) {
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
   app.add_option("--kl_coef", o.kl_coef, "KL penalty to the adapter-free base model")
       ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
-  app.add_option("--grpo_loss_mean", o.grpo_sequence_mean,
-                 "extension: sequence = mean over each trajectory's policy tokens, then over "
-                 "trajectories (GRPO as published); token = one mean over all policy tokens of a "
-                 "mini-batch (long trajectories weigh more)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"sequence", true}, {"token", false}}))
-      ->default_str("sequence")->group(g);
+  CLI::Option* agg = app.add_option("--loss_agg_mode", o.loss_agg_mode,
+                 "extension: how the surrogate averages over tokens. seq-mean-token-sum-norm: "
+                 "each trajectory's token sum / the episode cap, then the mean over trajectories "
+                 "(Dr. GRPO, no length bias); seq-mean-token-mean: GRPO as published (short "
+                 "trajectories' tokens weigh more); token-mean: one mean over a mini-batch's tokens")
+      ->transform(enumMap<LossAggMode>({{"token-mean", LossAggMode::TokenMean},
+                                        {"seq-mean-token-mean", LossAggMode::SeqMeanTokenMean},
+                                        {"seq-mean-token-sum-norm", LossAggMode::SeqMeanTokenSumNorm}}))
+      ->default_str("seq-mean-token-sum-norm")->group(g);
+  app.add_option("--grpo_loss_mean", o.loss_agg_mode,
+                 "extension, older spelling of --loss_agg_mode: sequence = seq-mean-token-mean, "
+                 "token = token-mean")
+      ->transform(enumMap<LossAggMode>({{"sequence", LossAggMode::SeqMeanTokenMean},
+                                        {"token", LossAggMode::TokenMean}}))
+      ->excludes(agg)->group(g);
+  app.add_option("--forced_stop_penalty", o.forced_stop_penalty,
+                 "extension: phase1_stop penalty for a STOP forced by the goal-zone patience "
+                 "(scored like a never-called STOP; 0: the distance term alone)")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+  app.add_option("--false_stop_penalty", o.false_stop_penalty,
+                 "extension: phase1_stop penalty for a STOP called beyond the success distance")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+  app.add_option("--lr_warmup_updates", o.lr_warmup_updates,
+                 "extension: the learning rate rises linearly from lr/(W+1) to lr over the first W updates")
+      ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
+  app.add_option("--eval_every", o.eval_every,
+                 "extension: every K updates evaluate greedily on --eval_split and keep the best "
+                 "adapter (SR, then SPL) in OUTPUT/best (0: never)")
+      ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
+  app.add_option("--eval_split", o.eval_split, "extension: the validation split of --eval_every")
+      ->capture_default_str()->group(g);
+  app.add_option("--eval_episodes", o.eval_episodes,
+                 "extension: episodes of --eval_split per validation (0: all)")
+      ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
 }
 
 void addLoggingAndScale(CLI::App& app, TrainOptions& o) {

@@ -22,6 +22,15 @@ const char* recoveryModeName(RecoveryMode m) {
   return m == RecoveryMode::Takeover ? "takeover" : "rollback";
 }
 
+const char* lossAggModeName(LossAggMode m) {
+  switch (m) {
+    case LossAggMode::TokenMean: return "token-mean";
+    case LossAggMode::SeqMeanTokenMean: return "seq-mean-token-mean";
+    case LossAggMode::SeqMeanTokenSumNorm: return "seq-mean-token-sum-norm";
+  }
+  return "?";
+}
+
 void TrainOptions::validate() const {
   auto fail = [](const std::string& msg) { throw std::runtime_error(msg); };
   if (recovery_dist_thresh >= offtrack_dist_thresh) {

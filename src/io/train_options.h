@@ -10,10 +10,21 @@ namespace svln::io {
 enum class Phase { Phase1Stop, Phase2Progress };
 enum class DecayType { Linear, Cosine, Exponential };
 enum class RecoveryMode { Takeover, Rollback };
+// How the clipped surrogate averages over policy tokens (verl's loss_agg_mode names):
+//   token-mean              sum over the mini-batch's tokens / their count (long
+//                           trajectories weigh more)
+//   seq-mean-token-mean     mean over each trajectory's tokens, then over trajectories (GRPO
+//                           as published; a short trajectory's tokens weigh more: the length
+//                           bias of Liu et al. 2025, "Understanding R1-Zero-Like Training")
+//   seq-mean-token-sum-norm sum over each trajectory's tokens / a constant (the episode
+//                           cap), then the mean over trajectories (Dr. GRPO: every token
+//                           weighs the same, whatever its trajectory's length)
+enum class LossAggMode { TokenMean, SeqMeanTokenMean, SeqMeanTokenSumNorm };
 
 const char* phaseName(Phase p);
 const char* decayTypeName(DecayType d);
 const char* recoveryModeName(RecoveryMode m);
+const char* lossAggModeName(LossAggMode m);
 
 struct TrainOptions {
   // Basic
@@ -52,9 +63,18 @@ struct TrainOptions {
   int mini_batch_size = 2;
   double max_grad_norm = 0.5;
   double kl_coef = 0.0;
-  // Extension: how the surrogate averages over tokens (rl/update.h): true = per trajectory,
-  // then over trajectories (GRPO as published); false = over all tokens of a mini-batch.
-  bool grpo_sequence_mean = true;
+  // Extensions that keep RL from wrecking a good SFT policy (docs/results.md):
+  LossAggMode loss_agg_mode = LossAggMode::SeqMeanTokenSumNorm;
+  int lr_warmup_updates = 0;
+  // phase1_stop's penalty for a STOP forced by the goal-zone patience (rl/rewards.h); 0 gives
+  // the earlier reward, where a forced STOP earned the distance term alone.
+  double forced_stop_penalty = 1.0;
+  double false_stop_penalty = 0.5;  // phase1_stop: a STOP called beyond the success distance  // linear warm-up of the learning rate over these updates
+  // Every eval_every updates (0: never) the policy is evaluated greedily on eval_split
+  // (eval_episodes of it, 0 = all); the best by SR, then SPL, is kept in best/.
+  int eval_every = 0;
+  std::string eval_split = "val_seen";
+  int eval_episodes = 0;
   // Logging
   bool use_wandb = false;
   std::string wandb_project = "streamvln_hybrid";

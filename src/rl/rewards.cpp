@@ -9,10 +9,12 @@ std::string RewardConstants::describe() const {
   std::ostringstream s;
   s << "success_bonus=" << success_bonus << " distance_weight=" << distance_weight
     << " false_stop_penalty=" << false_stop_penalty << " no_stop_penalty=" << no_stop_penalty
+    << " forced_stop_penalty=" << forced_stop_penalty
     << " progress_weight=" << progress_weight << " collision_penalty=" << collision_penalty
     << " step_cost=" << step_cost << "\n"
     << "  phase1_stop:     r_T = success ? success_bonus : distance_weight*(1-min(d_T/d_0,1))"
-       " - false_stop_penalty*[STOP beyond success distance] - no_stop_penalty*[no STOP]\n"
+       " - false_stop_penalty*[STOP beyond success distance] - no_stop_penalty*[no STOP]"
+       " - forced_stop_penalty*[STOP forced by the goal-zone patience]\n"
     << "  phase2_progress: r_t = progress_weight*(d_{t-1}-d_t) - collision_penalty*[collided]"
        " - step_cost; r_T += success ? success_bonus*shortest/max(path_length,shortest) : 0";
   return s.str();
@@ -32,8 +34,9 @@ std::vector<double> stepRewards(RewardPhase phase, const RewardConstants& k,
     } else {
       const double ratio = o.start_distance > 0 ? o.final_distance / o.start_distance : 1.0;
       last = k.distance_weight * (1.0 - std::min(ratio, 1.0));
-      if (o.called_stop && !within) last -= k.false_stop_penalty;
+      if (o.called_stop && !o.forced_stop && !within) last -= k.false_stop_penalty;
       if (!o.called_stop) last -= k.no_stop_penalty;
+      if (o.forced_stop) last -= k.forced_stop_penalty;
     }
     return r;
   }

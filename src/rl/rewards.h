@@ -14,6 +14,10 @@ struct RewardConstants {
   double distance_weight = 1.0;     // x (1 - min(d_final / d_start, 1)), in [0, 1]
   double false_stop_penalty = 0.5;  // STOP called farther than the success distance
   double no_stop_penalty = 1.0;     // the episode ended without any STOP
+  // The goal-zone patience forced the STOP: the agent did not stop itself, so it is scored
+  // as a never-called STOP. A forced STOP must never be a safer bet than trying to stop
+  // (it once earned the distance term alone, and GRPO learnt to linger; docs/results.md).
+  double forced_stop_penalty = 1.0;
   // phase2_progress (dense)
   double progress_weight = 1.0;     // x (d_{t-1} - d_t) per step, metres of geodesic progress
   double collision_penalty = 0.1;   // per step whose move was cut short
@@ -43,6 +47,7 @@ struct EpisodeOutcome {
 
 // Per-step rewards; the return is their sum. Sparse rewards land on the last step.
 //  phase1_stop:      r_T = success ? B : w_d (1 - min(d_T/d_0, 1)) - [STOP far] p_f - [no STOP] p_n
+//                                         - [STOP forced] p_forced
 //  phase2_progress:  r_t = w_p (d_{t-1} - d_t) - p_c [collided] - c_s ,
 //                    r_T += success ? B * shortest / max(path_length, shortest) : 0
 // success = STOP called, not forced, final_distance <= success_distance.

@@ -10,6 +10,8 @@
 #include <limits>
 #include <memory>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -25,20 +27,29 @@
 #include "rl/advantages.h"
 #include "rl/checkpoint_state.h"
 #include "rl/distributed.h"
+#include "rl/evaluate.h"
 #include "rl/policy.h"
 #include "rl/train_setup.h"
 #include "rl/rollout.h"
 #include "rl/rewards.h"
 #include "rl/update.h"
 #include "sim/episode_iterator.h"
+#include "sim/gzip_io.h"
 #include "sim/habitat_config.h"
 #include "sim/vec_env.h"
 
 namespace svln::rl {
 namespace {
 
+RewardConstants rewardConstants(const io::TrainOptions& o) {
+  RewardConstants k;
+  k.forced_stop_penalty = o.forced_stop_penalty;
+  k.false_stop_penalty = o.false_stop_penalty;
+  return k;
+}
+
 // R = sum_t r_t with the phase's rewards (rl/rewards.h) over the executed steps.
-double trajectoryReturn(io::Phase phase, const Trajectory& t, float success_distance) {
+double trajectoryReturn(const io::TrainOptions& o, const Trajectory& t, float success_distance) {
   std::vector<RewardStep> steps;
   for (const StepRecord& s : t.steps) steps.push_back({s.distance_to_goal, s.collided});
   EpisodeOutcome out;
@@ -50,9 +61,9 @@ double trajectoryReturn(io::Phase phase, const Trajectory& t, float success_dist
   out.path_length = t.metrics.path_length;
   out.shortest_path = t.metrics.shortest_path_length;
   const RewardPhase p =
-      phase == io::Phase::Phase1Stop ? RewardPhase::Phase1Stop : RewardPhase::Phase2Progress;
+      o.phase == io::Phase::Phase1Stop ? RewardPhase::Phase1Stop : RewardPhase::Phase2Progress;
   double r = 0;
-  for (double x : stepRewards(p, RewardConstants{}, steps, out)) r += x;
+  for (double x : stepRewards(p, rewardConstants(o), steps, out)) r += x;
   return r;
 }
 
@@ -61,11 +72,17 @@ double trajectoryReturn(io::Phase phase, const Trajectory& t, float success_dist
 // executed-step total (for steps/s, removed by the caller).
 std::map<std::string, double> rolloutMetrics(const DistContext& ctx,
                                              const std::vector<Trajectory>& trajs,
-                                             const std::vector<double>& returns) {
-  enum { kN, kSr, kSpl, kNdtw, kNe, kLen, kRet, kTrig, kDone, kForced, kExpert, kPolicy, kRollback, kCount };
+                                             const std::vector<double>& returns,
+                                             const std::vector<double>& advantages) {
+  enum {
+    kN, kSr, kSpl, kNdtw, kNe, kLen, kRet, kTrig, kDone, kForced, kExpert, kPolicy, kRollback,
+    kSelfSr, kSelfStop, kFalseStop, kPosAdv, kCount
+  };
   std::vector<double> s(kCount, 0.0);
   for (size_t i = 0; i < trajs.size(); ++i) {
     const Trajectory& t = trajs[i];
+    const bool self_stop = t.called_stop && !t.forced_stop && !t.steps.empty() &&
+                           t.steps.back().source == expert::Source::Policy;
     s[kN] += 1;
     s[kSr] += t.metrics.success;
     s[kSpl] += t.metrics.spl;
@@ -79,6 +96,10 @@ std::map<std::string, double> rolloutMetrics(const DistContext& ctx,
     s[kExpert] += t.counters.expert_steps;
     s[kPolicy] += t.counters.policy_steps;
     s[kRollback] += t.rolled_back ? 1.0 : 0.0;
+    s[kSelfSr] += self_stop && t.metrics.success > 0 ? 1.0 : 0.0;
+    s[kSelfStop] += self_stop ? 1.0 : 0.0;
+    s[kFalseStop] += self_stop && t.metrics.success <= 0 ? 1.0 : 0.0;
+    s[kPosAdv] += advantages[i] > 0 ? 1.0 : 0.0;
   }
   s = ctx.reduceMetrics(s, MetricReduce::kSum);
   std::map<std::string, double> m;
@@ -95,6 +116,12 @@ std::map<std::string, double> rolloutMetrics(const DistContext& ctx,
   m["recoveries_completed"] = s[kDone];
   m["forced_stops"] = s[kForced];
   m["rollbacks"] = s[kRollback];  // --recovery_mode rollback: trajectories cut off track
+  // How the sampled policy ends its episodes: a STOP of its own inside the success
+  // distance, or outside it (success_rate also counts the forced STOPs).
+  m["self_success_rate"] = s[kSelfSr] / n;
+  m["policy_stop_rate"] = s[kSelfStop] / n;
+  m["false_stop_rate"] = s[kFalseStop] / n;
+  m["positive_advantage_fraction"] = s[kPosAdv] / n;
   m["env_steps"] = s[kLen];
   return m;
 }
@@ -163,6 +190,11 @@ std::string rngText(const std::mt19937_64& rng) {
 
 }  // namespace
 
+std::string bestCheckpoint(const std::string& output_dir) {
+  const std::string dir = output_dir + "/best";
+  return std::filesystem::exists(dir + "/best.json") ? dir : "";
+}
+
 std::string describeConfig(const TrainerConfig& c) {
   const io::TrainOptions& o = c.options;
   std::ostringstream s;
@@ -192,14 +224,16 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  group_size: " << o.group_size << "\n  learning_rate: " << o.learning_rate
     << "\n  ppo_epochs: " << o.ppo_epochs << "\n  mini_batch_size: " << o.mini_batch_size
     << "\n  max_grad_norm: " << o.max_grad_norm << "\n  kl_coef: " << o.kl_coef
-    << "\n  grpo_loss_mean: " << (o.grpo_sequence_mean ? "sequence" : "token")
+    << "\n  loss_agg_mode: " << io::lossAggModeName(o.loss_agg_mode)
+    << "\n  lr_warmup_updates: " << o.lr_warmup_updates << "\n  eval_every: " << o.eval_every
+    << "\n  eval_split: " << o.eval_split << "\n  eval_episodes: " << o.eval_episodes
     << "\n  save_every: " << c.save_every << "\n  seed: " << c.seed
     << "\n  temperature: " << c.temperature << "\n  lora: r=" << c.lora.r
     << " alpha=" << c.lora.alpha << " dropout=" << c.lora.dropout << " targets=";
   for (size_t i = 0; i < c.lora.target_modules.size(); ++i)
     s << (i ? "," : "") << c.lora.target_modules[i];
   if (!c.lora.target_regex.empty()) s << " regex=" << c.lora.target_regex;
-  s << "\nreward constants:\n" << RewardConstants{}.describe();
+  s << "\nreward constants:\n" << rewardConstants(o).describe();
   return s.str();
 }
 
@@ -281,6 +315,79 @@ std::map<std::string, double> updateMetrics(std::map<std::string, double> m, con
   m["skipped_steps"] = st.steps_skipped;
   return m;
 }
+
+EvalOptions evalOptions(const io::TrainOptions& o, const TrainerConfig& cfg) {
+  EvalOptions eo;
+  eo.split = o.eval_split;
+  eo.max_episodes = o.eval_episodes > 0 ? o.eval_episodes : -1;
+  eo.num_envs = 8;
+  eo.num_threads = cfg.num_threads > 0 ? cfg.num_threads : 2;
+  eo.seed = cfg.seed;
+  return eo;
+}
+
+UpdateOptions::Aggregation aggregationOf(io::LossAggMode m) {
+  switch (m) {
+    case io::LossAggMode::TokenMean: return UpdateOptions::Aggregation::kToken;
+    case io::LossAggMode::SeqMeanTokenMean: return UpdateOptions::Aggregation::kSequence;
+    case io::LossAggMode::SeqMeanTokenSumNorm: return UpdateOptions::Aggregation::kSequenceSumNorm;
+  }
+  return UpdateOptions::Aggregation::kSequence;
+}
+
+// The learning rate of update u (from 0): linear warm-up over the first W updates,
+// lr (u + 1) / (W + 1), then lr.
+double learningRateAt(const io::TrainOptions& o, int64_t u) {
+  if (u >= o.lr_warmup_updates) return o.learning_rate;
+  return o.learning_rate * static_cast<double>(u + 1) / static_cast<double>(o.lr_warmup_updates + 1);
+}
+
+void setLearningRate(torch::optim::Optimizer& opt, double lr) {
+  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+}
+
+// Periodic validation (--eval_every): the greedy policy on the validation split; the best
+// adapter so far (SR, then SPL) is published as <output>/best with best.json beside it.
+class BestKeeper {
+ public:
+  explicit BestKeeper(const std::string& out) : dir_(out + "/best") {
+    const std::string f = dir_ + "/best.json";
+    if (!std::filesystem::exists(f)) return;
+    std::ifstream in(f);
+    const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.contains("success_rate") || !j.contains("spl"))
+      throw std::runtime_error(f + ": not a best-checkpoint record (success_rate, spl)");
+    sr_ = j["success_rate"].get<double>();
+    spl_ = j["spl"].get<double>();
+    have_ = true;
+  }
+  // True when this evaluation beats the best so far; then the adapter is published.
+  bool offer(int64_t update, const EvalResult& r, torch::nn::Module& root,
+             const model::LoraConfig& lora, const std::string& base_model_path) {
+    const double sr = r.summary.at("success_rate"), spl = r.summary.at("spl");
+    if (have_ && (sr < sr_ || (sr == sr_ && spl <= spl_))) return false;
+    const std::string tmp = dir_ + ".tmp";
+    std::filesystem::remove_all(tmp);
+    std::filesystem::create_directories(tmp);
+    model::saveLoraAdapter(root, lora, tmp, base_model_path);
+    nlohmann::json j = r.summary;
+    j["update"] = update;
+    j["split"] = r.split;
+    j["episodes"] = r.episodes.size();
+    sim::writeFileAtomic(tmp + "/best.json", j.dump(2) + "\n");
+    std::filesystem::remove_all(dir_);
+    std::filesystem::rename(tmp, dir_);
+    sr_ = sr;
+    spl_ = spl;
+    have_ = true;
+    return true;
+  }
+
+ private:
+  std::string dir_;
+  double sr_ = 0, spl_ = 0;
+  bool have_ = false;
+};
 
 }  // namespace
 
@@ -423,8 +530,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   UpdateOptions uo;
   uo.use_hybrid = o.use_hybrid_training;
   uo.sft_oracle_only = o.sft_oracle_only;
-  uo.aggregation = o.grpo_sequence_mean ? UpdateOptions::Aggregation::kSequence
-                                       : UpdateOptions::Aggregation::kToken;
+  uo.aggregation = aggregationOf(o.loss_agg_mode);
+  uo.token_norm = hcfg.max_episode_steps;
   uo.kl_coef = o.kl_coef;
   uo.temperature = cfg.temperature;
   uo.ppo_epochs = o.ppo_epochs;
@@ -436,6 +543,18 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   uo.shard_total = static_cast<size_t>(E * G);
   if (ds.reduce_bucket_size > 0) uo.bucket_bytes = ds.reduce_bucket_size;
 
+  // Every rank evaluates (the same greedy episodes), so none waits at the next collective;
+  // rank 0 alone keeps the best adapter. The starting policy (update 0) is a candidate too,
+  // so best/ is never worse on the validation split than what training started from.
+  BestKeeper best(o.output_path);
+  auto validate = [&](int64_t update) {
+    const EvalResult r = evaluate(hcfg, policy, evalOptions(o, cfg));
+    if (is_main && best.offer(update, r, root, lora, o.model_path))
+      logLine("update " + std::to_string(update) + ": best so far on " + r.split + ": " +
+              formatSummary(r) + " -> " + o.output_path + "/best");
+    return r;
+  };
+  if (o.eval_every > 0 && state.update == 0) validate(0);
   TrainResult result;
   io::Progress progress("train", o.num_updates, cfg.progress && is_main ? 1 : 0);
   for (int64_t u = state.update; u < o.num_updates; ++u) {
@@ -454,17 +573,24 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     const double rollout_secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::vector<double> returns;
-    for (const Trajectory& t : trajs) returns.push_back(trajectoryReturn(o.phase, t, hcfg.success_distance));
+    for (const Trajectory& t : trajs) returns.push_back(trajectoryReturn(o, t, hcfg.success_distance));
     const std::vector<double> adv =
         shardAdvantages(ctx, returns, uo.shard_begin, uo.shard_total, G, baseline);
     uo.sft_weight = o.use_hybrid_training ? io::sftWeight(o, static_cast<int>(u)) : 0.0;
+    const double lr = learningRateAt(o, u);
+    setLearningRate(*optimizer, lr);
     const UpdateStats st = updater.update(trajs, adv, uo);
     guard.record(u + 1, st.steps_skipped > 0);
 
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const std::map<std::string, double> m =
-        updateMetrics(rolloutMetrics(ctx, trajs, returns), st, uo.sft_weight, o.learning_rate, secs,
+    std::map<std::string, double> m =
+        updateMetrics(rolloutMetrics(ctx, trajs, returns, adv), st, uo.sft_weight, lr, secs,
                       rollout_secs);
+    if (o.eval_every > 0 && ((u + 1) % o.eval_every == 0 || u + 1 == o.num_updates)) {
+      const EvalResult r = validate(u + 1);
+      m["val_success_rate"] = r.summary.at("success_rate");
+      m["val_spl"] = r.summary.at("spl");
+    }
     if (logger) logger->logUpdate(u + 1, m);
     if (wandb) {
       wandb->log(u + 1, m);

@@ -65,6 +65,10 @@ struct TrainResult {
   std::string last_checkpoint;
 };
 
+// <output>/best: the adapter with the best validation SR (then SPL) under --eval_every, with
+// best.json (its update and figures); "" when the run kept none.
+std::string bestCheckpoint(const std::string& output_dir);
+
 // Runs the whole loop; throws std::runtime_error (one line) on bad input or after three
 // NaN/Inf updates in a row.
 TrainResult runTraining(const TrainerConfig& config);

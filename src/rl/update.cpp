@@ -195,6 +195,7 @@ TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCode
     terms.grpo_sum = grpoLoss(logp, old_t, adv, o.clip_eps) * static_cast<double>(n);
     terms.clipped = static_cast<int>(std::lround(clipFraction(logp.detach(), old_t, o.clip_eps) * n));
     terms.policy_tokens = static_cast<int>(n);
+    terms.logp = logp.detach();
     if (need_kl) {
       const torch::Tensor ref = gatherRows(lp_ref, rows, t, targets.policy).gather(1, col_t).squeeze(1);
       terms.kl_sum = klPenalty(logp, ref) * static_cast<double>(n);
@@ -223,6 +224,8 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
     throw std::invalid_argument("PolicyUpdater::update: one advantage per trajectory");
   if (o.mini_batch_size < 1 || o.ppo_epochs < 1)
     throw std::invalid_argument("PolicyUpdater::update: mini_batch_size and ppo_epochs >= 1");
+  if (!(o.token_norm > 0))
+    throw std::invalid_argument("PolicyUpdater::update: token_norm must be > 0");
   std::vector<TrajectoryTargets> targets, demo_targets;
   UpdateStats st;
   for (const Trajectory& t : trajectories) {
@@ -252,10 +255,10 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       const size_t ge = std::min(total, gb + mbs);
       const size_t b = std::clamp(gb, first, first + n) - first;
       const size_t e = std::clamp(ge, first, first + n) - first;
-      const bool per_sequence = o.aggregation == UpdateOptions::Aggregation::kSequence;
+      const bool per_sequence = o.aggregation != UpdateOptions::Aggregation::kToken;
       double n_pol = 0, w_sft = 0, mb_tokens = 0;
       for (size_t i = b; i < e; ++i) {
-        // kSequence counts trajectories with policy tokens, kToken the tokens.
+        // The sequence modes count trajectories with policy tokens, kToken the tokens.
         const double k = static_cast<double>(targets[i].policy.size());
         mb_tokens += k;
         n_pol += per_sequence ? (k > 0 ? 1.0 : 0.0) : k;
@@ -282,8 +285,13 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
           tt.sft_sum = tt.sft_sum + demo.sft_sum;
         }
         // L = (sum GRPO)/N_pol + w (sum w_t CE_t)/W_sft + kl_coef (sum k3)/N_pol, where a
-        // kSequence term is first averaged over its own tokens and N_pol counts trajectories.
-        const double own = per_sequence ? std::max(1, tt.policy_tokens) : 1.0;
+        // sequence-mode term is first divided by its own token count (kSequence) or the
+        // constant token_norm (kSequenceSumNorm), and N_pol counts trajectories.
+        double own = 1.0;
+        if (o.aggregation == UpdateOptions::Aggregation::kSequence)
+          own = std::max(1, tt.policy_tokens);
+        else if (o.aggregation == UpdateOptions::Aggregation::kSequenceSumNorm)
+          own = o.token_norm;
         torch::Tensor loss = torch::zeros({});
         if (n_pol > 0) loss = loss + (tt.grpo_sum + o.kl_coef * tt.kl_sum) / (own * n_pol);
         if (o.use_hybrid && w_sft > 0) loss = loss + o.sft_weight * tt.sft_sum / w_sft;

@@ -35,13 +35,15 @@ struct UpdateOptions {
   double temperature = 1.0;       // the rollout's sampling temperature
   int ppo_epochs = 1;
   int mini_batch_size = 2;
-  // How the clipped surrogate averages over tokens. kSequence (GRPO as published): the
-  // mean over each trajectory's policy tokens, then the mean over trajectories, so every
-  // trajectory weighs the same whatever its length. kToken: one mean over all policy tokens
-  // of the mini-batch, so long trajectories weigh more (a long failure then mostly pushes
-  // down "keep walking" and a short false STOP is barely corrected; docs/results.md).
-  enum class Aggregation { kSequence, kToken };
-  Aggregation aggregation = Aggregation::kSequence;
+  // How the clipped surrogate averages over tokens (io::LossAggMode has the formulas).
+  //   kToken:              sum over the mini-batch's policy tokens / their count
+  //   kSequence:           sum_i (sum over i's tokens / i's count) / trajectories
+  //   kSequenceSumNorm:    sum_i (sum over i's tokens / token_norm) / trajectories
+  // kToken lets a long no-STOP failure mostly push down "keep walking"; kSequence lets a
+  // short false STOP put a large weight on its STOP token (docs/results.md).
+  enum class Aggregation { kSequence, kToken, kSequenceSumNorm };
+  Aggregation aggregation = Aggregation::kSequence;  // the trainer sets --loss_agg_mode's
+  double token_norm = 100.0;  // kSequenceSumNorm's constant (the trainer: the episode cap)
   double max_grad_norm = 0.5;  // infinity: no clipping (DeepSpeed gradient_clipping 0)
   // Data parallel (rl/distributed.h): this process holds trajectories
   // [shard_begin, shard_begin + n) of an update of shard_total (0: the trajectories given
@@ -93,6 +95,7 @@ struct TrajectoryTerms {
   double sft_weight_sum = 0;
   int policy_tokens = 0;
   int clipped = 0;
+  torch::Tensor logp;  // the policy tokens' recomputed log-probs (detached), in order
 };
 TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCodec& codec,
                                 const Trajectory& t, double advantage,

@@ -34,9 +34,14 @@ TEST(Phase1Reward, SparseTermsOnTheLastStep) {
   // Never stopped at 2 m: 1 - 2/8 = 0.75, no-stop -1.
   r = stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 2.0, false));
   EXPECT_DOUBLE_EQ(sum(r), 0.75 - 1.0);
-  // Forced STOP inside the goal zone: no bonus, only the distance term 1 - 1/8.
+  // Forced STOP inside the goal zone: no bonus; scored as a never-called STOP, the distance
+  // term 1 - 1/8 minus the forced-stop penalty 1.
   r = stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 1.0, true, true));
-  EXPECT_DOUBLE_EQ(sum(r), 0.875);
+  EXPECT_DOUBLE_EQ(sum(r), 0.875 - 1.0);
+  // Never a safer bet than trying: a false STOP just outside the 3 m zone (at 3.5 m) earns
+  // more than lingering in the zone until the STOP is forced.
+  const double tried = sum(stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 3.5, true)));
+  EXPECT_GT(tried, sum(r));
   // Moving away never yields a negative distance term (clamped at 0).
   r = stepRewards(RewardPhase::Phase1Stop, k, steps, outcome(8, 12.0, true));
   EXPECT_DOUBLE_EQ(sum(r), -0.5);

@@ -226,6 +226,10 @@ TEST_F(TinyUpdate, SequenceMeanWeighsTrajectoriesEquallyTokenMeanWeighsTokens) {
   EXPECT_NEAR(up.update({a, b}, {1.0, -1.0}, o).grpo_loss, 0.0, 1e-4);
   o.aggregation = UpdateOptions::Aggregation::kToken;
   EXPECT_NEAR(up.update({a, b}, {1.0, -1.0}, o).grpo_loss, -(n - 1.0) / (n + 1.0), 1e-4);
+  // Dr. GRPO: each trajectory's token sum over the constant 10, then the mean over the two.
+  o.aggregation = UpdateOptions::Aggregation::kSequenceSumNorm;
+  o.token_norm = 10.0;
+  EXPECT_NEAR(up.update({a, b}, {1.0, -1.0}, o).grpo_loss, -(n - 1.0) / 20.0, 1e-4);
 }
 
 // A rollback's demonstration is SFT data of its trajectory: its expert steps join the
