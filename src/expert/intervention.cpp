@@ -343,6 +343,11 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
     }
   }
 
+  if (d.source == Source::Policy && cfg_.label_towards_goal) {
+    const FollowResult g = follower_->towardsGoal(s, nearestGoal(s.position));
+    d.expert_action = g.status == FollowStatus::Reached ? sim::Action::Stop : g.action;
+    d.expert_status = g.status;
+  }
   if (d.offtrack_count == 0) d.offtrack_count = offtrack_count_;
   d.recovery_steps = recovering_ ? recovery_steps_ : 0;
   d.goal_zone_steps = goal_zone_steps_;

@@ -42,6 +42,13 @@ struct InterventionConfig {
   // (longer than a full turn in place: 24 turns of 15 degrees). 0 disables it.
   int stuck_steps = 30;
   float stuck_move_m = 0.25f;
+  // The label of a policy step: the oracle's action towards the goal (true: VLN-CE's
+  // DAgger oracle, the geodesic shortest-path follower to the goal) or along the reference
+  // waypoints (false: the takeover expert's target). The waypoint label says "turn back to
+  // the path" while the policy walks a shortcut to the goal, which SFT then teaches.
+  // The trainer's --sft_label_target (default goal); the `expert` command keeps the
+  // waypoint label, the action its stand-in expert takes.
+  bool label_towards_goal = false;
   // Not a trainer flag: the expert's own STOP radius around the goal (VLN-CE's oracle).
   float expert_stop_radius_m = ShortestPathFollower::kDefaultStopRadiusM;
 

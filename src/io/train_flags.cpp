@@ -53,6 +53,12 @@ void addHybrid(CLI::App& app, TrainOptions& o) {
   auto* oracle = app.add_flag("--sft_oracle_only", o.sft_oracle_only,
                               "SFT only on steps the expert controlled")->group(g);
   policy->excludes(oracle);
+  app.add_option("--sft_label_target", o.sft_label_towards_goal,
+                 "extension: a policy step's SFT label: goal = the shortest-path oracle's action "
+                 "towards the goal (VLN-CE's DAgger oracle); waypoint = along the reference path "
+                 "(the takeover expert's target). Expert steps are labelled with the expert's action")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"goal", true}, {"waypoint", false}}))
+      ->default_str("goal")->group(g);
 }
 
 void addRecovery(CLI::App& app, TrainOptions& o) {

@@ -299,6 +299,12 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
           rec.source = s.expert_turn ? Source::Expert : d.source;
           rec.expert_label = d.expert_action;
           rec.label_valid = d.expert_status != expert::FollowStatus::Unreachable;
+          // An expert step is labelled with what the expert did (a forced STOP teaches
+          // STOP), except a safety stop: the expert giving up is no demonstration.
+          if (rec.source == Source::Expert && d.reason != expert::Reason::SafetyStop) {
+            rec.expert_label = d.action;
+            rec.label_valid = true;
+          }
           rec.reason = d.reason;
           if (d.reason == expert::Reason::ForcedStop) out[i].forced_stop = true;
           if (d.reason == expert::Reason::SafetyStop) out[i].safety_stop = true;

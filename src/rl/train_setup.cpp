@@ -31,6 +31,7 @@ expert::InterventionConfig interventionConfig(const io::TrainOptions& o) {
   c.goal_radius = static_cast<float>(o.goal_radius);
   c.goal_grace_steps = o.goal_grace_steps;
   c.goal_stop_patience = o.goal_stop_patience;
+  c.label_towards_goal = o.sft_label_towards_goal;
   c.recovery_mode = o.recovery_mode == io::RecoveryMode::Rollback ? expert::RecoveryMode::Rollback
                                                                   : expert::RecoveryMode::Takeover;
   return c;

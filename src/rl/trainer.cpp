@@ -207,6 +207,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  sft_loss_decay_updates: " << o.sft_loss_decay_updates
     << "\n  sft_loss_decay_type: " << io::decayTypeName(o.sft_loss_decay_type)
     << "\n  sft_targets: " << (o.sft_oracle_only ? "oracle_only" : "policy_steps")
+    << "\n  sft_label_target: " << (o.sft_label_towards_goal ? "goal" : "waypoint")
     << "\n  enable_recovery: " << o.enable_recovery
     << "\n  offtrack_dist_thresh: " << o.offtrack_dist_thresh
     << "\n  offtrack_heading_thresh_deg: " << o.offtrack_heading_thresh_deg

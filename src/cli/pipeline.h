@@ -1,0 +1,106 @@
+// The demo's learning pipeline, shared by `streamvln demo` (one seed, the method) and
+// `streamvln bench-learning` (N seeds, the method against its controls):
+//
+//   gen-data (seed) ─► tiny StreamVLN (seed) ─► SFT base ─┬─► eval val_unseen (greedy)
+//                                                         ├─► variant: hybrid GRPO+SFT
+//                                                         │     (phase1_stop, merge,
+//                                                         │      phase2_progress, merge)
+//                                                         ├─► variant: --disable_recovery
+//                                                         ├─► variant: pure GRPO
+//                                                         └─► variant: continued SFT with
+//                                                               the hybrid's demonstrations
+//                                                               and updates
+//
+// Every variant starts from the same base on the same data and is evaluated greedily on
+// the same val_unseen episodes.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/train_options.h"
+#include "rl/evaluate.h"
+
+namespace CLI {
+class App;
+}
+
+namespace svln::cli {
+
+struct PipelineOptions {
+  // Data: 15 apartments x 36 episodes; val_unseen is 3 unseen apartments, 108 episodes.
+  int scenes = 15;
+  int episodes_per_scene = 36;
+  int sensor_size = 112;
+  // The curriculum is scaled to what a 0.2 M-parameter model learns in minutes on two
+  // cores (docs/results.md): short routes (3.5-7 m, at most 2 rooms) that start facing
+  // along the path. hard_data gives gen-data's R2R-like defaults (3-12 m, random yaw).
+  bool hard_data = false;
+  float min_geodesic_m = 3.5f;
+  float max_geodesic_m = 7.f;
+  // Off-track thresholds scaled to 30-90 m^2 apartments (the spec's defaults are sized for
+  // Matterport houses, where 3 m off the path with patience 8 rarely triggers here).
+  double offtrack_dist_thresh = 1.5;
+  int offtrack_patience = 4;
+  double recovery_dist_thresh = 1.0;
+  int goal_grace_steps = 7;
+  int goal_stop_patience = 5;
+  // The SFT base.
+  std::string model_size = "tiny";
+  int sft_updates = 80;
+  int sft_episodes = 4;
+  double sft_learning_rate = 2e-3;
+  // GRPO: episodes x group per update; phase1_stop, then (when phase2_updates > 0)
+  // phase2_progress.
+  int phase1_updates = 30;
+  int phase2_updates = 0;
+  int episodes_per_update = 4;
+  int group_size = 8;
+  // What made the method beat its base and continued SFT (docs/results.md): adapters on
+  // every linear layer at lr 1e-3, SFT on the expert's steps only (the forced STOPs and
+  // takeovers), sampling at T = 1.
+  double learning_rate = 1e-3;
+  double kl_coef = 0.0;
+  double forced_stop_penalty = 1.0;
+  double false_stop_penalty = 0.5;
+  bool sft_oracle_only = true;
+  double temperature = 1.0;
+  bool greedy_first_sample = false;
+  int lr_warmup_updates = 0;
+  int lora_r = 16;
+  std::vector<std::string> lora_targets = {"q_proj", "k_proj",  "v_proj", "o_proj",
+                                           "gate_proj", "up_proj", "down_proj"};
+  io::LossAggMode loss_agg_mode = io::LossAggMode::SeqMeanTokenSumNorm;
+  // Every select_every updates the policy is evaluated on val_seen and the best adapter of
+  // each phase (the starting policy included) is the one merged (0: the last one).
+  int select_every = 10;
+  int max_episode_steps = 100;
+  int eval_episodes = 0;  // val_unseen episodes evaluated (0: all)
+  int visuals_every = 0;  // maps and videos of training rollouts every K updates (0: off)
+  uint64_t seed = 0;
+  int threads = 2;
+};
+
+// The flags both commands share (data, base, GRPO recipe, evaluation).
+void addPipelineFlags(CLI::App& app, PipelineOptions& p);
+
+enum class Variant { kHybrid, kNoRecovery, kPureGrpo, kContinuedSft };
+const char* variantName(Variant v);   // "hybrid", "no_recovery", "pure_grpo", "continued_sft"
+const char* variantLabel(Variant v);  // the table's row label
+
+// Makes `dir`/config.yaml with the pipeline's dataset unless it exists; returns its path.
+std::string ensureData(const PipelineOptions& p, const std::string& dir);
+// A randomly initialised model of p.model_size (seeded) trained by SFT on expert
+// demonstrations into `out`; returns the first and last CE.
+std::pair<double, double> trainBase(const PipelineOptions& p, const std::string& config_path,
+                                    const std::string& work_dir, const std::string& out);
+// Trains `variant` from `base` into work_dir/<variant>/...; returns the final model
+// directory (a plain checkpoint, LoRA merged).
+std::string trainVariant(const PipelineOptions& p, Variant variant, const std::string& base,
+                         const std::string& config_path, const std::string& work_dir);
+// The greedy policy of `model_dir` on val_unseen, p.eval_episodes of it (0: all).
+rl::EvalResult evalUnseen(const PipelineOptions& p, const std::string& config_path,
+                          const std::string& model_dir);
+
+}  // namespace svln::cli
