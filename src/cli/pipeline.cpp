@@ -66,6 +66,9 @@ void addPipelineFlags(CLI::App& app, PipelineOptions& p) {
       ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
   app.add_option("--sft_oracle_only", p.sft_oracle_only, "SFT only on expert-controlled steps (true | false)")
       ->capture_default_str()->group(g);
+  app.add_option("--sft_token_sum_norm", p.sft_token_sum_norm,
+                 "SFT term over the surrogate's constant instead of the labels' weight (true | false)")
+      ->capture_default_str()->group(g);
   app.add_option("--temperature", p.temperature, "sampling temperature of the GRPO rollouts")
       ->check(CLI::Range(0.05, 10.0))->capture_default_str()->group(g);
   app.add_option("--greedy_first_sample", p.greedy_first_sample,
@@ -185,6 +188,7 @@ rl::TrainerConfig grpoConfig(const PipelineOptions& p, Variant v, const std::str
   o.forced_stop_penalty = p.forced_stop_penalty;
   o.false_stop_penalty = p.false_stop_penalty;
   o.sft_oracle_only = p.sft_oracle_only;
+  o.sft_token_sum_norm = p.sft_token_sum_norm;
   o.lr_warmup_updates = p.lr_warmup_updates;
   o.loss_agg_mode = p.loss_agg_mode;
   o.greedy_first_sample = p.greedy_first_sample;

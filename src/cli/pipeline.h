@@ -65,6 +65,7 @@ struct PipelineOptions {
   double forced_stop_penalty = 1.0;
   double false_stop_penalty = 0.5;
   bool sft_oracle_only = true;
+  bool sft_token_sum_norm = false;
   double temperature = 1.0;
   bool greedy_first_sample = false;
   int lr_warmup_updates = 0;

@@ -59,6 +59,12 @@ void addHybrid(CLI::App& app, TrainOptions& o) {
                  "(the takeover expert's target). Expert steps are labelled with the expert's action")
       ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"goal", true}, {"waypoint", false}}))
       ->default_str("goal")->group(g);
+  app.add_option("--sft_loss_norm", o.sft_token_sum_norm,
+                 "extension: weights = the SFT term is the weighted mean over the mini-batch's "
+                 "labels; token-sum-norm = its sum over the surrogate's constant (the episode cap "
+                 "per trajectory), so a label weighs what a policy token does")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"weights", false}, {"token-sum-norm", true}}))
+      ->default_str("weights")->group(g);
 }
 
 void addRecovery(CLI::App& app, TrainOptions& o) {

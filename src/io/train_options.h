@@ -42,6 +42,8 @@ struct TrainOptions {
   // Extension, --sft_label_target goal|waypoint: a policy step's SFT label is the oracle's
   // action towards the goal (VLN-CE's DAgger oracle) or along the reference waypoints.
   bool sft_label_towards_goal = true;
+  // Extension, --sft_loss_norm weights|token-sum-norm (rl/update.h UpdateOptions::SftNorm).
+  bool sft_token_sum_norm = false;
   // Expert intervention
   bool enable_recovery = true;
   double offtrack_dist_thresh = 3.0;

@@ -208,6 +208,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  sft_loss_decay_type: " << io::decayTypeName(o.sft_loss_decay_type)
     << "\n  sft_targets: " << (o.sft_oracle_only ? "oracle_only" : "policy_steps")
     << "\n  sft_label_target: " << (o.sft_label_towards_goal ? "goal" : "waypoint")
+    << "\n  sft_loss_norm: " << (o.sft_token_sum_norm ? "token-sum-norm" : "weights")
     << "\n  enable_recovery: " << o.enable_recovery
     << "\n  offtrack_dist_thresh: " << o.offtrack_dist_thresh
     << "\n  offtrack_heading_thresh_deg: " << o.offtrack_heading_thresh_deg
@@ -533,6 +534,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   uo.sft_oracle_only = o.sft_oracle_only;
   uo.aggregation = aggregationOf(o.loss_agg_mode);
   uo.token_norm = hcfg.max_episode_steps;
+  uo.sft_norm = o.sft_token_sum_norm ? UpdateOptions::SftNorm::kTokenSumNorm
+                                     : UpdateOptions::SftNorm::kWeights;
   uo.kl_coef = o.kl_coef;
   uo.temperature = cfg.temperature;
   uo.ppo_epochs = o.ppo_epochs;

@@ -271,6 +271,10 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
         w_sft = sums[1];
         mb_tokens = sums[2];  // clip_fraction's denominator, like the summed clip counts
       }
+      // kTokenSumNorm: the SFT sum over the same constant as the surrogate's (token_norm
+      // per trajectory of the mini-batch), so a label weighs what a policy token does.
+      if (o.sft_norm == UpdateOptions::SftNorm::kTokenSumNorm && w_sft > 0)
+        w_sft = o.token_norm * static_cast<double>(ge - gb);
       optimizer_.zero_grad();
       double grpo = 0, sft = 0, kl = 0;
       int mb_clipped = 0;

@@ -44,6 +44,12 @@ struct UpdateOptions {
   enum class Aggregation { kSequence, kToken, kSequenceSumNorm };
   Aggregation aggregation = Aggregation::kSequence;  // the trainer sets --loss_agg_mode's
   double token_norm = 100.0;  // kSequenceSumNorm's constant (the trainer: the episode cap)
+  // How the SFT term is normalised: kWeights, the weighted mean over the mini-batch's labels
+  // (sum w_t CE_t / sum w_t); kTokenSumNorm, sum w_t CE_t / (token_norm x trajectories), the
+  // surrogate's constant, so a handful of labels (--sft_oracle_only) is not a full-weight
+  // mean over a few STOPs.
+  enum class SftNorm { kWeights, kTokenSumNorm };
+  SftNorm sft_norm = SftNorm::kWeights;
   double max_grad_norm = 0.5;  // infinity: no clipping (DeepSpeed gradient_clipping 0)
   // Data parallel (rl/distributed.h): this process holds trajectories
   // [shard_begin, shard_begin + n) of an update of shard_total (0: the trajectories given
