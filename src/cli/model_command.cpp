@@ -50,7 +50,7 @@ struct ModelOptions {
   double lora_dropout = 0.05;
   std::string lora_targets = "q_proj,v_proj";
   double lora_b_std = 0.0;
-  bool streamvln = false;  // init: the full StreamVLN (SigLIP + projector + Qwen2)
+  bool streamvln = true;  // init: the full StreamVLN (SigLIP + projector + Qwen2); false: Qwen2 alone
 };
 
 std::vector<std::string> splitCommas(const std::string& text) {
@@ -149,7 +149,8 @@ int runInit(const ModelOptions& o) {
     config = stat(o.config.c_str(), &st) == 0 ? model::loadModelConfig(o.config)
                                               : model::namedStreamVLNConfig(o.config);
     if (!config.mm.present) {
-      throw std::runtime_error(o.config + ": --streamvln needs a config with mm_* fields");
+      throw std::runtime_error(o.config + ": a StreamVLN needs a config with mm_* fields "
+                               "(--language_only writes a plain Qwen2)");
     }
   }
   ::mkdir(o.out.c_str(), 0755);
@@ -265,8 +266,11 @@ const RegisterCommand kRegister(
       init->add_option("--device", o->device,
                        "where the weights are drawn (cuda: on the GPU, fast for 7B; --streamvln)")
           ->capture_default_str();
-      init->add_flag("--streamvln", o->streamvln,
-                     "the full StreamVLN (SigLIP tower + projector + Qwen2), not text-only");
+      auto* full = init->add_flag("--streamvln", o->streamvln,
+                                  "the full StreamVLN: SigLIP tower + projector + Qwen2 (the default)");
+      init->add_flag_callback("--language_only", [o] { o->streamvln = false; },
+                              "a plain Qwen2 language model (text only) instead of a StreamVLN")
+          ->excludes(full);
       CLI::App* info = app.add_subcommand("info", "configuration and parameter counts");
       info->add_option("--model", o->model_dir, "checkpoint directory")->required();
       CLI::App* merge = app.add_subcommand("merge", "merge a LoRA adapter into the weights");

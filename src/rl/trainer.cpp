@@ -617,6 +617,11 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     if (state.update % cfg.save_every == 0 || state.update == o.num_updates) {
       result.last_checkpoint = saveCheckpointOnRanks(ctx, sharded_optimizer, o.output_path, state,
                                                      root, lora, *optimizer, o.model_path);
+      // report.html at every checkpoint (and so at the end of the run), no flag needed.
+      if (is_main) {
+        if (logger) logger->flush();
+        io::writeRunReport(o.output_path);
+      }
     }
   }
   if (cfg.progress && is_main) progress.finish();
