@@ -9,7 +9,7 @@
 # Finished evaluations in the run folder are reused, so an interrupted run continues.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
+scripts/setup.sh streamvln >/dev/null
 OUT="${BENCH_DIR:-runs/bench-learning}"
 "${BUILD_DIR:-build}/streamvln" bench-learning --out "$OUT" "$@"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs (when missing), then configures and
 # builds into build/ (override with BUILD_DIR). Safe to run again: it only does what is due.
+#
+#   scripts/setup.sh [TARGET ...]    (default: everything; the demo builds `streamvln` only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +35,6 @@ JOBS=${JOBS:-$(nproc)}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
-cmake --build "$BUILD_DIR" -j "$JOBS"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$BUILD_DIR" -j "$JOBS" "${targets[@]}"
