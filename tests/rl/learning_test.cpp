@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "../sim/test_scenes.h"
+#include "room_episode.h"
 #include "model/lora.h"
 #include "rl/policy.h"
 #include "rl/rollout.h"
@@ -19,17 +20,7 @@ namespace {
 
 using sim::Vec3;
 
-sim::Episode roomEpisode(const std::string& id, const Vec3& start, float heading, const Vec3& goal) {
-  sim::Episode e;
-  e.episode_id = id;
-  e.scene_id = "mem/room";
-  e.start_position = start;
-  e.start_rotation = sim::quatFromHeading(heading);
-  e.goals.push_back({goal, 3.f});
-  e.reference_path = {start, (start + goal) * 0.5f, goal};
-  e.instruction.instruction_text = "walk to the far corner and stop.";
-  return e;
-}
+using test::roomEpisode;
 
 class Learning : public ::testing::Test {
  protected:

@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "../sim/test_scenes.h"
+#include "room_episode.h"
 #include "model/chat_template.h"
 #include "rl/policy.h"
 #include "rl/rollout.h"
@@ -12,17 +13,7 @@ namespace {
 
 using sim::Vec3;
 
-sim::Episode roomEpisode(const std::string& id, const Vec3& start, float heading,
-                         const Vec3& goal) {
-  sim::Episode e;
-  e.episode_id = id;
-  e.scene_id = "mem/room";
-  e.start_position = start;
-  e.start_rotation = sim::quatFromHeading(heading);
-  e.goals.push_back({goal, 3.f});
-  e.reference_path = {start, (start + goal) * 0.5f, goal};
-  return e;
-}
+using test::roomEpisode;
 
 class RolloutTest : public ::testing::Test {
  protected:
