@@ -60,9 +60,13 @@ std::map<std::string, double> evaluated(const PipelineOptions& p, const std::str
   if (fs::exists(file)) {
     std::ifstream in(file);
     const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (!j.is_discarded() && j.contains("summary")) {
+    // rl::toJson keeps the summary at the top level, beside "split" and "per_episode".
+    if (!j.is_discarded() && j.is_object() && j.contains("success_rate")) {
+      std::map<std::string, double> summary;
+      for (const auto& [k, v] : j.items())
+        if (v.is_number()) summary[k] = v.get<double>();
       spdlog::info("bench-learning: {} reused", file);
-      return j["summary"].get<std::map<std::string, double>>();
+      return summary;
     }
   }
   const rl::EvalResult r = evalUnseen(p, seed_dir + "/data/config.yaml", model());
@@ -214,14 +218,13 @@ int runBench(const BenchOptions& b) {
     md += " |\n";
   }
   char foot[256];
-  std::snprintf(foot, sizeof foot, "\nSeeds %s; %s val_unseen episodes per evaluation; %.0f s.\n\n",
+  std::snprintf(foot, sizeof foot, "\nSeeds %s; %s val_unseen episodes per evaluation.\n\n",
                 [&] {
                   std::string s;
                   for (size_t k = 0; k < seeds.size(); ++k) s += (k ? "," : "") + std::to_string(seeds[k]);
                   return s;
                 }().c_str(),
-                b.pipeline.eval_episodes > 0 ? std::to_string(b.pipeline.eval_episodes).c_str() : "all",
-                secs);
+                b.pipeline.eval_episodes > 0 ? std::to_string(b.pipeline.eval_episodes).c_str() : "all");
   md += foot + verdict;
   sim::writeFileAtomic(b.out + "/results.md", md);
   std::vector<std::vector<double>> dots;
