@@ -14,7 +14,7 @@ OUT="${BENCH_DIR:-runs/bench-learning}"
 "${BUILD_DIR:-build}/streamvln" bench-learning --out "$OUT" "$@"
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " + local changes" || true)
+dirty=$(git status --porcelain --untracked-files=no -- . ':!docs' 2>/dev/null | grep -q . && echo " + local changes" || true)
 block=$(mktemp)
 {
   echo "<!-- bench-learning:begin (written by scripts/bench-learning.sh; do not edit) -->"
