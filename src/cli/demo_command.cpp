@@ -101,8 +101,8 @@ int runDemo(const DemoOptions& d) {
     lost += b && !a;
   }
   std::string table =
-      "| policy (val_unseen, greedy)    | SR (+- s.e.)  | SPL (+- s.e.) |   NE   |  OSR  | nDTW  |  len   |\n"
-      "|--------------------------------|---------------|---------------|--------|-------|-------|--------|\n" +
+      "| policy (val_unseen, greedy)    | SR (+- s.e.)   | SPL (+- s.e.)  |   NE   |  OSR  | nDTW  |  len   |\n"
+      "|--------------------------------|----------------|----------------|--------|-------|-------|--------|\n" +
       tableRow("base (SFT)", before) + "\n" + tableRow(variantLabel(v), after) + "\n";
   char foot[320];
   std::snprintf(foot, sizeof foot,
