@@ -42,7 +42,7 @@ struct TrainOptions {
   // Extension, --sft_label_target goal|waypoint: a policy step's SFT label is the oracle's
   // action towards the goal (VLN-CE's DAgger oracle) or along the reference waypoints.
   bool sft_label_towards_goal = true;
-  // Extension, --sft_loss_norm weights|token-sum-norm (rl/update.h UpdateOptions::SftNorm).
+  // Extension, --sft_loss_norm weights|token-sum-norm (rl/update.h UpdateOptions).
   bool sft_token_sum_norm = false;
   // Expert intervention
   bool enable_recovery = true;
@@ -70,11 +70,11 @@ struct TrainOptions {
   double kl_coef = 0.0;
   // Extensions that keep RL from wrecking a good SFT policy (docs/results.md):
   LossAggMode loss_agg_mode = LossAggMode::SeqMeanTokenSumNorm;
-  int lr_warmup_updates = 0;
+  int lr_warmup_updates = 0;  // linear warm-up of the learning rate over these updates
   // phase1_stop's penalty for a STOP forced by the goal-zone patience (rl/rewards.h); 0 gives
   // the earlier reward, where a forced STOP earned the distance term alone.
   double forced_stop_penalty = 1.0;
-  double false_stop_penalty = 0.5;  // phase1_stop: a STOP called beyond the success distance  // linear warm-up of the learning rate over these updates
+  double false_stop_penalty = 0.5;  // phase1_stop: a STOP called beyond the success distance
   // Every eval_every updates (0: never) the policy is evaluated greedily on eval_split
   // (eval_episodes of it, 0 = all); the best by SR, then SPL, is kept in best/.
   int eval_every = 0;

@@ -328,15 +328,6 @@ EvalOptions evalOptions(const io::TrainOptions& o, const TrainerConfig& cfg) {
   return eo;
 }
 
-UpdateOptions::Aggregation aggregationOf(io::LossAggMode m) {
-  switch (m) {
-    case io::LossAggMode::TokenMean: return UpdateOptions::Aggregation::kToken;
-    case io::LossAggMode::SeqMeanTokenMean: return UpdateOptions::Aggregation::kSequence;
-    case io::LossAggMode::SeqMeanTokenSumNorm: return UpdateOptions::Aggregation::kSequenceSumNorm;
-  }
-  return UpdateOptions::Aggregation::kSequence;
-}
-
 // The learning rate of update u (from 0): linear warm-up over the first W updates,
 // lr (u + 1) / (W + 1), then lr.
 double learningRateAt(const io::TrainOptions& o, int64_t u) {
@@ -532,10 +523,9 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   UpdateOptions uo;
   uo.use_hybrid = o.use_hybrid_training;
   uo.sft_oracle_only = o.sft_oracle_only;
-  uo.aggregation = aggregationOf(o.loss_agg_mode);
+  uo.aggregation = o.loss_agg_mode;
   uo.token_norm = hcfg.max_episode_steps;
-  uo.sft_norm = o.sft_token_sum_norm ? UpdateOptions::SftNorm::kTokenSumNorm
-                                     : UpdateOptions::SftNorm::kWeights;
+  uo.sft_token_sum_norm = o.sft_token_sum_norm;
   uo.kl_coef = o.kl_coef;
   uo.temperature = cfg.temperature;
   uo.ppo_epochs = o.ppo_epochs;

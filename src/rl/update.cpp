@@ -255,7 +255,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       const size_t ge = std::min(total, gb + mbs);
       const size_t b = std::clamp(gb, first, first + n) - first;
       const size_t e = std::clamp(ge, first, first + n) - first;
-      const bool per_sequence = o.aggregation != UpdateOptions::Aggregation::kToken;
+      const bool per_sequence = o.aggregation != io::LossAggMode::TokenMean;
       double n_pol = 0, w_sft = 0, mb_tokens = 0;
       for (size_t i = b; i < e; ++i) {
         // The sequence modes count trajectories with policy tokens, kToken the tokens.
@@ -273,7 +273,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       }
       // kTokenSumNorm: the SFT sum over the same constant as the surrogate's (token_norm
       // per trajectory of the mini-batch), so a label weighs what a policy token does.
-      if (o.sft_norm == UpdateOptions::SftNorm::kTokenSumNorm && w_sft > 0)
+      if (o.sft_token_sum_norm && w_sft > 0)
         w_sft = o.token_norm * static_cast<double>(ge - gb);
       optimizer_.zero_grad();
       double grpo = 0, sft = 0, kl = 0;
@@ -292,9 +292,9 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
         // sequence-mode term is first divided by its own token count (kSequence) or the
         // constant token_norm (kSequenceSumNorm), and N_pol counts trajectories.
         double own = 1.0;
-        if (o.aggregation == UpdateOptions::Aggregation::kSequence)
+        if (o.aggregation == io::LossAggMode::SeqMeanTokenMean)
           own = std::max(1, tt.policy_tokens);
-        else if (o.aggregation == UpdateOptions::Aggregation::kSequenceSumNorm)
+        else if (o.aggregation == io::LossAggMode::SeqMeanTokenSumNorm)
           own = o.token_norm;
         torch::Tensor loss = torch::zeros({});
         if (n_pol > 0) loss = loss + (tt.grpo_sum + o.kl_coef * tt.kl_sum) / (own * n_pol);

@@ -17,6 +17,7 @@
 
 #include <vector>
 
+#include "io/train_options.h"
 #include "model/action_codec.h"
 #include "rl/advantages.h"
 #include "rl/distributed.h"
@@ -35,21 +36,17 @@ struct UpdateOptions {
   double temperature = 1.0;       // the rollout's sampling temperature
   int ppo_epochs = 1;
   int mini_batch_size = 2;
-  // How the clipped surrogate averages over tokens (io::LossAggMode has the formulas).
-  //   kToken:              sum over the mini-batch's policy tokens / their count
-  //   kSequence:           sum_i (sum over i's tokens / i's count) / trajectories
-  //   kSequenceSumNorm:    sum_i (sum over i's tokens / token_norm) / trajectories
-  // kToken lets a long no-STOP failure mostly push down "keep walking"; kSequence lets a
-  // short false STOP put a large weight on its STOP token (docs/results.md).
-  enum class Aggregation { kSequence, kToken, kSequenceSumNorm };
-  Aggregation aggregation = Aggregation::kSequence;  // the trainer sets --loss_agg_mode's
-  double token_norm = 100.0;  // kSequenceSumNorm's constant (the trainer: the episode cap)
-  // How the SFT term is normalised: kWeights, the weighted mean over the mini-batch's labels
-  // (sum w_t CE_t / sum w_t); kTokenSumNorm, sum w_t CE_t / (token_norm x trajectories), the
-  // surrogate's constant, so a handful of labels (--sft_oracle_only) is not a full-weight
-  // mean over a few STOPs.
-  enum class SftNorm { kWeights, kTokenSumNorm };
-  SftNorm sft_norm = SftNorm::kWeights;
+  // How the clipped surrogate averages over tokens (--loss_agg_mode; io::LossAggMode has
+  // the formulas). TokenMean lets a long no-STOP failure mostly push down "keep walking";
+  // SeqMeanTokenMean lets a short false STOP put a large weight on its STOP token
+  // (docs/results.md). The trainer sets --loss_agg_mode's.
+  io::LossAggMode aggregation = io::LossAggMode::SeqMeanTokenMean;
+  double token_norm = 100.0;  // SeqMeanTokenSumNorm's constant (the trainer: the episode cap)
+  // How the SFT term is normalised (--sft_loss_norm): false, the weighted mean over the
+  // mini-batch's labels (sum w_t CE_t / sum w_t); true, sum w_t CE_t / (token_norm x
+  // trajectories), the surrogate's constant, so a handful of labels (--sft_oracle_only) is
+  // not a full-weight mean over a few STOPs.
+  bool sft_token_sum_norm = false;
   double max_grad_norm = 0.5;  // infinity: no clipping (DeepSpeed gradient_clipping 0)
   // Data parallel (rl/distributed.h): this process holds trajectories
   // [shard_begin, shard_begin + n) of an update of shard_total (0: the trajectories given

@@ -144,7 +144,7 @@ TEST_F(Learning, GrpoAloneRaisesTheReturnAndTheProbabilityOfTheRewardedAction) {
   PolicyUpdater updater(*policy_.model, *policy_.codec, params, opt);
   UpdateOptions o;
   o.mini_batch_size = kGroup;
-  o.aggregation = UpdateOptions::Aggregation::kSequenceSumNorm;
+  o.aggregation = io::LossAggMode::SeqMeanTokenSumNorm;
   o.token_norm = 1.0;
   RunningBaseline unused;
   for (int u = 0; u < 8; ++u) {

@@ -222,12 +222,12 @@ TEST_F(TinyUpdate, SequenceMeanWeighsTrajectoriesEquallyTokenMeanWeighsTokens) {
   torch::optim::SGD opt(params, torch::optim::SGDOptions(1e-12));
   PolicyUpdater up(net, codec, params, opt);
   // Ratio 1: each token contributes -A. Advantages +1 (n tokens) and -1 (1 token).
-  o.aggregation = UpdateOptions::Aggregation::kSequence;
+  o.aggregation = io::LossAggMode::SeqMeanTokenMean;
   EXPECT_NEAR(up.update({a, b}, {1.0, -1.0}, o).grpo_loss, 0.0, 1e-4);
-  o.aggregation = UpdateOptions::Aggregation::kToken;
+  o.aggregation = io::LossAggMode::TokenMean;
   EXPECT_NEAR(up.update({a, b}, {1.0, -1.0}, o).grpo_loss, -(n - 1.0) / (n + 1.0), 1e-4);
   // Dr. GRPO: each trajectory's token sum over the constant 10, then the mean over the two.
-  o.aggregation = UpdateOptions::Aggregation::kSequenceSumNorm;
+  o.aggregation = io::LossAggMode::SeqMeanTokenSumNorm;
   o.token_norm = 10.0;
   EXPECT_NEAR(up.update({a, b}, {1.0, -1.0}, o).grpo_loss, -(n - 1.0) / 20.0, 1e-4);
 }
