@@ -8,7 +8,8 @@
 # Needs the Debian 12 packages in .devdeps/ (carry it; docs/benchmarks.md lists them):
 # they are unpacked into a private prefix (never into /). Environment overrides:
 # SVLN_BUILD_DIR (default build), SVLN_DEPS_PREFIX (default /tmp/svln-deps), SVLN_JOBS,
-# SVLN_NCCL (1, the default: ProcessGroupNCCL against the wheel's NCCL when it ships one;
+# SVLN_PREBUILT (1: skip the build, only run the command), SVLN_NCCL (1, the default:
+# ProcessGroupNCCL against the wheel's NCCL when it ships one;
 # 0: without NCCL).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +52,12 @@ export LD_LIBRARY_PATH=$libdir:$torch_lib${nccl_root:+:$nccl_root/lib}${LD_LIBRA
 
 # -lstdc++ first: the wheel's libtorch carries its own std::filesystem symbols, and
 # resolving them there makes std::filesystem::remove_all crash (docs/benchmarks.md).
+# SVLN_PREBUILT=1: a binary built by an earlier call is at hand (carried); only run.
+if [[ ${SVLN_PREBUILT:-0} == 1 ]]; then
+  [[ $# -gt 0 ]] && exec "$@"
+  exit 0
+fi
+
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" \
     -DCMAKE_CXX_FLAGS="-I$deps/fmt9/include" \

@@ -134,12 +134,17 @@ int runBench(const BenchOptions& b) {
     const std::string dir = b.out + "/seed-" + std::to_string(p.seed);
     fs::create_directories(dir);
     const std::string cfg = ensureData(p, dir + "/data");
+    // The base is trained only when an evaluation still needs it, so a folder of finished
+    // evaluations (from another machine, say) gives its table without training anything.
     const std::string base = dir + "/base";
-    if (!fs::exists(base + "/config.json")) trainBase(p, cfg, dir, base);
-    results[0].push_back(evaluated(p, dir, "base", [&] { return base; }));
+    auto ensureBase = [&] {
+      if (!fs::exists(base + "/config.json")) trainBase(p, cfg, dir, base);
+      return base;
+    };
+    results[0].push_back(evaluated(p, dir, "base", ensureBase));
     for (size_t i = 0; i < variants.size(); ++i) {
       results[i + 1].push_back(evaluated(p, dir, variantName(variants[i]), [&] {
-        return trainVariant(p, variants[i], base, cfg, dir);
+        return trainVariant(p, variants[i], ensureBase(), cfg, dir);
       }));
     }
     spdlog::info("bench-learning: seed {} done ({:.0f} s)", p.seed,

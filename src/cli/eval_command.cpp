@@ -22,6 +22,7 @@ struct EvalCommandOptions {
   std::string model_path;
   std::string adapter;
   std::string device = "auto";
+  std::string precision = "auto";
   std::string config;
   std::string out;
   int save_videos = 0;
@@ -39,7 +40,7 @@ int runEval(const EvalCommandOptions& o) {
   }
   sim::HabitatConfig cfg = sim::loadHabitatConfig(o.config);
   if (o.max_episode_steps > 0) cfg.max_episode_steps = o.max_episode_steps;
-  rl::Policy policy = rl::loadPolicy(o.model_path, o.adapter, rl::deviceLoadOptions(o.device));
+  rl::Policy policy = rl::loadPolicy(o.model_path, o.adapter, rl::deviceLoadOptions(o.device, 0, o.precision));
   const rl::EvalResult r = rl::evaluate(cfg, policy, o.eval);
   std::printf("%s\n", rl::formatSummary(r).c_str());
   if (!o.out.empty()) sim::writeFileAtomic(o.out, rl::toJson(r).dump(1) + "\n");
@@ -71,6 +72,9 @@ const RegisterCommand kEval(
       app.add_option("--device", o->device,
                      "auto (this machine's GPU when libtorch sees one), cpu, cuda or cuda:N; "
                      "bf16 weights on a GPU")
+          ->capture_default_str();
+      app.add_option("--precision", o->precision, rl::kPrecisionHelp)
+          ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
           ->capture_default_str();
       app.add_option("--out", o->out, "write results (summary + per episode) as JSON");
       app.add_option("--save_videos", o->save_videos,

@@ -29,7 +29,17 @@ const RegisterCommand kRegister(
     "gen-data", "write the procedural world: apartments (GLB), navmeshes, episodes, config.yaml",
     [](CLI::App& app) {
       auto opt = std::make_shared<sim::GenDataOptions>();
+      auto task = std::make_shared<std::string>("route");
       app.add_option("--out", opt->out_dir, "output folder")->required();
+      app.add_option("--task", *task,
+                     "route: R2R-like routes through furnished apartments; choice: walk to the "
+                     "column of the colour named in the instruction, in an empty room (only "
+                     "the images tell where it is)")
+          ->check(CLI::IsMember({"route", "choice"}))
+          ->capture_default_str();
+      app.add_option("--columns", opt->choice.columns, "choice task: columns per room")
+          ->check(CLI::Range(2, 4))
+          ->capture_default_str();
       app.add_option("--scenes", opt->num_scenes, "number of apartments")
           ->check(CLI::Range(1, 100000))
           ->capture_default_str();
@@ -67,8 +77,9 @@ const RegisterCommand kRegister(
                      "RGB and depth width = height written to config.yaml")
           ->check(CLI::Range(8, 4096))
           ->capture_default_str();
-      return [opt] {
+      return [opt, task] {
         opt->sensor_height = opt->sensor_width;
+        opt->task = sim::parseDatasetTask(*task);
         return runGenData(*opt);
       };
     });

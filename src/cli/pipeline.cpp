@@ -20,6 +20,10 @@ namespace fs = std::filesystem;
 
 void addPipelineFlags(CLI::App& app, PipelineOptions& p) {
   const char* d = "Data";
+  app.add_option("--task", p.task,
+                 "route: short routes through apartments (a blind policy can learn them); "
+                 "choice: walk to the column of the named colour, visible only in the images")
+      ->check(CLI::IsMember({"route", "choice"}))->capture_default_str()->group(d);
   app.add_option("--scenes", p.scenes, "procedural apartments (a fifth of them val_unseen)")
       ->check(CLI::Range(2, 1000))->capture_default_str()->group(d);
   app.add_option("--episodes_per_scene", p.episodes_per_scene, "episodes per apartment")
@@ -35,6 +39,8 @@ void addPipelineFlags(CLI::App& app, PipelineOptions& p) {
       ->check(CLI::Range(1, 100000))->capture_default_str()->group(b);
   app.add_option("--sft_episodes", p.sft_episodes, "demonstrations per SFT step")
       ->check(CLI::Range(1, 256))->capture_default_str()->group(b);
+  app.add_option("--sft_learning_rate", p.sft_learning_rate, "learning rate of the base's SFT (every parameter)")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group(b);
   const char* g = "Hybrid GRPO+SFT";
   app.add_option("--offtrack_dist_thresh", p.offtrack_dist_thresh, "off-track distance (m)")
       ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
@@ -102,6 +108,10 @@ void addPipelineFlags(CLI::App& app, PipelineOptions& p) {
       ->capture_default_str()->group(e);
   app.add_option("--threads", p.threads, "simulator threads")
       ->check(CLI::Range(1, 256))->capture_default_str()->group(e);
+  app.add_option("--device", p.device, "every stage's device: cpu, cuda, cuda:N or auto")
+      ->capture_default_str()->group(e);
+  app.add_option("--precision", p.precision, rl::kPrecisionHelp)
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}))->capture_default_str()->group(e);
 }
 
 const char* variantName(Variant v) {
@@ -133,7 +143,8 @@ std::string ensureData(const PipelineOptions& p, const std::string& dir) {
   g.episodes_per_scene = p.episodes_per_scene;
   g.seed = p.seed;
   g.sensor_width = g.sensor_height = p.sensor_size;
-  if (!p.hard_data) {
+  g.task = sim::parseDatasetTask(p.task);
+  if (!p.hard_data && g.task == sim::DatasetTask::kRoute) {
     g.min_geodesic_m = p.min_geodesic_m;
     g.max_geodesic_m = p.max_geodesic_m;
     g.max_rooms_on_path = 2;
@@ -153,6 +164,8 @@ rl::SftConfig sftConfig(const PipelineOptions& p, const std::string& config_path
   s.seed = p.seed;
   s.num_threads = p.threads;
   s.max_episode_steps = p.max_episode_steps;
+  s.device = p.device;
+  s.precision = p.precision;
   return s;
 }
 
@@ -207,6 +220,8 @@ rl::TrainerConfig grpoConfig(const PipelineOptions& p, Variant v, const std::str
   t.seed = p.seed;
   t.num_threads = p.threads;
   t.max_episode_steps = p.max_episode_steps;
+  t.device = p.device;
+  t.precision = p.precision;
   t.visuals_every = p.visuals_every;
   t.visuals_episodes = 2;
   t.progress = false;
@@ -268,7 +283,7 @@ rl::EvalResult evalUnseen(const PipelineOptions& p, const std::string& config_pa
                           const std::string& model_dir) {
   sim::HabitatConfig cfg = sim::loadHabitatConfig(config_path);
   cfg.max_episode_steps = p.max_episode_steps;
-  rl::Policy policy = rl::loadPolicy(model_dir);
+  rl::Policy policy = rl::loadPolicy(model_dir, "", rl::deviceLoadOptions(p.device, 0, p.precision));
   rl::EvalOptions eo;
   eo.split = "val_unseen";
   eo.num_envs = 8;

@@ -30,6 +30,7 @@ namespace svln::cli {
 
 struct PipelineOptions {
   // Data: 15 apartments x 36 episodes; val_unseen is 3 unseen apartments, 108 episodes.
+  std::string task = "route";  // gen-data --task: route | choice (vision-dependent)
   int scenes = 15;
   int episodes_per_scene = 36;
   int sensor_size = 112;
@@ -81,6 +82,8 @@ struct PipelineOptions {
   int visuals_every = 0;  // maps and videos of training rollouts every K updates (0: off)
   uint64_t seed = 0;
   int threads = 2;
+  std::string device = "cpu";      // every stage's --device
+  std::string precision = "fp32";  // every stage's --precision (the base is trained in full)
 };
 
 // The flags both commands share (data, base, GRPO recipe, evaluation).

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "rl/policy.h"
 #include "rl/sft.h"
 
 namespace svln::cli {
@@ -34,6 +35,9 @@ const RegisterCommand kRegister(
       app.add_option("--device", c->device,
                      "auto (this machine's GPU when libtorch sees one), cpu, cuda or cuda:N; "
                      "bf16 weights on a GPU")
+          ->capture_default_str();
+      app.add_option("--precision", c->precision, rl::kPrecisionHelp)
+          ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
           ->capture_default_str();
       app.add_option("--gradient_checkpointing", c->gradient_checkpointing,
                      "recompute decoder layers in backward instead of keeping activations")

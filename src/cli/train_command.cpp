@@ -9,6 +9,7 @@
 #include "cli/dist_env.h"
 #include "cli/wandb_env.h"
 #include "io/train_flags.h"
+#include "rl/policy.h"
 #include "rl/trainer.h"
 
 namespace svln::cli {
@@ -37,6 +38,9 @@ const RegisterCommand kRegister(
       app.add_option("--device", cfg->device,
                      "extension: auto (this rank's GPU when libtorch sees one), cpu, cuda or "
                      "cuda:N; bf16 base weights and fp32 adapters on a GPU")
+          ->capture_default_str()->group(g);
+      app.add_option("--precision", cfg->precision, rl::kPrecisionHelp)
+          ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
           ->capture_default_str()->group(g);
       app.add_option("--gradient_checkpointing", cfg->gradient_checkpointing,
                      "recompute decoder layers in backward instead of keeping activations "

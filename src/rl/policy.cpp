@@ -17,7 +17,13 @@ void attachTokenizer(Policy& p) {
   p.codec = std::make_unique<model::ActionCodec>(*p.tokenizer);
 }
 
-model::LoadOptions deviceLoadOptions(const std::string& device, int local_rank) {
+const char* const kPrecisionHelp =
+    "weights' dtype: auto (bf16 on a GPU, fp32 on the CPU), fp32, or bf16 (GPU only)";
+
+model::LoadOptions deviceLoadOptions(const std::string& device, int local_rank,
+                                     const std::string& precision) {
+  if (precision != "auto" && precision != "fp32" && precision != "bf16")
+    throw std::runtime_error("--precision " + precision + ": not one of auto, fp32, bf16");
   const bool gpu = torch::cuda::is_available();
   const std::string name = device == "auto" ? (gpu ? "cuda" : "cpu") : device;
   std::optional<c10::Device> d;
@@ -35,7 +41,12 @@ model::LoadOptions deviceLoadOptions(const std::string& device, int local_rank) 
                     static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
   model::LoadOptions o;
   o.device = *d;
-  o.dtype = o.device.is_cuda() ? c10::kBFloat16 : c10::kFloat;
+  if (precision == "bf16" && !o.device.is_cuda())
+    throw std::runtime_error("--precision bf16: needs a GPU (--device " + device + " is the CPU)");
+  o.dtype = precision == "fp32"   ? c10::kFloat
+            : precision == "bf16" ? c10::kBFloat16
+            : o.device.is_cuda()  ? c10::kBFloat16
+                                  : c10::kFloat;
   return o;
 }
 

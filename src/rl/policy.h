@@ -25,8 +25,13 @@ Policy loadPolicy(const std::string& model_dir, const std::string& adapter_dir =
 // Where and in what precision a command's policy runs, from its --device: "cpu", "cuda",
 // "cuda:N" or "auto" (the GPU of this rank when libtorch sees one, else the CPU). On a GPU
 // the base weights are bf16 (LoRA adapters stay fp32); on the CPU everything is fp32. A
-// GPU asked for that is not there is an error naming the flag.
-model::LoadOptions deviceLoadOptions(const std::string& device, int local_rank = 0);
+// GPU asked for that is not there is an error naming the flag. `precision` (--precision)
+// overrides the dtype: "fp32" everywhere (small models trained in full need fp32 master
+// weights), "bf16" (GPU only), "auto" as above.
+model::LoadOptions deviceLoadOptions(const std::string& device, int local_rank = 0,
+                                     const std::string& precision = "auto");
+// The help text of --precision, shared by every command that has one.
+extern const char* const kPrecisionHelp;
 
 // Wires the tokenizer's <image>/<memory> ids into the model and builds the codec.
 void attachTokenizer(Policy& p);

@@ -97,7 +97,7 @@ SftResult runSft(const SftConfig& c) {
   if (!(c.learning_rate > 0)) throw std::runtime_error("--learning_rate: must be > 0");
   if (c.output_path.empty()) throw std::runtime_error("--output_path: required");
   torch::manual_seed(c.seed);
-  Policy policy = loadPolicy(c.model_path, "", deviceLoadOptions(c.device));
+  Policy policy = loadPolicy(c.model_path, "", deviceLoadOptions(c.device, 0, c.precision));
   model::StreamVLN& net = *policy.model;
   net.lm->eval();  // no dropout: the demonstrations are exact targets
   net.lm->setGradientCheckpointing(c.gradient_checkpointing);

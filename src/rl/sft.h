@@ -27,7 +27,8 @@ struct SftConfig {
   double learning_rate = 1e-3;
   double max_grad_norm = 1.0;
   bool full = false;            // train every parameter instead of LoRA adapters
-  std::string device = "auto";  // rl::deviceLoadOptions
+  std::string device = "auto";     // rl::deviceLoadOptions
+  std::string precision = "auto";  // rl::deviceLoadOptions
   bool gradient_checkpointing = true;  // recompute decoder layers in backward
   model::LoraConfig lora = [] {
     model::LoraConfig l;

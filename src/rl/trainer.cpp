@@ -396,7 +396,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   const io::DeepSpeedConfig ds = stepConfig(o, world);
   // The policy on this rank's GPU (bf16) or the CPU; NCCL carries the collectives between
   // GPUs when this build has it, Gloo otherwise.
-  const model::LoadOptions placement = deviceLoadOptions(cfg.device, cfg.dist.local_rank);
+  const model::LoadOptions placement = deviceLoadOptions(cfg.device, cfg.dist.local_rank, cfg.precision);
   if (placement.device.is_cuda())  // this rank's GPU is the current one (streams, syncs)
     c10::impl::getDeviceGuardImpl(c10::kCUDA)->setDevice(placement.device);
   const DistContext ctx = DistContext::init(

@@ -37,6 +37,7 @@ struct TrainerConfig {
   // there is one; bf16 base weights there, fp32 on the CPU), and layer recomputation in
   // backward (the spec's default: on).
   std::string device = "auto";
+  std::string precision = "auto";  // rl::deviceLoadOptions
   bool gradient_checkpointing = true;
   // Extension (not in the spec): every visuals_every updates (0: never) rank 0 draws the
   // top-down maps and videos of visuals_episodes of that update's rollouts into

@@ -141,6 +141,16 @@ void publish(const fs::path& staging, const fs::path& out) {
 
 }  // namespace
 
+DatasetTask parseDatasetTask(const std::string& name) {
+  if (name == "route") return DatasetTask::kRoute;
+  if (name == "choice") return DatasetTask::kChoice;
+  throw std::runtime_error("--task: unknown task '" + name + "' (route, choice)");
+}
+
+const char* datasetTaskName(DatasetTask task) {
+  return task == DatasetTask::kChoice ? "choice" : "route";
+}
+
 std::string proceduralSceneId(int index) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "procedural/apt_%04d.glb", index);
@@ -233,6 +243,128 @@ std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
   return out;
 }
 
+std::vector<Episode> sampleChoiceEpisodes(const Mesh& mesh, const PathFinder& pf,
+                                          const std::string& scene_id, int count,
+                                          const GenDataOptions& opt, std::mt19937_64& rng) {
+  static const char* const kTemplates[] = {"Walk to the {} column and stop.",
+                                           "Find the {} column and stop next to it."};
+  const Room& room = mesh.rooms.at(0);
+  const Vec3 centre{0.5f * (room.bbox_min.x + room.bbox_max.x), 0.f,
+                    0.5f * (room.bbox_min.z + room.bbox_max.z)};
+  std::vector<int> columns;
+  for (size_t i = 0; i < mesh.objects.size(); ++i)
+    if (mesh.objects[i].category == "column") columns.push_back(static_cast<int>(i));
+  if (columns.empty()) throw std::runtime_error(scene_id + ": the choice room has no columns");
+  const int island = mainIsland(mesh, pf);
+  std::vector<Episode> out;
+  const int max_attempts = 50 * std::max(1, count);
+  for (int attempt = 0; attempt < max_attempts && static_cast<int>(out.size()) < count; ++attempt) {
+    const float jx = (2.f * unit(rng) - 1.f) * opt.choice_start_jitter_m;
+    const float jz = (2.f * unit(rng) - 1.f) * opt.choice_start_jitter_m;
+    const float heading = (2.f * unit(rng) - 1.f) * kPi;
+    const SceneObject& column = mesh.objects[columns[rng() % columns.size()]];
+    const char* tmpl = kTemplates[rng() % 2];
+    const Vec3 want_start{centre.x + jx, 0.f, centre.z + jz};
+    const Vec3 start = pf.snapPoint(want_start);
+    if (std::isnan(start.x) || horizontalDistance(start, want_start) > 0.1f ||
+        pf.islandIndex(start) != island)
+      continue;
+    // The goal: 1 m from the column's axis, on the side that faces the room's centre.
+    const Vec3 c{0.5f * (column.bbox_min.x + column.bbox_max.x), 0.f,
+                 0.5f * (column.bbox_min.z + column.bbox_max.z)};
+    const Vec3 spot = c + normalize(Vec3{centre.x - c.x, 0.f, centre.z - c.z}) * 1.f;
+    const Vec3 goal = pf.snapPoint(spot);
+    if (std::isnan(goal.x) || horizontalDistance(goal, spot) > 0.1f || pf.islandIndex(goal) != island)
+      continue;
+    std::vector<Vec3> path;
+    float geodesic = 0.f;
+    if (!pf.findPath(start, goal, path, &geodesic) || path.size() < 2) continue;
+
+    const std::string color = column.name.substr(0, column.name.rfind(" column"));
+    std::string text = tmpl;
+    text.replace(text.find("{}"), 2, color);
+    Episode ep;
+    ep.scene_id = scene_id;
+    ep.start_position = start;
+    ep.start_rotation = quatFromHeading(heading);
+    ep.reference_path = densify(path, opt.max_waypoint_spacing_m);
+    ep.goals.push_back({ep.reference_path.back(), 3.f});
+    ep.instruction.instruction_text = text;
+    ep.geodesic_distance = geodesic;
+    ep.info = {{"geodesic_distance", geodesic}};
+    if (!replayShortestPath(pf, ep.start_position, heading, ep.goals[0].position, opt.actions,
+                            opt.max_episode_steps, ep.gt_actions, ep.gt_locations))
+      continue;
+    ep.instruction.extra = {{"task", "choice"}, {"goal_landmark", column.name}};
+    out.push_back(std::move(ep));
+  }
+  if (static_cast<int>(out.size()) < count)
+    spdlog::warn("{}: only {} of {} episodes satisfy the constraints", scene_id, out.size(), count);
+  return out;
+}
+
+namespace {
+
+using Point2 = std::pair<double, double>;  // (along the start heading, to its right)
+
+Point2 goalInStartFrame(const Episode& ep) {
+  const double h = headingFromQuat(ep.start_rotation);
+  const double dx = ep.goals[0].position.x - ep.start_position.x;
+  const double dz = ep.goals[0].position.z - ep.start_position.z;
+  return {-std::sin(h) * dx - std::cos(h) * dz, std::cos(h) * dx - std::sin(h) * dz};
+}
+
+int hitsAround(const std::vector<Point2>& goals, const Point2& p, double r2) {
+  int hits = 0;
+  for (const Point2& g : goals)
+    hits += (g.first - p.first) * (g.first - p.first) +
+                (g.second - p.second) * (g.second - p.second) <=
+            r2;
+  return hits;
+}
+
+// The 10 cm grid point with the most goals within sqrt(r2).
+Point2 bestEndPoint(const std::vector<Point2>& goals, double r2) {
+  double extent = 0.0;
+  for (const Point2& g : goals) extent = std::max({extent, std::fabs(g.first), std::fabs(g.second)});
+  const double step = 0.1;
+  const int n = static_cast<int>(std::ceil(extent / step));
+  Point2 best{0.0, 0.0};
+  int best_hits = -1;
+  for (int i = -n; i <= n; ++i)
+    for (int j = -n; j <= n; ++j) {
+      const Point2 p{i * step, j * step};
+      const int hits = hitsAround(goals, p, r2);
+      if (hits > best_hits) best_hits = hits, best = p;
+    }
+  return best;
+}
+
+}  // namespace
+
+double blindSuccessRate(const std::vector<Episode>& fit, const std::vector<Episode>& eval,
+                        double success_distance) {
+  const double r2 = success_distance * success_distance;
+  std::map<std::string, std::vector<Point2>> groups;
+  std::vector<Point2> all;
+  for (const Episode& ep : fit) {
+    if (ep.goals.empty()) continue;
+    groups[ep.instruction.instruction_text].push_back(goalInStartFrame(ep));
+    all.push_back(goalInStartFrame(ep));
+  }
+  std::map<std::string, Point2> point;
+  for (const auto& [text, goals] : groups) point[text] = bestEndPoint(goals, r2);
+  const Point2 fallback = bestEndPoint(all, r2);
+  int hits = 0, n = 0;
+  for (const Episode& ep : eval) {
+    if (ep.goals.empty()) continue;
+    const auto it = point.find(ep.instruction.instruction_text);
+    hits += hitsAround({goalInStartFrame(ep)}, it == point.end() ? fallback : it->second, r2);
+    ++n;
+  }
+  return n == 0 ? 0.0 : static_cast<double>(hits) / n;
+}
+
 GenDataSummary generateDataset(const GenDataOptions& opt) {
   if (opt.out_dir.empty()) throw std::runtime_error("gen-data: --out is required");
   if (opt.num_scenes < 1) throw std::runtime_error("gen-data: --scenes must be >= 1");
@@ -275,7 +407,8 @@ GenDataSummary generateDataset(const GenDataOptions& opt) {
     // The furniture check makes split islands very unlikely (none in 300 seeds); should
     // one happen anyway, the scene is redrawn from a derived seed.
     for (int attempt = 0;; ++attempt) {
-      mesh = generateApartment(scene_seed, opt.apartment);
+      mesh = opt.task == DatasetTask::kChoice ? generateChoiceRoom(scene_seed, opt.choice)
+                                              : generateApartment(scene_seed, opt.apartment);
       pf.build(mesh);
       try {
         mainIsland(mesh, pf);
@@ -291,7 +424,9 @@ GenDataSummary generateDataset(const GenDataOptions& opt) {
     pf.saveNavMesh(fs::path(glb).replace_extension(".navmesh").string());
 
     std::mt19937_64 rng(splitmix64(scene_seed ^ 0x5eed5eedULL));
-    std::vector<Episode> eps = sampleEpisodes(mesh, pf, scene_id, m, opt, rng);
+    std::vector<Episode> eps = opt.task == DatasetTask::kChoice
+                                   ? sampleChoiceEpisodes(mesh, pf, scene_id, m, opt, rng)
+                                   : sampleEpisodes(mesh, pf, scene_id, m, opt, rng);
     const bool is_unseen = s >= n - unseen;
     const std::string home = is_unseen ? "val_unseen" : "train";
     summary.scene_ids.push_back(scene_id);
@@ -309,6 +444,14 @@ GenDataSummary generateDataset(const GenDataOptions& opt) {
                  mesh.rooms.size(), mesh.objects.size(), pf.navigableArea(mainIsland(mesh, pf)),
                  eps.size());
   }
+  // The chance level a policy reaches without its camera (for routes, whose instructions
+  // are all different, also without reading them: one end point for every episode).
+  if (!data["val_unseen"].episodes.empty() && !data["train"].episodes.empty())
+    spdlog::info("gen-data: val_unseen: the best policy that cannot see, fitted on train, succeeds "
+                 "in {:.3f} of its {} episodes",
+                 blindSuccessRate(data["train"].episodes, data["val_unseen"].episodes,
+                                  HabitatConfig().success_distance),
+                 data["val_unseen"].episodes.size());
   for (const char* split : kSplits) {
     summary.split_episodes[split] = static_cast<int>(data[split].episodes.size());
     saveEpisodes(data[split],

@@ -23,8 +23,21 @@
 
 namespace svln::sim {
 
+// What the episodes ask for.
+//   route:  R2R-like routes through a furnished apartment, instructions generated from the
+//           path (rooms walked through, landmarks passed, the object to stop by).
+//   choice: one empty room with a column of a distinct colour in each quadrant; the agent
+//           starts near the centre facing a random way and is told only the colour
+//           ("Walk to the red column and stop."). Where that column stands is visible only
+//           in the images, so a policy that cannot see cannot beat chance
+//           (blindSuccessBound measures the best any blind policy can do).
+enum class DatasetTask { kRoute, kChoice };
+DatasetTask parseDatasetTask(const std::string& name);  // "route" | "choice"; throws
+const char* datasetTaskName(DatasetTask task);
+
 struct GenDataOptions {
   std::string out_dir;
+  DatasetTask task = DatasetTask::kRoute;
   int num_scenes = 10;
   int episodes_per_scene = 20;
   uint64_t seed = 0;
@@ -44,6 +57,8 @@ struct GenDataOptions {
   int sensor_width = 224;
   int sensor_height = 224;
   ApartmentSpec apartment;
+  ChoiceRoomSpec choice;  // the room of the choice task
+  float choice_start_jitter_m = 0.5f;  // start within this of the room's centre (per axis)
 };
 
 struct GenDataSummary {
@@ -66,6 +81,25 @@ uint64_t proceduralSceneSeed(uint64_t dataset_seed, int index);
 std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
                                     const std::string& scene_id, int count,
                                     const GenDataOptions& opt, std::mt19937_64& rng);
+
+// The choice task's episodes in one generateChoiceRoom scene: start near the centre,
+// uniformly random heading, goal 0.8 m in front of one column (towards the centre).
+std::vector<Episode> sampleChoiceEpisodes(const Mesh& mesh, const PathFinder& pf,
+                                          const std::string& scene_id, int count,
+                                          const GenDataOptions& opt, std::mt19937_64& rng);
+
+// The best a policy that does not see can do. Such a policy's end point, in the frame of
+// its start pose, depends only on the instruction (and on its own randomness, which cannot
+// help on average). For each distinct instruction text this takes the best single end
+// point for `fit`'s episodes with that text (searched on a 10 cm grid in the start frame;
+// texts `fit` lacks get the best point over all of `fit`) and returns the fraction of
+// `eval`'s episodes whose goal lies within success_distance of their text's point.
+// Collisions and the navmesh are ignored, which only make a blind policy's chances worse.
+// With fit = eval it is an upper bound on that set (optimistic on small sets, where the
+// search fits the sample); with fit = train and eval = val_unseen it is the blind chance
+// level a learner could reach.
+double blindSuccessRate(const std::vector<Episode>& fit, const std::vector<Episode>& eval,
+                        double success_distance);
 
 // The navmesh island that joins all the apartment's doors (the walkable apartment);
 // throws when the doors are not all on one island.

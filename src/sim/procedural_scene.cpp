@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -1274,6 +1275,52 @@ Mesh generateApartment(uint64_t seed, const ApartmentSpec& spec) {
   }
   spdlog::debug("apartment {}: {} rooms, {} objects, {} triangles", seed, mesh.rooms.size(),
                 mesh.objects.size(), mesh.numTriangles());
+  return mesh;
+}
+
+const std::vector<std::string>& choiceColumnColors() {
+  // Saturated colours none of the wall paints or floor finishes comes close to.
+  static const std::vector<std::string> colors = {"red", "blue", "green", "yellow", "purple",
+                                                  "orange"};
+  return colors;
+}
+
+Mesh generateChoiceRoom(uint64_t seed, const ChoiceRoomSpec& spec) {
+  if (spec.columns < 2 || spec.columns > 4)
+    throw std::runtime_error("choice room: columns must be in [2, 4]");
+  if (!(spec.room_size_m >= 6.f && spec.room_size_m <= 24.f))
+    throw std::runtime_error("choice room: room_size_m must be in [6, 24]");
+  if (!(spec.min_corner_inset_m > spec.column_width_m &&
+        spec.max_corner_inset_m >= spec.min_corner_inset_m &&
+        spec.max_corner_inset_m < 0.4f * spec.room_size_m))
+    throw std::runtime_error("choice room: need column width < min inset <= max inset < 0.4 x size");
+  ApartmentSpec room;
+  room.min_rooms = room.max_rooms = 1;
+  room.min_room_size_m = room.max_room_size_m = spec.room_size_m;
+  room.furniture = false;
+  Rng rng(seed);
+  Mesh mesh = generateApartment(rng.irange(0, 1 << 30), room);
+  const Room& r = mesh.rooms.at(0);
+
+  Mesh cols;
+  Builder b(cols);
+  std::vector<std::string> colors = choiceColumnColors();
+  rng.shuffle(colors);
+  std::vector<int> quadrants = {0, 1, 2, 3};
+  rng.shuffle(quadrants);
+  const float half = 0.5f * spec.column_width_m;
+  for (int k = 0; k < spec.columns; ++k) {
+    const int q = quadrants[k];
+    const float ix = rng.uniform(spec.min_corner_inset_m, spec.max_corner_inset_m);
+    const float iz = rng.uniform(spec.min_corner_inset_m, spec.max_corner_inset_m);
+    const float x = q & 1 ? r.bbox_max.x - ix : r.bbox_min.x + ix;
+    const float z = q & 2 ? r.bbox_max.z - iz : r.bbox_min.z + iz;
+    const int mat = b.material(colors[k] + " paint", colorByName(colors[k]));
+    b.beginObject(colors[k] + " column", "column", r.name);
+    b.box({x - half, 0.f, z - half}, {x + half, r.bbox_max.y, z + half}, mat);
+    b.endObject();
+  }
+  mesh.append(cols);
   return mesh;
 }
 

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "sim/mesh.h"
 
@@ -37,6 +39,21 @@ struct ApartmentSpec {
 // Objects: one "<room> floor", "<room> wall", "<room> ceiling" per room, one "door" per
 // opening (room = one of its two rooms), and the furniture ("blue sofa", ...).
 Mesh generateApartment(uint64_t seed, const ApartmentSpec& spec = {});
+
+// The room of the vision-dependent "choice" task (gen-data --task choice): one empty room
+// of side room_size_m with one full-height column of a distinct vivid colour in each of
+// its corners' quadrants (objects "<colour> column", category "column"). Which column
+// stands where is drawn per seed, so only the images tell where the named one is.
+struct ChoiceRoomSpec {
+  int columns = 4;             // 2..4, one per quadrant
+  float room_size_m = 12.f;    // square room
+  float column_width_m = 0.5f;
+  float min_corner_inset_m = 0.9f;  // column centre to the two nearest walls
+  float max_corner_inset_m = 1.6f;
+};
+Mesh generateChoiceRoom(uint64_t seed, const ChoiceRoomSpec& spec = {});
+// The column colours the choice task draws from, in order.
+const std::vector<std::string>& choiceColumnColors();
 
 // True for objects that are furniture (landmarks), false for floors, walls, ceilings and
 // doors.

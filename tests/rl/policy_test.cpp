@@ -28,5 +28,23 @@ TEST(Policy, ModelInitStreamVLNWritesACheckpointThatLoadsAsAPolicy) {
   EXPECT_THROW(loadPolicy((dir / "missing").string()), std::runtime_error);
 }
 
+TEST(DeviceLoadOptions, PrecisionOverridesTheDtypeAndNamesBadValues) {
+  EXPECT_EQ(deviceLoadOptions("cpu").dtype, c10::kFloat);
+  EXPECT_EQ(deviceLoadOptions("cpu", 0, "fp32").dtype, c10::kFloat);
+  EXPECT_TRUE(deviceLoadOptions("cpu", 0, "auto").device.is_cpu());
+  try {
+    deviceLoadOptions("cpu", 0, "bf16");
+    ADD_FAILURE() << "bf16 on the CPU must be refused";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision bf16"), std::string::npos) << e.what();
+  }
+  try {
+    deviceLoadOptions("cpu", 0, "fp16");
+    ADD_FAILURE() << "fp16 is not offered";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision fp16"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace svln::rl

@@ -16,6 +16,7 @@
 #include "sim/path_finder.h"
 #include "sim/procedural_dataset.h"
 #include "sim/procedural_scene.h"
+#include "sim/renderer.h"
 
 namespace svln::sim {
 namespace {
@@ -435,6 +436,167 @@ TEST(ProceduralDataset, StartFacingPathCurriculumFacesTheRouteWithinTheJitter) {
   // Random yaws would start with a forward step about once in 12 (within +-15 deg); here
   // the follower needs at most two 15-degree turns first, and often none.
   EXPECT_GE(first_forward, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// The vision-dependent choice task.
+
+std::vector<const SceneObject*> columnsOf(const Mesh& m) {
+  std::vector<const SceneObject*> out;
+  for (const SceneObject& o : m.objects)
+    if (o.category == "column") out.push_back(&o);
+  return out;
+}
+
+Vec3 footprintCentre(const SceneObject& o) {
+  return {0.5f * (o.bbox_min.x + o.bbox_max.x), 0.f, 0.5f * (o.bbox_min.z + o.bbox_max.z)};
+}
+
+std::vector<Episode> choiceEpisodes(uint64_t first_seed, int scenes, int per_scene) {
+  GenDataOptions opt;
+  opt.task = DatasetTask::kChoice;
+  std::vector<Episode> all;
+  for (int s = 0; s < scenes; ++s) {
+    const Mesh mesh = generateChoiceRoom(first_seed + s, opt.choice);
+    PathFinder pf;
+    pf.build(mesh);
+    std::mt19937_64 rng(first_seed * 1000 + s);
+    std::vector<Episode> eps = sampleChoiceEpisodes(mesh, pf, "choice", per_scene, opt, rng);
+    EXPECT_EQ(static_cast<int>(eps.size()), per_scene);
+    all.insert(all.end(), eps.begin(), eps.end());
+  }
+  return all;
+}
+
+TEST(ChoiceTask, OneColumnOfADistinctColourPerQuadrantAndTheLayoutVariesWithTheSeed) {
+  std::set<std::string> layouts;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    const Mesh m = generateChoiceRoom(seed);
+    ASSERT_EQ(m.rooms.size(), 1u);
+    const Room& r = m.rooms[0];
+    EXPECT_NEAR(r.bbox_max.x - r.bbox_min.x, 12.f, 0.3f);
+    const Vec3 c{0.5f * (r.bbox_min.x + r.bbox_max.x), 0.f, 0.5f * (r.bbox_min.z + r.bbox_max.z)};
+    const std::vector<const SceneObject*> cols = columnsOf(m);
+    ASSERT_EQ(cols.size(), 4u);
+    std::set<std::string> names;
+    std::set<int> quadrants;
+    std::string layout;
+    for (const SceneObject* o : cols) {
+      names.insert(o->name);
+      const Vec3 p = footprintCentre(*o);
+      const int q = (p.x > c.x ? 1 : 0) + (p.z > c.z ? 2 : 0);
+      quadrants.insert(q);
+      layout += o->name + "@" + std::to_string(q) + " ";
+      EXPECT_GT(std::hypot(p.x - c.x, p.z - c.z), 4.f) << o->name << " is near a corner";
+      EXPECT_NEAR(o->bbox_max.y, r.bbox_max.y, 1e-3f) << "floor to ceiling";
+    }
+    EXPECT_EQ(names.size(), 4u) << "distinct colours";
+    EXPECT_EQ(quadrants.size(), 4u) << "one per quadrant";
+    layouts.insert(layout);
+  }
+  EXPECT_GE(layouts.size(), 6u) << "which colour stands where is drawn per seed";
+  EXPECT_THROW(generateChoiceRoom(0, ChoiceRoomSpec{5}), std::runtime_error);
+}
+
+TEST(ChoiceTask, TheInstructionNamesTheGoalColumnWhichTheExpertReachesAndTheCameraSees) {
+  GenDataOptions opt;
+  const Mesh mesh = generateChoiceRoom(3, opt.choice);
+  PathFinder pf;
+  pf.build(mesh);
+  std::mt19937_64 rng(3);
+  const std::vector<Episode> eps = sampleChoiceEpisodes(mesh, pf, "choice", 24, opt, rng);
+  ASSERT_EQ(eps.size(), 24u);
+  const Renderer renderer(mesh);
+  CameraSpec cam;
+  cam.width = cam.height = 33;
+  std::set<std::string> targets;
+  for (const Episode& ep : eps) {
+    const std::string target = ep.instruction.extra.at("goal_landmark");
+    targets.insert(target);
+    const std::string colour = target.substr(0, target.find(' '));
+    EXPECT_NE(ep.instruction.instruction_text.find(colour + " column"), std::string::npos);
+    for (const SceneObject* o : columnsOf(mesh)) {
+      const std::string other = o->name.substr(0, o->name.find(' '));
+      if (other != colour)
+        EXPECT_EQ(ep.instruction.instruction_text.find(other), std::string::npos)
+            << "only the goal's colour is named: " << ep.instruction.instruction_text;
+    }
+    // Standing still fails: the goal is beyond the success distance.
+    EXPECT_GT(ep.geodesic_distance, 3.5f);
+    // The ground truth walks there and stops.
+    ASSERT_FALSE(ep.gt_actions.empty());
+    EXPECT_EQ(ep.gt_actions.back(), static_cast<int>(Action::Stop));
+    EXPECT_LT(horizontalDistance(ep.gt_locations.back(), ep.goals[0].position), 0.3f);
+    // At the goal, facing the column, the image's centre shows its colour.
+    const SceneObject* col = nullptr;
+    for (const SceneObject* o : columnsOf(mesh))
+      if (o->name == target) col = o;
+    ASSERT_NE(col, nullptr);
+    const Vec3 g = ep.goals[0].position, p = footprintCentre(*col);
+    const float heading = std::atan2(-(p.x - g.x), -(p.z - g.z));
+    std::vector<uint8_t> rgb(33 * 33 * 3);
+    std::vector<float> depth(33 * 33);
+    renderer.render(cam, g, heading, rgb.data(), depth.data());
+    const uint8_t* px = &rgb[(16 * 33 + 16) * 3];
+    if (target == "red column" || target == "orange column") {
+      EXPECT_GT(px[0], px[1] + 40) << target;
+      EXPECT_GT(px[0], px[2] + 40) << target;
+    } else if (target == "blue column") {
+      EXPECT_GT(px[2], px[0] + 40) << target;
+    } else if (target == "green column") {
+      EXPECT_GT(px[1], px[0] + 40) << target;
+    } else if (target == "yellow column") {
+      EXPECT_GT(px[1], px[2] + 60) << target;
+    } else if (target == "purple column") {
+      EXPECT_GT(px[2], px[1] + 40) << target;
+    }
+    EXPECT_LT(depth[16 * 33 + 16], 1.f) << "the column is right in front";
+  }
+  EXPECT_GE(targets.size(), 3u);
+}
+
+TEST(ChoiceTask, APolicyThatCannotSeeStaysNearChance) {
+  // Fitted on 8 rooms and scored on 4 others, the best blind end point per instruction
+  // succeeds about one time in six (the named column is at a uniformly random bearing).
+  const std::vector<Episode> fit = choiceEpisodes(100, 8, 60);
+  const std::vector<Episode> held_out = choiceEpisodes(200, 4, 60);
+  const double chance = blindSuccessRate(fit, held_out, 3.0);
+  EXPECT_GT(chance, 0.05);
+  EXPECT_LT(chance, 0.30);
+  // Even fitted on the very episodes it is scored on, no blind point reaches one in three.
+  EXPECT_LT(blindSuccessRate(fit, fit, 3.0), 0.34);
+
+  // The measure itself: where the goal is always 5 m ahead, a blind policy always succeeds,
+  // and a text unseen in `fit` falls back to the best point over all of it.
+  std::vector<Episode> ahead(10);
+  for (Episode& ep : ahead) {
+    ep.start_rotation = quatFromHeading(0.f);  // looking along -Z
+    ep.goals.push_back({{0.f, 0.f, -5.f}, 3.f});
+    ep.instruction.instruction_text = "go ahead";
+  }
+  EXPECT_DOUBLE_EQ(blindSuccessRate(ahead, ahead, 3.0), 1.0);
+  std::vector<Episode> behind = ahead;
+  for (Episode& ep : behind) {
+    ep.goals[0].position.z = 5.f;
+    ep.instruction.instruction_text = "turn around";
+  }
+  EXPECT_DOUBLE_EQ(blindSuccessRate(ahead, behind, 3.0), 0.0);
+}
+
+TEST(ChoiceTask, GenDataWritesTheChoiceTaskUnderItsName) {
+  EXPECT_EQ(parseDatasetTask("choice"), DatasetTask::kChoice);
+  EXPECT_EQ(std::string(datasetTaskName(parseDatasetTask("route"))), "route");
+  EXPECT_THROW(parseDatasetTask("maze"), std::runtime_error);
+  const fs::path out = freshDir("choice");
+  GenDataOptions opt = smallOptions(out, 5);
+  opt.task = DatasetTask::kChoice;
+  const GenDataSummary sum = generateDataset(opt);
+  EXPECT_EQ(sum.split_episodes.at("val_unseen"), 5);
+  const EpisodeDataset train = loadEpisodes((out / "episodes/train/train.json.gz").string());
+  ASSERT_FALSE(train.episodes.empty());
+  for (const Episode& ep : train.episodes)
+    EXPECT_NE(ep.instruction.instruction_text.find(" column"), std::string::npos);
+  fs::remove_all(out);
 }
 
 }  // namespace
