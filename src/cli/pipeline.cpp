@@ -72,6 +72,10 @@ void addPipelineFlags(CLI::App& app, PipelineOptions& p) {
       ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
   app.add_option("--sft_oracle_only", p.sft_oracle_only, "SFT only on expert-controlled steps (true | false)")
       ->capture_default_str()->group(g);
+  app.add_option("--sft_loss_start_weight", p.sft_loss_start_weight, "SFT term's weight at the start")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+  app.add_option("--sft_loss_end_weight", p.sft_loss_end_weight, "SFT term's weight at the end")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
   app.add_option("--sft_token_sum_norm", p.sft_token_sum_norm,
                  "SFT term over the surrogate's constant instead of the labels' weight (true | false)")
       ->capture_default_str()->group(g);
@@ -201,6 +205,8 @@ rl::TrainerConfig grpoConfig(const PipelineOptions& p, Variant v, const std::str
   o.forced_stop_penalty = p.forced_stop_penalty;
   o.false_stop_penalty = p.false_stop_penalty;
   o.sft_oracle_only = p.sft_oracle_only;
+  o.sft_loss_start_weight = p.sft_loss_start_weight;
+  o.sft_loss_end_weight = p.sft_loss_end_weight;
   o.sft_token_sum_norm = p.sft_token_sum_norm;
   o.lr_warmup_updates = p.lr_warmup_updates;
   o.loss_agg_mode = p.loss_agg_mode;
