@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "io/eval_gallery.h"
+#include "io/train_flags.h"
 #include "rl/evaluate.h"
 #include "rl/policy.h"
 #include "sim/gzip_io.h"
@@ -27,6 +28,7 @@ struct EvalCommandOptions {
   std::string out;
   int save_videos = 0;
   int max_episode_steps = 0;  // 0: the config's
+  sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;
   rl::EvalOptions eval;
 };
 
@@ -40,6 +42,7 @@ int runEval(const EvalCommandOptions& o) {
   }
   sim::HabitatConfig cfg = sim::loadHabitatConfig(o.config);
   if (o.max_episode_steps > 0) cfg.max_episode_steps = o.max_episode_steps;
+  cfg.ndtw_reference = o.ndtw_reference;
   rl::Policy policy = rl::loadPolicy(o.model_path, o.adapter, rl::deviceLoadOptions(o.device, 0, o.precision));
   const rl::EvalResult r = rl::evaluate(cfg, policy, o.eval);
   std::printf("%s\n", rl::formatSummary(r).c_str());
@@ -73,6 +76,7 @@ const RegisterCommand kEval(
                      "auto (this machine's GPU when libtorch sees one), cpu, cuda or cuda:N; "
                      "bf16 weights on a GPU")
           ->capture_default_str();
+      io::addNdtwReferenceFlag(app, o->ndtw_reference);
       app.add_option("--precision", o->precision, rl::kPrecisionHelp)
           ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
           ->capture_default_str();

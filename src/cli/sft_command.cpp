@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "io/train_flags.h"
 #include "rl/policy.h"
 #include "rl/sft.h"
 
@@ -36,6 +37,7 @@ const RegisterCommand kRegister(
                      "auto (this machine's GPU when libtorch sees one), cpu, cuda or cuda:N; "
                      "bf16 weights on a GPU")
           ->capture_default_str();
+      io::addNdtwReferenceFlag(app, c->ndtw_reference);
       app.add_option("--precision", c->precision, rl::kPrecisionHelp)
           ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
           ->capture_default_str();

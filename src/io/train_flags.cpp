@@ -29,6 +29,7 @@ void addBasic(CLI::App& app, TrainOptions& o) {
       ->transform(enumMap<Phase>({{"phase1_stop", Phase::Phase1Stop},
                                   {"phase2_progress", Phase::Phase2Progress}}))
       ->default_str("phase1_stop")->group(g);
+  addNdtwReferenceFlag(app, o.ndtw_reference, g);
 }
 
 void addHybrid(CLI::App& app, TrainOptions& o) {
@@ -194,6 +195,18 @@ void addLoggingAndScale(CLI::App& app, TrainOptions& o) {
 }
 
 }  // namespace
+
+void addNdtwReferenceFlag(CLI::App& app, sim::NdtwReference& r, const char* group) {
+  auto* opt = app.add_option("--ndtw_reference", r,
+                             "what nDTW/SDTW measure against: gt = the split's _gt.json.gz "
+                             "locations, as VLN-CE (their absence is an error); reference_path = "
+                             "the episodes' reference_path")
+                  ->transform(enumMap<sim::NdtwReference>(
+                      {{"gt", sim::NdtwReference::kGt},
+                       {"reference_path", sim::NdtwReference::kReferencePath}}))
+                  ->default_str("gt");
+  if (group) opt->group(group);
+}
 
 void addTrainFlags(CLI::App& app, TrainOptions& o) {
   addBasic(app, o);

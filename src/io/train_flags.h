@@ -3,6 +3,7 @@
 #pragma once
 
 #include "io/train_options.h"
+#include "sim/measures.h"
 
 namespace CLI {
 class App;
@@ -11,5 +12,7 @@ class App;
 namespace svln::io {
 
 void addTrainFlags(CLI::App& app, TrainOptions& o);
+// --ndtw_reference gt|reference_path (sim::NdtwReference), for every command that measures.
+void addNdtwReferenceFlag(CLI::App& app, sim::NdtwReference& r, const char* group = nullptr);
 
 }  // namespace svln::io

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "sim/measures.h"
+
 namespace svln::io {
 
 enum class Phase { Phase1Stop, Phase2Progress };
@@ -74,7 +76,8 @@ struct TrainOptions {
   // phase1_stop's penalty for a STOP forced by the goal-zone patience (rl/rewards.h); 0 gives
   // the earlier reward, where a forced STOP earned the distance term alone.
   double forced_stop_penalty = 1.0;
-  double false_stop_penalty = 0.5;  // phase1_stop: a STOP called beyond the success distance
+  double false_stop_penalty = 0.5;
+  sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;  // --ndtw_reference  // phase1_stop: a STOP called beyond the success distance
   // Every eval_every updates (0: never) the policy is evaluated greedily on eval_split
   // (eval_episodes of it, 0 = all); the best by SR, then SPL, is kept in best/.
   int eval_every = 0;

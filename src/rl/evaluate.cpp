@@ -39,25 +39,30 @@ EvalResult evaluate(const sim::HabitatConfig& cfg, Policy& policy, const EvalOpt
       r.episodes.push_back(std::move(e));
     }
   }
-  std::map<std::string, double>& m = r.summary;
-  for (const EpisodeResult& e : r.episodes) {
-    m["success_rate"] += e.metrics.success;
-    m["spl"] += e.metrics.spl;
-    m["navigation_error"] += e.metrics.navigation_error;
-    m["oracle_success_rate"] += e.metrics.oracle_success;
-    m["ndtw"] += e.metrics.ndtw;
-    m["sdtw"] += e.metrics.sdtw;
-    m["avg_episode_length"] += e.metrics.steps;
-    m["collisions"] += e.metrics.collisions;
-  }
-  for (auto& [k, v] : m) v /= static_cast<double>(r.episodes.size());
-  m["episodes"] = static_cast<double>(r.episodes.size());
+  std::vector<sim::EpisodeMetrics> per_episode;
+  for (const EpisodeResult& e : r.episodes) per_episode.push_back(e.metrics);
+  r.summary = evalSummary(per_episode);
+  r.ndtw_reference = sim::ndtwReferenceName(cfg.ndtw_reference);
   return r;
+}
+
+std::map<std::string, double> evalSummary(const std::vector<sim::EpisodeMetrics>& per_episode) {
+  const sim::MetricsSummary s = sim::summarize(per_episode);
+  return {{"success_rate", s.success},
+          {"spl", s.spl},
+          {"navigation_error", s.navigation_error},
+          {"oracle_success_rate", s.oracle_success},
+          {"ndtw", s.ndtw},
+          {"sdtw", s.sdtw},
+          {"avg_episode_length", s.steps},
+          {"collisions", s.collisions},
+          {"episodes", static_cast<double>(s.episodes)}};
 }
 
 nlohmann::json toJson(const EvalResult& r) {
   nlohmann::json j;
   j["split"] = r.split;
+  j["ndtw_reference"] = r.ndtw_reference;
   for (const auto& [k, v] : r.summary) j[k] = v;
   nlohmann::json eps = nlohmann::json::array();
   for (const EpisodeResult& e : r.episodes) {
@@ -76,10 +81,11 @@ std::string formatSummary(const EvalResult& r) {
   const auto& m = r.summary;
   char buf[256];
   std::snprintf(buf, sizeof(buf),
-                "SR %.3f  SPL %.3f  NE %.2f  OSR %.3f  nDTW %.3f  SDTW %.3f  len %.1f  (%d episodes, %s)",
+                "SR %.3f  SPL %.3f  NE %.2f  OSR %.3f  nDTW %.3f  SDTW %.3f  len %.1f  (%d episodes, %s%s)",
                 m.at("success_rate"), m.at("spl"), m.at("navigation_error"),
                 m.at("oracle_success_rate"), m.at("ndtw"), m.at("sdtw"),
-                m.at("avg_episode_length"), static_cast<int>(r.episodes.size()), r.split.c_str());
+                m.at("avg_episode_length"), static_cast<int>(r.episodes.size()), r.split.c_str(),
+                r.ndtw_reference == "gt" ? "" : ", nDTW vs reference_path");
   return buf;
 }
 

@@ -33,6 +33,7 @@ struct EpisodeResult {
 
 struct EvalResult {
   std::string split;
+  std::string ndtw_reference = "gt";  // what nDTW/SDTW measured against (sim::NdtwReference)
   std::vector<EpisodeResult> episodes;
   // success_rate, spl, navigation_error, oracle_success_rate, ndtw, sdtw,
   // avg_episode_length, collisions: means over episodes.
@@ -40,6 +41,10 @@ struct EvalResult {
 };
 
 EvalResult evaluate(const sim::HabitatConfig& cfg, Policy& policy, const EvalOptions& options);
+
+// The summary's keys (as above) and means from per-episode metrics (sim::summarize), plus
+// "episodes"; shared by `eval` and `score`.
+std::map<std::string, double> evalSummary(const std::vector<sim::EpisodeMetrics>& per_episode);
 
 nlohmann::json toJson(const EvalResult& r);
 // One line: "SR 0.40  SPL 0.31  NE 4.12  OSR 0.55  nDTW 0.45  SDTW 0.28  len 61.0 (N eps)".

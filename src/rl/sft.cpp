@@ -112,6 +112,7 @@ SftResult runSft(const SftConfig& c) {
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(c.learning_rate).weight_decay(0.0));
 
   sim::HabitatConfig hcfg = sim::loadHabitatConfig(c.habitat_config_path);
+  hcfg.ndtw_reference = c.ndtw_reference;
   if (c.max_episode_steps > 0) hcfg.max_episode_steps = c.max_episode_steps;
   const int threads = c.num_threads > 0 ? c.num_threads : std::max(1u, std::thread::hardware_concurrency());
   sim::VecEnv envs(hcfg, c.episodes_per_update, std::min(threads, c.episodes_per_update));

@@ -14,6 +14,7 @@
 
 #include "model/lora.h"
 #include "rl/rollout.h"
+#include "sim/measures.h"
 
 namespace svln::rl {
 
@@ -29,6 +30,7 @@ struct SftConfig {
   bool full = false;            // train every parameter instead of LoRA adapters
   std::string device = "auto";     // rl::deviceLoadOptions
   std::string precision = "auto";  // rl::deviceLoadOptions
+  sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;  // --ndtw_reference
   bool gradient_checkpointing = true;  // recompute decoder layers in backward
   model::LoraConfig lora = [] {
     model::LoraConfig l;

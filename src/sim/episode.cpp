@@ -209,17 +209,6 @@ json parseJson(const std::string& text, const std::string& file) {
   }
 }
 
-// "dir/val_seen.json.gz" -> "dir/val_seen_gt.json.gz"; ".json" keeps ".json".
-std::string gtPathFor(const std::string& path) {
-  for (const char* ext : {".json.gz", ".json"}) {
-    if (endsWith(path, ext)) {
-      const size_t n = std::char_traits<char>::length(ext);
-      return path.substr(0, path.size() - n) + "_gt" + ext;
-    }
-  }
-  return path + "_gt.json.gz";
-}
-
 void readGroundTruth(const std::string& gt_path, EpisodeDataset& data) {
   const json root = parseJson(readFileMaybeGzip(gt_path), gt_path);
   if (!root.is_object())
@@ -246,6 +235,16 @@ void readGroundTruth(const std::string& gt_path, EpisodeDataset& data) {
 }
 
 }  // namespace
+
+std::string gtPathFor(const std::string& path) {
+  for (const char* ext : {".json.gz", ".json"}) {
+    if (endsWith(path, ext)) {
+      const size_t n = std::char_traits<char>::length(ext);
+      return path.substr(0, path.size() - n) + "_gt" + ext;
+    }
+  }
+  return path + "_gt.json.gz";
+}
 
 EpisodeDataset loadEpisodes(const std::string& path) {
   const json root = parseJson(readFileMaybeGzip(path), path);

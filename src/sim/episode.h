@@ -49,6 +49,9 @@ struct EpisodeDataset {
 // Reads a `.json.gz` (or plain `.json`) episode file; also reads `<stem>_gt.json.gz` beside
 // it when present. Throws std::runtime_error("<path>: <problem>") on bad input.
 EpisodeDataset loadEpisodes(const std::string& path);
+// Where VLN-CE keeps an episode file's ground truth: "dir/val_seen.json.gz" ->
+// "dir/val_seen_gt.json.gz" (".json" keeps ".json").
+std::string gtPathFor(const std::string& path);
 // Writes the same format (gzip when the name ends in .gz), atomically; writes the `_gt`
 // file too when any episode has ground truth.
 void saveEpisodes(const EpisodeDataset& data, const std::string& path);

@@ -19,6 +19,16 @@ EpisodeIterator EpisodeIterator::fromConfig(const HabitatConfig& cfg, const std:
   std::vector<Episode> all;
   for (const std::string& path : cfg.episodesPaths(split)) {
     EpisodeDataset d = loadEpisodes(path);
+    if (cfg.ndtw_reference == NdtwReference::kGt) {
+      size_t missing = 0;
+      for (const Episode& e : d.episodes) missing += e.gt_locations.empty();
+      if (missing > 0)
+        throw std::runtime_error(
+            path + ": " + std::to_string(missing) + " of " + std::to_string(d.episodes.size()) +
+            " episodes have no ground truth in " + gtPathFor(path) +
+            " (missing file or entries); nDTW and SDTW are measured against the gt locations, "
+            "as VLN-CE does; --ndtw_reference reference_path measures against reference_path");
+    }
     for (Episode& e : d.episodes) {
       const auto& langs = cfg.languages;
       const auto& scenes = cfg.content_scenes;

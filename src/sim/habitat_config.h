@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sim/agent.h"
+#include "sim/measures.h"
 #include "sim/renderer.h"
 
 namespace svln::sim {
@@ -30,6 +31,8 @@ struct HabitatConfig {
   ActionSpace actions;
   int max_episode_steps = 500;
   float success_distance = 3.f;
+  // Not a Habitat key: what nDTW/SDTW compare against (--ndtw_reference; sim/measures.h).
+  NdtwReference ndtw_reference = NdtwReference::kGt;
   float agent_radius = 0.1f;
   float agent_height = 1.5f;
   int seed = 100;

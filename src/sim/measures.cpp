@@ -76,13 +76,27 @@ float EpisodeMeasures::distanceToGoal(const Vec3& p) const {
   return best;
 }
 
+NdtwReference parseNdtwReference(const std::string& name) {
+  if (name == "gt") return NdtwReference::kGt;
+  if (name == "reference_path") return NdtwReference::kReferencePath;
+  throw std::runtime_error("--ndtw_reference " + name + ": not one of gt, reference_path");
+}
+
+const char* ndtwReferenceName(NdtwReference r) {
+  return r == NdtwReference::kGt ? "gt" : "reference_path";
+}
+
 void EpisodeMeasures::reset(const Episode& ep, const PathFinder& pf, const AgentState& start) {
   if (ep.goals.empty())
     throw std::runtime_error("episode " + ep.episode_id + ": no goals, cannot measure");
   pf_ = &pf;
   goals_.clear();
   for (const Goal& g : ep.goals) goals_.push_back(g.position);
-  reference_ = ep.gt_locations.empty() ? ep.reference_path : ep.gt_locations;
+  if (reference_kind_ == NdtwReference::kGt && ep.gt_locations.empty())
+    throw std::runtime_error("episode " + ep.episode_id +
+                             ": no gt locations (the split's _gt.json.gz) to measure nDTW "
+                             "against; --ndtw_reference reference_path uses reference_path");
+  reference_ = reference_kind_ == NdtwReference::kGt ? ep.gt_locations : ep.reference_path;
   if (reference_.empty()) reference_.push_back(goals_.front());  // test splits carry no path
   dtw_row_.assign(reference_.size(), 0.f);
   dtw_next_.assign(reference_.size(), 0.f);

@@ -54,15 +54,26 @@ float ndtw(const std::vector<Vec3>& agent, const std::vector<Vec3>& reference,
 // success * shortest / max(shortest, path_length); 0 when shortest and path are both 0.
 float spl(bool success, float shortest, float path_length);
 
+// What nDTW/SDTW measure the agent's path against (--ndtw_reference).
+//   gt:             the episode's gt_locations from {split}_gt.json.gz, as VLN-CE does; an
+//                   episode without them is an error (no silent change of reference).
+//   reference_path: the episode's reference_path (R2R's sparse waypoints), an explicit
+//                   fallback for data without gt files; a perfect agent scores below 1.
+enum class NdtwReference { kGt, kReferencePath };
+NdtwReference parseNdtwReference(const std::string& name);  // throws naming --ndtw_reference
+const char* ndtwReferenceName(NdtwReference r);              // "gt" | "reference_path"
+
 // Incremental metrics of one episode: reset() at the start, update() after every action.
 // Costs one geodesic query and O(|reference|) DTW work per step; no allocation after reset.
 class EpisodeMeasures {
  public:
-  explicit EpisodeMeasures(float success_distance = 3.f) : success_distance_(success_distance) {}
+  explicit EpisodeMeasures(float success_distance = 3.f,
+                           NdtwReference reference = NdtwReference::kGt)
+      : success_distance_(success_distance), reference_kind_(reference) {}
 
   // `start` is the agent's state after it was placed (usually the episode's start). The
-  // nDTW reference is the episode's dense gt_locations when loaded, else reference_path.
-  // Throws when the episode has no goals.
+  // nDTW reference is the episode's gt_locations, or its reference_path (see
+  // NdtwReference). Throws when the episode has no goals, or no gt_locations under kGt.
   void reset(const Episode& ep, const PathFinder& pf, const AgentState& start);
   // `state` is the agent's state after `action`.
   void update(const AgentState& state, Action action, bool collided);
@@ -77,6 +88,7 @@ class EpisodeMeasures {
   void refresh();
 
   float success_distance_;
+  NdtwReference reference_kind_;
   const PathFinder* pf_ = nullptr;
   std::vector<Vec3> goals_;
   std::vector<Vec3> reference_;

@@ -25,7 +25,7 @@ VecEnv::VecEnv(const HabitatConfig& cfg, int num_envs, int num_threads,
     throw std::invalid_argument("VecEnv: num_envs must be > 0, got " + std::to_string(num_envs));
   envs_.reserve(num_envs);
   for (int i = 0; i < num_envs; ++i)
-    envs_.push_back(Env{nullptr, Episode{}, EpisodeMeasures(cfg.success_distance)});
+    envs_.push_back(Env{nullptr, Episode{}, EpisodeMeasures(cfg.success_distance, cfg.ndtw_reference)});
   infos_.resize(num_envs);
   rgb_.assign(rgbSize() * num_envs, 0);
   depth_.assign(depthSize() * num_envs, 0.f);

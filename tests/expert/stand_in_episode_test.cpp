@@ -31,6 +31,7 @@ class StandInEpisodeTest : public ::testing::Test {
       if (p != ep.reference_path.back()) ep.reference_path.push_back(p);
     }
     ep.goals.push_back({at(9, 9.5f), 3.f});
+    ep.gt_locations = ep.reference_path;  // nDTW's reference
     return ep;
   }
   static sim::PathFinder* pf_;

@@ -18,6 +18,7 @@ inline sim::Episode roomEpisode(const std::string& id, const sim::Vec3& start, f
   e.start_rotation = sim::quatFromHeading(heading);
   e.goals.push_back({goal, 3.f});
   e.reference_path = {start, (start + goal) * 0.5f, goal};
+  e.gt_locations = e.reference_path;  // nDTW's reference (sim::NdtwReference::kGt)
   return e;
 }
 

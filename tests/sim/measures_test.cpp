@@ -53,6 +53,7 @@ class MeasuresScene : public ::testing::Test {
     e.start_position = start;
     e.goals.push_back({goal, 3.f});
     e.reference_path = std::move(reference);
+    e.gt_locations = e.reference_path;  // nDTW's reference
     return e;
   }
   static PathFinder* room_;
@@ -125,6 +126,27 @@ TEST_F(MeasuresScene, GroundTruthLocationsAreTheNdtwReference) {
   EXPECT_FLOAT_EQ(m.metrics().ndtw, 1.f);  // exactly the dense ground truth
   EXPECT_EQ(m.metrics().success, 1.f);
   EXPECT_NEAR(m.metrics().spl, 1.f, 0.01f);
+
+  // reference_path, asked for by name, measures against the sparse waypoints instead.
+  EpisodeMeasures r(3.f, NdtwReference::kReferencePath);
+  r.reset(ep, *room_, {{2, 0, 5}, 0.f});
+  r.update({{3, 0, 5}, 0.f}, Action::MoveForward, false);
+  r.update({{4, 0, 5}, 0.f}, Action::MoveForward, false);
+  r.update({{4, 0, 5}, 0.f}, Action::Stop, false);
+  EXPECT_NEAR(r.metrics().ndtw, ndtw(V{{2, 0, 5}, {3, 0, 5}, {4, 0, 5}}, ep.reference_path), 1e-6f);
+  EXPECT_LT(r.metrics().ndtw, 0.9f);
+
+  // Without gt locations the default is an error naming the flag, never a silent fallback.
+  ep.gt_locations.clear();
+  try {
+    m.reset(ep, *room_, {{2, 0, 5}, 0.f});
+    ADD_FAILURE() << "no gt locations must be an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--ndtw_reference reference_path"), std::string::npos);
+  }
+  EXPECT_EQ(parseNdtwReference("reference_path"), NdtwReference::kReferencePath);
+  EXPECT_STREQ(ndtwReferenceName(parseNdtwReference("gt")), "gt");
+  EXPECT_THROW(parseNdtwReference("path"), std::runtime_error);
 }
 
 TEST_F(MeasuresScene, EpisodeWithoutGoalsIsRejected) {

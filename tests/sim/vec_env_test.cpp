@@ -66,6 +66,7 @@ Episode roomEpisode(const std::string& id, const Vec3& start, float heading, con
   e.start_rotation = quatFromHeading(heading);
   e.goals.push_back({goal, 3.f});
   e.reference_path = {start, goal};
+  e.gt_locations = e.reference_path;  // nDTW's reference
   return e;
 }
 
@@ -288,6 +289,16 @@ TEST(EpisodeIterator, FromConfigFiltersLanguages) {
   cfg.data_path = std::string(SVLN_TEST_DATA) + "/episodes/{split}_{role}.json.gz";
   cfg.roles = {"guide"};
   cfg.languages = {"hi-IN"};
+  // These fixtures have no _gt file: nDTW's reference must be asked for by name.
+  try {
+    EpisodeIterator::fromConfig(cfg, "val_unseen", false, false);
+    ADD_FAILURE() << "episodes without ground truth must not silently change nDTW's reference";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("val_unseen_guide_gt.json.gz"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--ndtw_reference reference_path"), std::string::npos) << msg;
+  }
+  cfg.ndtw_reference = NdtwReference::kReferencePath;
   EpisodeIterator it = EpisodeIterator::fromConfig(cfg, "val_unseen", false, false);
   ASSERT_EQ(it.size(), 1u);
   EXPECT_EQ(it.next()->episode_id, "8");
