@@ -66,7 +66,7 @@ float spl(bool success, float shortest, float path_length) {
 }
 
 float EpisodeMeasures::distanceToGoal(const Vec3& p) const {
-  const float g = pf_->geodesicDistance(p, goals_);
+  const float g = pf_ ? pf_->geodesicDistance(p, goals_) : kInf;
   if (std::isfinite(g)) return g;
   // Habitat reports +inf when no path exists (e.g. the goal is on another island); the
   // straight-line distance keeps the means finite and still never counts as success
@@ -86,10 +86,11 @@ const char* ndtwReferenceName(NdtwReference r) {
   return r == NdtwReference::kGt ? "gt" : "reference_path";
 }
 
-void EpisodeMeasures::reset(const Episode& ep, const PathFinder& pf, const AgentState& start) {
+void EpisodeMeasures::reset(const Episode& ep, const PathFinder* pf, const AgentState& start) {
   if (ep.goals.empty())
     throw std::runtime_error("episode " + ep.episode_id + ": no goals, cannot measure");
-  pf_ = &pf;
+  pf_ = pf;
+  was_reset_ = false;
   goals_.clear();
   for (const Goal& g : ep.goals) goals_.push_back(g.position);
   if (reference_kind_ == NdtwReference::kGt && ep.gt_locations.empty())
@@ -107,12 +108,13 @@ void EpisodeMeasures::reset(const Episode& ep, const PathFinder& pf, const Agent
 
   const float d0 = distanceToGoal(start.position);
   // An unreachable goal has no shortest path; the episode's stored one stands in.
-  const bool reachable = std::isfinite(pf.geodesicDistance(start.position, goals_));
+  const bool reachable = pf && std::isfinite(pf->geodesicDistance(start.position, goals_));
   m_.shortest_path_length = reachable ? d0 : ep.geodesic_distance;
   m_.oracle_navigation_error = d0;
   addPathPoint(start.position);
   m_.distance_to_goal = d0;
   refresh();
+  was_reset_ = true;
 }
 
 void EpisodeMeasures::addPathPoint(const Vec3& p) {
@@ -149,7 +151,7 @@ void EpisodeMeasures::refresh() {
 }
 
 void EpisodeMeasures::update(const AgentState& state, Action action, bool collided) {
-  if (pf_ == nullptr) throw std::logic_error("EpisodeMeasures::update before reset");
+  if (!was_reset_) throw std::logic_error("EpisodeMeasures::update before reset");
   ++m_.steps;
   m_.collisions += collided ? 1 : 0;
   if (action == Action::Stop) stop_called_ = true;

@@ -74,7 +74,12 @@ class EpisodeMeasures {
   // `start` is the agent's state after it was placed (usually the episode's start). The
   // nDTW reference is the episode's gt_locations, or its reference_path (see
   // NdtwReference). Throws when the episode has no goals, or no gt_locations under kGt.
-  void reset(const Episode& ep, const PathFinder& pf, const AgentState& start);
+  void reset(const Episode& ep, const PathFinder& pf, const AgentState& start) {
+    reset(ep, &pf, start);
+  }
+  // pf null: no scene at hand; distances are straight lines and SPL's shortest path is the
+  // episode's stored geodesic_distance (`streamvln score` without scenes).
+  void reset(const Episode& ep, const PathFinder* pf, const AgentState& start);
   // `state` is the agent's state after `action`.
   void update(const AgentState& state, Action action, bool collided);
 
@@ -90,6 +95,7 @@ class EpisodeMeasures {
   float success_distance_;
   NdtwReference reference_kind_;
   const PathFinder* pf_ = nullptr;
+  bool was_reset_ = false;
   std::vector<Vec3> goals_;
   std::vector<Vec3> reference_;
   std::vector<float> dtw_row_;  // last row of the DTW matrix over the reference

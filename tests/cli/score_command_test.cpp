@@ -1,0 +1,98 @@
+// `streamvln score`: VLN-CE's measures for paths produced elsewhere. On the real
+// R2R-VLN-CE splits, every episode's gt locations fed back as its path score nDTW 1.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sim/episode.h"
+#include "sim/gzip_io.h"
+
+namespace svln {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string out;  // stdout only
+  std::string err;
+};
+
+Result run(const std::string& args) {
+  const fs::path err = fs::temp_directory_path() / "svln_score_stderr";
+  const std::string cmd = std::string(SVLN_BINARY) + " " + args + " 2>" + err.string();
+  FILE* p = popen(cmd.c_str(), "r");
+  Result r{-1, "", ""};
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(err);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  return r;
+}
+
+nlohmann::json pathsFromGroundTruth(const sim::EpisodeDataset& d) {
+  nlohmann::json t = nlohmann::json::object();
+  for (const sim::Episode& e : d.episodes) {
+    nlohmann::json pos = nlohmann::json::array();
+    for (const sim::Vec3& p : e.gt_locations) pos.push_back({p.x, p.y, p.z});
+    t[e.episode_id] = {{"positions", pos}, {"stop", true}};
+  }
+  return t;
+}
+
+TEST(ScoreCommand, GroundTruthPathsScoreNdtwOneOnBothRealR2rSplits) {
+  for (const std::string split : {"val_seen", "val_unseen"}) {
+    const std::string episodes = std::string(SVLN_REAL_DATA) + "/R2R_VLNCE_v1-3_preprocessed/" +
+                                 split + "/" + split + ".json.gz";
+    const sim::EpisodeDataset d = sim::loadEpisodes(episodes);
+    const fs::path paths = fs::temp_directory_path() / ("svln_score_" + split + ".json");
+    sim::writeFileAtomic(paths.string(), pathsFromGroundTruth(d).dump());
+    const Result r = run("score --episodes " + episodes + " --trajectories " + paths.string());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json s = nlohmann::json::parse(r.out);
+    EXPECT_EQ(s.at("episodes").get<double>(), static_cast<double>(d.episodes.size())) << split;
+    EXPECT_NEAR(s.at("ndtw").get<double>(), 1.0, 1e-6) << split;
+    EXPECT_NEAR(s.at("success_rate").get<double>(), 1.0, 1e-9) << split;
+    EXPECT_LT(s.at("navigation_error").get<double>(), 0.5) << split;
+    EXPECT_EQ(s.at("ndtw_reference"), "gt");
+    EXPECT_EQ(s.at("distance"), "euclidean") << "no scenes: straight lines, and it says so";
+
+    // The sparse reference_path, asked for by name, scores the same paths lower.
+    const Result rp = run("score --episodes " + episodes + " --trajectories " + paths.string() +
+                          " --ndtw_reference reference_path");
+    ASSERT_EQ(rp.exit_code, 0) << rp.err;
+    const nlohmann::json sp = nlohmann::json::parse(rp.out);
+    EXPECT_LT(sp.at("ndtw").get<double>(), 0.9) << split;
+    EXPECT_EQ(sp.at("ndtw_reference"), "reference_path");
+  }
+}
+
+TEST(ScoreCommand, BadTrajectoriesGiveOneLineErrors) {
+  const std::string episodes = std::string(SVLN_REAL_DATA) +
+                               "/R2R_VLNCE_v1-3_preprocessed/val_seen/val_seen.json.gz";
+  const fs::path paths = fs::temp_directory_path() / "svln_score_bad.json";
+  for (const auto& [body, want] :
+       {std::pair<std::string, std::string>{R"({"no-such-id": {"positions": [[0,0,0]]}})",
+                                            "episode no-such-id is not in"},
+        {R"([1, 2])", "expected a JSON object keyed by episode id"},
+        {R"({"1": {"positions": [[0, 0]]}})", "every position must be [x, y, z]"}}) {
+    std::ofstream(paths) << body;
+    const Result r = run("score --episodes " + episodes + " --trajectories " + paths.string());
+    EXPECT_NE(r.exit_code, 0) << body;
+    EXPECT_NE(r.err.find(want), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace svln
