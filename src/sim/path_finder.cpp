@@ -188,25 +188,69 @@ bool tileLayoutValid(const unsigned char* data, int size) {
       align4(sizeof(dtOffMeshConnection) * h.offMeshConCount);
   if (need > static_cast<size_t>(size)) return false;
   if (h.detailMeshCount != 0 && h.detailMeshCount != h.polyCount) return false;
-  // Vertex and detail indices must stay inside their arrays.
-  const unsigned char* p =
-      data + align4(sizeof(dtMeshHeader)) + align4(sizeof(float) * 3 * h.vertCount);
+  if (h.polyCount > 0 && h.vertCount < 3) return false;
+  for (int k = 0; k < 3; ++k)
+    if (!std::isfinite(h.bmin[k]) || !std::isfinite(h.bmax[k]) || h.bmin[k] > h.bmax[k])
+      return false;
+  if (!std::isfinite(h.walkableHeight) || !std::isfinite(h.walkableRadius) ||
+      !std::isfinite(h.walkableClimb) || !std::isfinite(h.bvQuantFactor))
+    return false;
+  // Section starts, in Detour's order.
+  const unsigned char* v = data + align4(sizeof(dtMeshHeader));
+  const unsigned char* p = v + align4(sizeof(float) * 3 * h.vertCount);
   const unsigned char* pd =
       p + align4(sizeof(dtPoly) * h.polyCount) + align4(sizeof(dtLink) * h.maxLinkCount);
+  const unsigned char* dv = pd + align4(sizeof(dtPolyDetail) * h.detailMeshCount);
+  const unsigned char* dt = dv + align4(sizeof(float) * 3 * h.detailVertCount);
+  const unsigned char* bv = dt + align4(4 * static_cast<size_t>(h.detailTriCount));
+  const unsigned char* om = bv + align4(sizeof(dtBVNode) * h.bvNodeCount);
+  // Every coordinate is a finite number (a NaN vertex poisons every query near it).
+  auto finiteFloats = [](const unsigned char* at, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      float f;
+      std::memcpy(&f, at + i * sizeof(float), sizeof(float));
+      if (!std::isfinite(f)) return false;
+    }
+    return true;
+  };
+  if (!finiteFloats(v, 3 * static_cast<size_t>(h.vertCount)) ||
+      !finiteFloats(dv, 3 * static_cast<size_t>(h.detailVertCount)))
+    return false;
+  // Vertex, neighbour, detail and BV-tree indices must stay inside their arrays.
   for (int i = 0; i < h.polyCount; ++i) {
     dtPoly poly;
     std::memcpy(&poly, p + i * sizeof(dtPoly), sizeof(dtPoly));
-    if (poly.vertCount > DT_VERTS_PER_POLYGON) return false;
+    const bool offmesh = poly.getType() == DT_POLYTYPE_OFFMESH_CONNECTION;
+    if (poly.vertCount > DT_VERTS_PER_POLYGON || poly.vertCount < (offmesh ? 2 : 3)) return false;
     for (int k = 0; k < poly.vertCount; ++k) {
       if (poly.verts[k] >= h.vertCount) return false;
+      const unsigned short n = poly.neis[k];
+      if (n != 0 && !(n & DT_EXT_LINK) && n - 1 >= h.polyCount) return false;
     }
     if (i < h.detailMeshCount) {
       dtPolyDetail det;
       std::memcpy(&det, pd + i * sizeof(dtPolyDetail), sizeof(dtPolyDetail));
-      if (static_cast<int>(det.triBase) + det.triCount > h.detailTriCount ||
-          static_cast<int>(det.vertBase) + det.vertCount > h.detailVertCount)
+      // In 64 bits: a huge base must not wrap around into range.
+      if (static_cast<uint64_t>(det.triBase) + det.triCount > static_cast<uint64_t>(h.detailTriCount) ||
+          static_cast<uint64_t>(det.vertBase) + det.vertCount > static_cast<uint64_t>(h.detailVertCount))
         return false;
+      for (int t = 0; t < det.triCount; ++t) {
+        const unsigned char* tri = dt + 4 * (static_cast<size_t>(det.triBase) + t);
+        for (int k = 0; k < 3; ++k)
+          if (tri[k] >= poly.vertCount + det.vertCount) return false;
+      }
     }
+  }
+  for (int i = 0; i < h.bvNodeCount; ++i) {
+    dtBVNode node;
+    std::memcpy(&node, bv + i * sizeof(dtBVNode), sizeof(dtBVNode));
+    if (node.i >= 0 ? node.i >= h.polyCount : i - node.i > h.bvNodeCount) return false;
+  }
+  for (int i = 0; i < h.offMeshConCount; ++i) {
+    dtOffMeshConnection con;
+    std::memcpy(&con, om + i * sizeof(dtOffMeshConnection), sizeof(dtOffMeshConnection));
+    if (con.poly >= h.polyCount || !std::isfinite(con.rad) || !finiteFloats(om + i * sizeof(con), 6))
+      return false;
   }
   return true;
 }
@@ -587,8 +631,14 @@ void PathFinder::loadNavMesh(const std::string& path) {
     file_settings = fromHabitat(hs);
   }
   const dtNavMeshParams& p = header.params;
+  // Detour allocates maxTiles tiles up front and packs tile and polygon ids into 32-bit
+  // references: bound both, and the tile count by what the file can hold.
   if (header.num_tiles <= 0 || p.maxTiles <= 0 || header.num_tiles > p.maxTiles ||
-      p.maxPolys <= 0 || !std::isfinite(p.tileWidth) || !std::isfinite(p.tileHeight))
+      p.maxTiles > (1 << 16) || p.maxPolys <= 0 || p.maxPolys > (1 << 20) ||
+      static_cast<size_t>(header.num_tiles) >
+          bytes.size() / (sizeof(NavMeshTileHeader) + sizeof(dtMeshHeader)) ||
+      !std::isfinite(p.tileWidth) || !std::isfinite(p.tileHeight) || !std::isfinite(p.orig[0]) ||
+      !std::isfinite(p.orig[1]) || !std::isfinite(p.orig[2]))
     throw bad("invalid navmesh parameters (" + std::to_string(header.num_tiles) + " tiles)");
   NavMeshPtr nm(dtAllocNavMesh());
   if (!nm || dtStatusFailed(nm->init(&header.params)))
