@@ -465,13 +465,19 @@ Mesh loadScene(const std::string& path, const GltfLoadOptions& options) {
   std::string err, warn;
   const std::string base_dir = fs::path(path).parent_path().string();
   bool ok = false;
-  if (ext == ".glb") {
-    validateGlb(bytes, path);
-    ok = gltf.LoadBinaryFromMemory(&model, &err, &warn, bytes.data(),
-                                   static_cast<unsigned int>(bytes.size()), base_dir);
-  } else {
-    ok = gltf.LoadASCIIFromString(&model, &err, &warn, reinterpret_cast<const char*>(bytes.data()),
-                                  static_cast<unsigned int>(bytes.size()), base_dir);
+  if (ext == ".glb") validateGlb(bytes, path);
+  try {
+    // tinygltf itself throws on some malformed input (std::out_of_range from a bounds-checked
+    // lookup, nlohmann's type errors): one line naming the file, like every other problem.
+    if (ext == ".glb") {
+      ok = gltf.LoadBinaryFromMemory(&model, &err, &warn, bytes.data(),
+                                     static_cast<unsigned int>(bytes.size()), base_dir);
+    } else {
+      ok = gltf.LoadASCIIFromString(&model, &err, &warn, reinterpret_cast<const char*>(bytes.data()),
+                                    static_cast<unsigned int>(bytes.size()), base_dir);
+    }
+  } catch (const std::exception& e) {
+    throw fail(path, "invalid glTF: " + oneLine(e.what()));
   }
   if (!ok) throw fail(path, "invalid glTF: " + oneLine(err.empty() ? "unknown error" : err));
   if (!warn.empty()) spdlog::debug("{}: {}", path, oneLine(warn));

@@ -3,6 +3,8 @@
 // numbers, and both real R2R-VLN-CE splits load with their ground truth.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "sim/episode.h"
+#include "sim/gltf_io.h"
 #include "sim/path_finder.h"
 
 namespace svln::sim {
@@ -110,6 +113,86 @@ TEST(HabitatReal, CorruptedNavmeshesLoadCleanlyOrFailWithOneLine) {
     EXPECT_GT(refused, 0) << name;
     EXPECT_EQ(loaded + refused, 1500) << name;
   }
+}
+
+TEST(HabitatReal, CorruptedGlbScenesLoadCleanlyOrFailWithOneLine) {
+  // habitat-sim's own test scene, corrupted 2000 ways (seeded): each load either gives a
+  // mesh whose indices are all in range, or throws "<path>: ..." - never crashes.
+  const std::string src = kReal + "/simple_room.glb";
+  std::ifstream in(src, std::ios::binary);
+  const std::vector<char> good((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_GT(good.size(), 1000u);
+  const Mesh ok = loadScene(src);
+  EXPECT_GT(ok.numTriangles(), 0u);
+  const std::string bad = (std::filesystem::temp_directory_path() / "svln_fuzz.glb").string();
+  std::mt19937_64 rng(99);
+  int loaded = 0, refused = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::vector<char> bytes = good;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < edits; ++k) {
+      const size_t at = rng() % bytes.size();
+      const int width = 1 + static_cast<int>(rng() % 4);
+      for (int b = 0; b < width && at + b < bytes.size(); ++b)
+        bytes[at + b] = static_cast<char>(rng() % 3 == 0 ? (rng() % 2 ? '9' : 0xff) : rng());
+    }
+    std::ofstream(bad, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
+    try {
+      const Mesh m = loadScene(bad);
+      ++loaded;
+      for (uint32_t i : m.indices) ASSERT_LT(i, m.positions.size()) << "trial " << trial;
+      ASSERT_EQ(m.triangle_material.size(), m.numTriangles()) << "trial " << trial;
+    } catch (const std::runtime_error& e) {
+      ++refused;
+      EXPECT_EQ(std::string(e.what()).rfind(bad + ": ", 0), 0u) << "trial " << trial << ": " << e.what();
+    }
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_EQ(loaded + refused, 2000);
+
+  // Numbers in the JSON chunk (accessor counts, offsets, strides, indices) replaced, one
+  // at a time, by values that overflow 32-bit sizes or point past every buffer; the GLB is
+  // rebuilt around the edited JSON (chunk and file lengths updated, BIN chunk kept).
+  auto u32 = [&](size_t at) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(good[at])) |
+           static_cast<uint32_t>(static_cast<unsigned char>(good[at + 1])) << 8 |
+           static_cast<uint32_t>(static_cast<unsigned char>(good[at + 2])) << 16 |
+           static_cast<uint32_t>(static_cast<unsigned char>(good[at + 3])) << 24;
+  };
+  auto put32 = [](std::vector<char>& v, uint32_t x) {
+    for (int k = 0; k < 4; ++k) v.push_back(static_cast<char>((x >> (8 * k)) & 0xff));
+  };
+  const uint32_t json_len = u32(12);
+  const std::string json(good.begin() + 20, good.begin() + 20 + json_len);
+  const std::vector<char> rest(good.begin() + 20 + json_len, good.end());  // the BIN chunk
+  int numbers = 0;
+  for (size_t at = 0; at < json.size(); ++at) {
+    if (json[at] != ':' || at + 1 >= json.size() ||
+        !std::isdigit(static_cast<unsigned char>(json[at + 1])))
+      continue;
+    size_t end = at + 1;
+    while (end < json.size() && std::isdigit(static_cast<unsigned char>(json[end]))) ++end;
+    for (const char* value : {"4294967295", "2147483647", "1073741824", "99999999", "0"}) {
+      std::string edited = json;
+      edited.replace(at + 1, end - at - 1, value);
+      while (edited.size() % 4) edited += ' ';
+      std::vector<char> bytes(good.begin(), good.begin() + 8);
+      put32(bytes, static_cast<uint32_t>(20 + edited.size() + rest.size()));
+      put32(bytes, static_cast<uint32_t>(edited.size()));
+      bytes.insert(bytes.end(), good.begin() + 16, good.begin() + 20);  // "JSON"
+      bytes.insert(bytes.end(), edited.begin(), edited.end());
+      bytes.insert(bytes.end(), rest.begin(), rest.end());
+      std::ofstream(bad, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
+      try {
+        const Mesh m = loadScene(bad);
+        for (uint32_t i : m.indices) ASSERT_LT(i, m.positions.size()) << json.substr(at - 20, 40);
+      } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()).rfind(bad + ": ", 0), 0u) << e.what();
+      }
+    }
+    ++numbers;
+  }
+  EXPECT_GT(numbers, 50);
 }
 
 }  // namespace
