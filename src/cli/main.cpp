@@ -16,6 +16,28 @@ std::vector<CommandInfo>& commandRegistry() {
 }
 }  // namespace svln::cli
 
+namespace {
+
+// CLI11's range checks compare, and every comparison with NaN is false, so "--lr nan"
+// would pass them all: no numeric flag of any command takes NaN.
+void rejectNotANumber(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    for (const CLI::Option* opt : sub->get_options()) {
+      for (const std::string& v : opt->results()) {
+        std::string low = v;
+        std::transform(low.begin(), low.end(), low.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (!low.empty() && (low[0] == '+' || low[0] == '-')) low.erase(0, 1);
+        if (low == "nan" || low.rfind("nan(", 0) == 0)
+          throw CLI::ValidationError(opt->get_name(), v + " is not a number");
+      }
+    }
+    rejectNotANumber(*sub);
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace svln::cli;
   CLI::App app{"streamvln: hybrid GRPO + SFT training of StreamVLN agents"};
@@ -32,6 +54,7 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
+    rejectNotANumber(app);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -41,7 +64,9 @@ int main(int argc, char** argv) {
       if (sub->parsed()) return run();
     }
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    // One line: the first of the message (libtorch appends its C++ backtrace below it).
+    const std::string what = e.what();
+    std::cerr << "error: " << what.substr(0, what.find('\n')) << "\n";
     return 1;
   }
   return 0;

@@ -82,5 +82,22 @@ TEST(GenDataCommand, BadArgumentsFailWithOneLine) {
   fs::remove(blocker);
 }
 
+TEST(Cli, NotANumberIsRejectedForEveryNumericFlagWithOneLine) {
+  for (const std::string& args :
+       {std::string("gen-data --out /tmp/svln_nan --val-unseen-fraction nan"),
+        std::string("train --model_path m --habitat_config_path c --output_path o --learning_rate nan"),
+        std::string("train --model_path m --habitat_config_path c --output_path o --max_grad_norm=NaN"),
+        std::string("score --episodes e --trajectories t --success_distance -nan")}) {
+    const Result r = run(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    if (args.find("learning_rate") != std::string::npos)
+      EXPECT_NE(r.output.find("--learning_rate: nan is not a number"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("frame #"), std::string::npos) << r.output;
+  }
+  // A value that merely starts with the letters is not a number check's business.
+  EXPECT_EQ(run("gen-data --out /tmp/nancy_svln --scenes 2 --episodes-per-scene 2").exit_code, 0);
+  fs::remove_all("/tmp/nancy_svln");
+}
+
 }  // namespace
 }  // namespace svln
