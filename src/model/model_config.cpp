@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -129,6 +130,36 @@ void validate(const Qwen2Config& c, const std::string& source) {
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     throw configError(source, "num_key_value_heads", "does not divide num_attention_heads");
   if (c.headDim() % 2 != 0) throw configError(source, "hidden_size", "head dim must be even");
+  positive("max_position_embeddings", c.max_position_embeddings);
+  if (!(c.rope_theta > 0) || !std::isfinite(c.rope_theta))
+    throw configError(source, "rope_theta", "must be a positive finite number");
+  if (!(c.rms_norm_eps > 0) || !std::isfinite(c.rms_norm_eps))
+    throw configError(source, "rms_norm_eps", "must be a positive finite number");
+}
+
+// The multimodal fields a model would divide by, index with or allocate from.
+void validate(const MultimodalConfig& mm, const std::string& source) {
+  auto positive = [&](const std::string& key, int64_t v) {
+    if (v <= 0) throw configError(source, key, "must be positive, got " + std::to_string(v));
+  };
+  positive("num_frames", mm.num_frames);
+  if (mm.num_history < 0)
+    throw configError(source, "num_history", "must be >= 0, got " + std::to_string(mm.num_history));
+  if (mm.num_future_steps < 0)
+    throw configError(source, "num_future_steps", "must be >= 0");
+  if (!mm.has_vision_config) return;
+  const VisionTowerConfig& v = mm.vision;
+  positive("vision_config.hidden_size", v.hidden_size);
+  positive("vision_config.intermediate_size", v.intermediate_size);
+  positive("vision_config.num_hidden_layers", v.num_hidden_layers);
+  positive("vision_config.num_attention_heads", v.num_attention_heads);
+  positive("vision_config.patch_size", v.patch_size);
+  if (v.hidden_size % v.num_attention_heads != 0)
+    throw configError(source, "vision_config.num_attention_heads", "does not divide hidden_size");
+  if (v.image_size < v.patch_size)
+    throw configError(source, "vision_config.image_size", "must be at least patch_size");
+  if (!(v.layer_norm_eps > 0) || !std::isfinite(v.layer_norm_eps))
+    throw configError(source, "vision_config.layer_norm_eps", "must be a positive finite number");
 }
 
 }  // namespace
@@ -167,6 +198,7 @@ ModelConfig parseModelConfig(const std::string& json_text, const std::string& so
     throw configError(source, "use_sliding_window", "sliding-window attention is not supported");
   validate(t, source);
   parseMultimodal(j, source, config.mm);
+  validate(config.mm, source);
   return config;
 }
 

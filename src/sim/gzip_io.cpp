@@ -53,7 +53,7 @@ std::string gzipCompress(const std::string& data, int level) {
   return out;
 }
 
-std::string gzipDecompress(const std::string& data, const std::string& what) {
+std::string gzipDecompress(const std::string& data, const std::string& what, size_t max_bytes) {
   if (!hasGzipMagic(data)) fail(what, "not a gzip stream");
   std::string out;
   size_t pos = 0;
@@ -78,7 +78,18 @@ std::string gzipDecompress(const std::string& data, const std::string& what) {
         inflateEnd(&zs);
         fail(what, "corrupt gzip stream: " + msg);
       }
-      out.append(buf, sizeof(buf) - zs.avail_out);
+      const size_t n = sizeof(buf) - zs.avail_out;
+      if (out.size() + n > max_bytes) {
+        inflateEnd(&zs);
+        fail(what, "inflates to more than " + std::to_string(max_bytes >> 20) +
+                       " MiB (a gzip bomb?)");
+      }
+      try {
+        out.append(buf, n);
+      } catch (const std::bad_alloc&) {
+        inflateEnd(&zs);
+        fail(what, "out of memory after inflating " + std::to_string(out.size() >> 20) + " MiB");
+      }
     }
     pos += zs.total_in;
     inflateEnd(&zs);

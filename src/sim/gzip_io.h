@@ -2,6 +2,7 @@
 // files and anything else the project stores compressed.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace svln::sim {
@@ -15,7 +16,10 @@ std::string readFileMaybeGzip(const std::string& path);
 // the same input always gives the same bytes.
 std::string gzipCompress(const std::string& data, int level = 6);
 // Decompresses one or more concatenated gzip members. `what` names the source in errors.
-std::string gzipDecompress(const std::string& data, const std::string& what);
+// Refuses to inflate past max_bytes (default 4 GiB: a small file that inflates further is a
+// gzip bomb, not data), naming `what`.
+std::string gzipDecompress(const std::string& data, const std::string& what,
+                           size_t max_bytes = size_t{4} << 30);
 
 // Writes `data` to `path` atomically: a temp file beside it is written, flushed, then
 // renamed over the target, so readers never see half a file. Compresses when the name

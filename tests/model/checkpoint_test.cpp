@@ -2,12 +2,14 @@
 // fields, loading by Hugging Face names with missing/unexpected/mismatched tensors named,
 // saving back in the same layout, parameter counts.
 #include "model/checkpoint.h"
+#include "model/streamvln.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace svln::model {
 namespace {
@@ -86,6 +88,33 @@ TEST(ModelConfig, StreamVlnFieldsAndErrors) {
   EXPECT_EQ(errorOf([] { parseModelConfig("{", "c.json"); }).rfind("c.json: invalid JSON", 0), 0u);
   EXPECT_EQ(errorOf([] { loadModelConfig("/nonexistent/dir"); }),
             "/nonexistent/dir: cannot open config");
+
+  // Sizes a model divides by, indexes with or allocates from: zero, negative or non-finite
+  // values are errors naming the key, not an abort (or a silent accept) later.
+  const std::string base = modelConfigToJson(namedStreamVLNConfig("tiny"));
+  for (const auto& [key, value, want] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"num_attention_heads", "0", "num_attention_heads: must be positive"},
+           {"max_position_embeddings", "-4", "max_position_embeddings: must be positive"},
+           {"rope_theta", "0", "rope_theta: must be a positive finite number"},
+           {"num_frames", "0", "num_frames: must be positive"},
+           {"num_history", "-1", "num_history: must be >= 0"}}) {
+    nlohmann::json j = nlohmann::json::parse(base);
+    j[key] = nlohmann::json::parse(value);
+    EXPECT_NE(errorOf([&] { parseModelConfig(j.dump(), "c.json"); }).find("c.json: " + want),
+              std::string::npos)
+        << key << " = " << value << ": " << errorOf([&] { parseModelConfig(j.dump(), "c.json"); });
+  }
+  nlohmann::json j = nlohmann::json::parse(base);
+  j["vision_config"]["num_attention_heads"] = 0;
+  EXPECT_NE(errorOf([&] { parseModelConfig(j.dump(), "c.json"); })
+                .find("vision_config.num_attention_heads: must be positive"),
+            std::string::npos)
+      << errorOf([&] { parseModelConfig(j.dump(), "c.json"); });
+  j = nlohmann::json::parse(base);
+  j["vision_config"]["image_size"] = 7;
+  EXPECT_NE(errorOf([&] { parseModelConfig(j.dump(), "c.json"); }).find("image_size: must be at least"),
+            std::string::npos);
 }
 
 TEST(Checkpoint, ParameterCountsOfTheTinyModels) {

@@ -83,5 +83,20 @@ TEST(GzipIo, AtomicWriteCompressesByNameAndLeavesNoTempFiles) {
   fs::remove_all(d);
 }
 
+TEST(GzipIo, AStreamThatInflatesPastTheLimitIsRefusedAsABomb) {
+  const std::string zeros(8 << 20, '\0');  // 8 MiB of zeros compress to ~8 KiB
+  const std::string z = gzipCompress(zeros);
+  EXPECT_LT(z.size(), 64u << 10);
+  EXPECT_EQ(gzipDecompress(z, "mem", 8 << 20).size(), zeros.size()) << "at the limit: fine";
+  try {
+    gzipDecompress(z, "bomb.json.gz", 1 << 20);
+    ADD_FAILURE() << "inflating 8 MiB under a 1 MiB limit must fail";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("bomb.json.gz: ", 0), 0u) << msg;
+    EXPECT_NE(msg.find("gzip bomb"), std::string::npos) << msg;
+  }
+}
+
 }  // namespace
 }  // namespace svln::sim
