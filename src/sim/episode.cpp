@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 
 #include "sim/gzip_io.h"
@@ -255,8 +256,15 @@ EpisodeDataset loadEpisodes(const std::string& path) {
   if (!eps->is_array()) throw std::runtime_error(path + ": \"episodes\" must be an array");
   EpisodeDataset data;
   data.episodes.reserve(eps->size());
-  for (size_t i = 0; i < eps->size(); ++i)
+  std::map<std::string, size_t> seen;  // episode_id -> index: ids key the gt file and results
+  for (size_t i = 0; i < eps->size(); ++i) {
     data.episodes.push_back(parseEpisode((*eps)[i], path, i));
+    const auto [it, fresh] = seen.emplace(data.episodes.back().episode_id, i);
+    if (!fresh)
+      throw std::runtime_error(path + ": episode " + std::to_string(i) + " (id " + it->first +
+                               "): the same id as episode " + std::to_string(it->second) +
+                               " (ids key the ground truth and the results)");
+  }
   for (auto it = root.begin(); it != root.end(); ++it)
     if (it.key() != "episodes") data.extra[it.key()] = *it;
 

@@ -212,6 +212,13 @@ TEST_F(EpisodeBadInput, MissingEpisodesOrRequiredField) {
             p2 + ": episode 1 (id 5): field 'instruction_text' is missing");
 }
 
+TEST_F(EpisodeBadInput, DuplicateIdsAreAnError) {
+  const std::string p = write("d.json.gz", withField("episode_id", 4));
+  EXPECT_EQ(errorOf([&] { loadEpisodes(p); }),
+            p + ": episode 1 (id 4): the same id as episode 0 (ids key the ground truth and the "
+                "results)");
+}
+
 TEST_F(EpisodeBadInput, WrongTypes) {
   const std::string p1 = write("a.json.gz", withField("start_position", {0, "up", 0}));
   EXPECT_EQ(errorOf([&] { loadEpisodes(p1); }),
