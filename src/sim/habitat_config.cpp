@@ -37,9 +37,11 @@ class Reader {
   void keys(const YAML::Node& node, const std::string& path,
             const std::set<std::string>& known) const {
     if (!node.IsMap()) fail(path + ": expected a mapping");
+    std::set<std::string> seen;  // yaml-cpp keeps a repeated key silently; we do not
     for (const auto& kv : node) {
       const std::string k = kv.first.as<std::string>();
       if (!known.count(k)) fail("unknown key " + (path.empty() ? k : path + "." + k));
+      if (!seen.insert(k).second) fail("key " + (path.empty() ? k : path + "." + k) + " appears twice");
     }
   }
 
@@ -203,13 +205,16 @@ void validate(const Reader& r, const HabitatConfig& c) {
   if (!(c.actions.turn_angle_deg > 0.f && c.actions.turn_angle_deg <= 180.f))
     r.fail("habitat.simulator.turn_angle must be in (0, 180], got " +
            std::to_string(c.actions.turn_angle_deg));
-  if (!(c.agent_height > 0.f)) r.fail("habitat.simulator.agents.main_agent.height must be > 0");
-  if (!(c.agent_radius > 0.f)) r.fail("habitat.simulator.agents.main_agent.radius must be > 0");
+  // Finite and of a size an agent can have (Habitat's are 1.5 / 0.1 m; RxR's 0.88 / 0.18).
+  if (!(c.agent_height > 0.f && c.agent_height <= 10.f))
+    r.fail("habitat.simulator.agents.main_agent.height must be in (0, 10] m");
+  if (!(c.agent_radius > 0.f && c.agent_radius <= 2.f))
+    r.fail("habitat.simulator.agents.main_agent.radius must be in (0, 2] m");
   if (c.max_episode_steps <= 0)
     r.fail("habitat.environment.max_episode_steps must be > 0, got " +
            std::to_string(c.max_episode_steps));
-  if (!(c.success_distance > 0.f))
-    r.fail("habitat.task.measurements.success.success_distance must be > 0");
+  if (!(c.success_distance > 0.f && c.success_distance <= 100.f))
+    r.fail("habitat.task.measurements.success.success_distance must be in (0, 100] m");
   if (c.split.empty()) r.fail("habitat.dataset.split must not be empty");
 }
 

@@ -186,7 +186,13 @@ TEST_F(HabitatConfigTest, RangeAndTypeErrors) {
   EXPECT_EQ(err("habitat:\n  simulator:\n    forward_step_size: 0\n"),
             p + ": habitat.simulator.forward_step_size must be in (0, 5], got 0.000000");
   EXPECT_EQ(err("habitat:\n  task:\n    measurements:\n      success: {success_distance: 0}\n"),
-            p + ": habitat.task.measurements.success.success_distance must be > 0");
+            p + ": habitat.task.measurements.success.success_distance must be in (0, 100] m");
+  EXPECT_EQ(err("habitat:\n  task:\n    measurements:\n      success: {success_distance: .inf}\n"),
+            p + ": habitat.task.measurements.success.success_distance must be in (0, 100] m");
+  EXPECT_EQ(err("habitat:\n  simulator:\n    agents:\n      main_agent: {radius: 1e9}\n"),
+            p + ": habitat.simulator.agents.main_agent.radius must be in (0, 2] m");
+  EXPECT_EQ(err("habitat:\n  simulator:\n    turn_angle: 15\n    turn_angle: 30\n"),
+            p + ": key habitat.simulator.turn_angle appears twice");
   EXPECT_EQ(err(sensors + "          rgb_sensor: {position: [0.1, 1.2, 0]}\n"),
             p + ": habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.position: only [0, "
                 "height, 0] is "
