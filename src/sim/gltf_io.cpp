@@ -299,6 +299,10 @@ struct Loader {
     const auto base = static_cast<uint32_t>(out.positions.size());
     for (size_t i = 0; i < pos.count; ++i) {
       Vec3 p = apply(world, {component(pos, i, 0), component(pos, i, 1), component(pos, i, 2)});
+      // A NaN or infinite vertex would poison the navmesh build and every ray near it.
+      if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
+        throw fail(path, "vertex " + std::to_string(i) + " of a primitive (accessor " +
+                             std::to_string(pos_it->second) + ") is not finite");
       out.positions.push_back(z_up ? zUpToYUp(p) : p);
     }
     const auto uv_it = prim.attributes.find("TEXCOORD_0");

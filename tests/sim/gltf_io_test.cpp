@@ -347,6 +347,10 @@ TEST(GltfIo, BadFilesGiveOneLineErrorsNamingTheFile) {
   inconsistent.triangle_material.pop_back();
   EXPECT_NE(errorOf([&] { saveGlb(inconsistent, glb); }).find("inconsistent mesh"),
             std::string::npos);
+  Mesh nan_vertex = sampleScene();
+  nan_vertex.positions[1].y = std::numeric_limits<float>::quiet_NaN();
+  saveGlb(nan_vertex, glb);
+  expectError(glb, "is not finite");
   for (const auto& p : {glb, gltf, obj}) fs::remove(p);
 }
 
