@@ -188,6 +188,9 @@ at::Tensor SafetensorsFile::load(const std::string& name) const {
   // Copy out of the map (offsets need not be aligned to the element size).
   at::Tensor t = at::empty(i.shape, at::TensorOptions().dtype(type));
   if (i.end > i.begin) std::memcpy(t.data_ptr(), map_ + data_start_ + i.begin, i.end - i.begin);
+  // A NaN or infinite weight makes every output NaN; say where it is instead.
+  if (at::isFloatingType(type) && t.numel() > 0 && !at::isfinite(t).all().item<bool>())
+    throw std::runtime_error(path_ + ": tensor '" + name + "' holds NaN or infinite values");
   return t;
 }
 

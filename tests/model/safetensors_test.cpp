@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace svln::model {
@@ -92,6 +93,25 @@ TEST(Safetensors, ShardedIndexCheckpoint) {
   EXPECT_EQ(j["metadata"]["total_size"], 840);
   SafetensorsCheckpoint back(dir);
   EXPECT_FLOAT_EQ(back.load("c", at::kFloat)[9].item<float>(), 3.0f);
+}
+
+TEST(Safetensors, NonFiniteWeightsAreNamedAtLoad) {
+  std::string dir = tempDir();
+  at::Tensor w = at::ones({2, 2});
+  w[1][0] = std::numeric_limits<float>::quiet_NaN();
+  at::Tensor h = at::tensor({1.0f, std::numeric_limits<float>::infinity()}).to(at::kBFloat16);
+  saveSafetensors(dir + "/n.safetensors", {{"ok", at::ones({3})}, {"w", w}, {"h", h}});
+  SafetensorsFile f(dir + "/n.safetensors");
+  EXPECT_TRUE(f.load("ok").equal(at::ones({3})));
+  for (const char* name : {"w", "h"}) {
+    try {
+      f.load(name);
+      ADD_FAILURE() << name << ": a non-finite weight must be refused";
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()),
+                dir + "/n.safetensors: tensor '" + name + "' holds NaN or infinite values");
+    }
+  }
 }
 
 TEST(Safetensors, CorruptFilesGiveOneClearError) {
