@@ -15,6 +15,11 @@
 namespace svln::model {
 namespace {
 
+// Ids index dense tables: far above any real vocabulary (Qwen2's has 151,665), far below what
+// a corrupt file could make us allocate.
+constexpr int64_t kMaxTokenId = int64_t{1} << 22;
+
+
 using Json = nlohmann::json;
 
 struct AddedToken {
@@ -109,8 +114,9 @@ void Tokenizer::Impl::parseModel(const Json& model) {
   if (!model.contains("vocab") || !model["vocab"].is_object()) fail("missing model.vocab");
   int max_id = -1;
   for (const auto& [token, id_json] : model["vocab"].items()) {
-    if (!id_json.is_number_integer() || id_json.get<int>() < 0) {
-      fail("model.vocab['" + token + "'] is not a non-negative id");
+    if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0 ||
+        id_json.get<int64_t>() >= kMaxTokenId) {
+      fail("model.vocab['" + token + "'] is not an id in [0, " + std::to_string(kMaxTokenId) + ")");
     }
     vocab.emplace(token, id_json.get<int>());
     max_id = std::max(max_id, id_json.get<int>());
@@ -199,6 +205,8 @@ void Tokenizer::Impl::parseAddedTokens(const Json& list) {
     AddedToken a;
     a.content = t.value("content", "");
     if (a.content.empty() || !t.contains("id")) fail("added token without content or id");
+    if (!t["id"].is_number_integer() || t["id"].get<int64_t>() >= kMaxTokenId)
+      fail("added token '" + a.content + "' has no integer id below " + std::to_string(kMaxTokenId));
     a.id = t["id"].get<int>();
     a.single_word = t.value("single_word", false);
     a.lstrip = t.value("lstrip", false);

@@ -125,6 +125,21 @@ TEST(Tokenizer, BadFilesFailWithTheFileName) {
   auto bad_merge = root;
   bad_merge["model"]["merges"][0] = {"zz_not_a_token", "a"};
   EXPECT_THROW(Tokenizer::fromJsonText(bad_merge.dump(), "m.json"), std::runtime_error);
+  // Ids that would make the dense id tables huge (a corrupt file, not a vocabulary).
+  auto huge_vocab_id = root;
+  huge_vocab_id["model"]["vocab"]["zz"] = 1000000000;
+  auto huge_added_id = root;
+  huge_added_id["added_tokens"].push_back({{"id", 2000000000}, {"content", "<big>"}});
+  for (const auto& [edited, want] :
+       {std::pair<nlohmann::json, std::string>{huge_vocab_id, "model.vocab['zz'] is not an id in"},
+        {huge_added_id, "added token '<big>' has no integer id below"}}) {
+    try {
+      Tokenizer::fromJsonText(edited.dump(), "big.json");
+      ADD_FAILURE() << want;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("big.json: " + want), std::string::npos) << e.what();
+    }
+  }
   const Tokenizer tok = Tokenizer::fromFile(kTokDir);
   EXPECT_THROW(tok.encode(std::string("\xff\xfe")), std::runtime_error);
   EXPECT_THROW(tok.idToToken(tok.vocabSize()), std::runtime_error);
