@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -92,6 +93,14 @@ TrainerState loadTrainerState(const std::string& checkpoint_dir) {
     s.rng = j.at("rng").get<std::string>();
     s.world_size = j.value("world_size", 1);  // absent in single-process checkpoints
     s.zero_stage = j.value("zero_stage", 0);
+    // Each update draws at most 10^6 episodes (--num_episodes_per_update's range); the
+    // trainer checks the exact count against its settings.
+    if (s.update < 0 || s.update > (int64_t{1} << 40) || s.episodes_drawn < 0 ||
+        s.episodes_drawn > s.update * 1000000 ||
+        s.baseline_count < 0 || s.nonfinite_streak < 0 || !std::isfinite(s.baseline_mean))
+      throw std::runtime_error(path + ": inconsistent counters (update " +
+                               std::to_string(s.update) + ", episodes_drawn " +
+                               std::to_string(s.episodes_drawn) + ")");
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(path + ": " + e.what());

@@ -510,7 +510,14 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   sim::EpisodeIterator episodes = sim::EpisodeIterator::fromConfig(hcfg, "train", true, true);
   if (episodes.size() == 0)
     throw std::runtime_error(o.habitat_config_path + ": the train split has no episodes");
-  for (int64_t i = 0; i < state.episodes_drawn; ++i) episodes.next();  // the saved cursor
+  // The saved cursor: every update draws E episodes, so a checkpoint of another E (or a
+  // corrupt counter, which would replay the iterator for ever) cannot be resumed exactly.
+  if (state.episodes_drawn != state.update * E)
+    throw std::runtime_error(resume_from + "/trainer_state.json: " +
+                             std::to_string(state.episodes_drawn) + " episodes drawn in " +
+                             std::to_string(state.update) + " updates, not " +
+                             std::to_string(E) + " per update (--num_episodes_per_update)");
+  for (int64_t i = 0; i < state.episodes_drawn; ++i) episodes.next();
 
   RolloutOptions ro;
   ro.mode = RolloutMode::kTrain;

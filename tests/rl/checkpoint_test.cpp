@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
@@ -142,6 +143,31 @@ TEST(TrainCheckpoint, ABrokenPointerNamesTheFile) {
     FAIL();
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("latest: points at 'checkpoint-9'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainCheckpoint, ImpossibleCountersInTheStateAreRefusedNotReplayed) {
+  // A huge "episodes drawn" once made a resume replay the episode iterator for ever.
+  const fs::path dir = freshDir("svln_ckpt_counters");
+  auto write = [&](int64_t update, int64_t drawn) {
+    std::ofstream(dir / "trainer_state.json")
+        << nlohmann::json{{"update", update}, {"episodes_drawn", drawn}, {"baseline_mean", 0.0},
+                          {"baseline_count", 0}, {"nonfinite_streak", 0}, {"rng", ""}}
+               .dump();
+  };
+  write(3, 12);
+  EXPECT_EQ(loadTrainerState(dir.string()).episodes_drawn, 12);
+  for (const auto& [update, drawn] : {std::pair<int64_t, int64_t>{3, 1000000000000000},
+                                      {-1, 0}, {2, -5}}) {
+    write(update, drawn);
+    try {
+      loadTrainerState(dir.string());
+      ADD_FAILURE() << update << " " << drawn;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("trainer_state.json: inconsistent counters"),
+                std::string::npos)
+          << e.what();
+    }
   }
 }
 
