@@ -115,10 +115,12 @@ void parseMultimodal(const json& j, const std::string& source, MultimodalConfig&
   v.layer_norm_eps = optional<double>(*it, "layer_norm_eps", v.layer_norm_eps, vsrc);
 }
 
+void requirePositive(const std::string& source, const std::string& key, int64_t v) {
+  if (v <= 0) throw configError(source, key, "must be positive, got " + std::to_string(v));
+}
+
 void validate(const Qwen2Config& c, const std::string& source) {
-  auto positive = [&](const char* key, int64_t v) {
-    if (v <= 0) throw configError(source, key, "must be positive, got " + std::to_string(v));
-  };
+  auto positive = [&](const char* key, int64_t v) { requirePositive(source, key, v); };
   positive("vocab_size", c.vocab_size);
   positive("hidden_size", c.hidden_size);
   positive("intermediate_size", c.intermediate_size);
@@ -139,9 +141,7 @@ void validate(const Qwen2Config& c, const std::string& source) {
 
 // The multimodal fields a model would divide by, index with or allocate from.
 void validate(const MultimodalConfig& mm, const std::string& source) {
-  auto positive = [&](const std::string& key, int64_t v) {
-    if (v <= 0) throw configError(source, key, "must be positive, got " + std::to_string(v));
-  };
+  auto positive = [&](const std::string& key, int64_t v) { requirePositive(source, key, v); };
   positive("num_frames", mm.num_frames);
   if (mm.num_history < 0)
     throw configError(source, "num_history", "must be >= 0, got " + std::to_string(mm.num_history));

@@ -1,14 +1,14 @@
 // `streamvln eval` end to end on a fresh procedural world and a random tiny StreamVLN:
 // the episode cap flag bounds every episode, and the results file lists each episode.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "run_cli.h"
 
 namespace svln {
 namespace {
@@ -16,14 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 
 int run(const std::string& args, std::string* output) {
-  const std::string cmd = std::string(SVLN_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return -1;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) output->append(buf.data(), n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const test::CliRun r = test::runCli(args);
+  *output += r.output;
+  return r.exit_code;
 }
 
 TEST(EvalCommand, MaxEpisodeStepsCapsEveryEpisode) {

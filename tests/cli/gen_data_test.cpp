@@ -1,9 +1,7 @@
 // `streamvln gen-data` end to end: the binary writes a dataset whose config, episodes,
 // scenes and navmeshes load back; bad arguments give one error line and a non-zero exit.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,34 +11,20 @@
 #include "sim/gltf_io.h"
 #include "sim/habitat_config.h"
 #include "sim/path_finder.h"
+#include "run_cli.h"
 
 namespace svln {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(SVLN_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using test::runCli;
+const auto run = [](const std::string& args) { return runCli(args); };
 
 TEST(GenDataCommand, WritesADatasetThatLoadsBack) {
   const fs::path out = fs::temp_directory_path() / "svln_gen_data_cli";
   fs::remove_all(out);
-  const Result r = run("gen-data --out " + out.string() +
+  const auto r = run("gen-data --out " + out.string() +
                        " --scenes 3 --episodes-per-scene 4 --seed 7 --val-seen-fraction 0.25");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("wrote 3 scenes"), std::string::npos) << r.output;
@@ -75,7 +59,7 @@ TEST(GenDataCommand, BadArgumentsFailWithOneLine) {
 
   const fs::path blocker = fs::temp_directory_path() / "svln_gen_data_cli_file";
   std::ofstream(blocker) << "not a folder";
-  const Result r = run("gen-data --out " + (blocker / "data").string() + " --scenes 1");
+  const auto r = run("gen-data --out " + (blocker / "data").string() + " --scenes 1");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output.rfind("error: ", 0), 0u) << r.output;
   EXPECT_NE(r.output.find(blocker.string()), std::string::npos) << r.output;
@@ -88,7 +72,7 @@ TEST(Cli, NotANumberIsRejectedForEveryNumericFlagWithOneLine) {
         std::string("train --model_path m --habitat_config_path c --output_path o --learning_rate nan"),
         std::string("train --model_path m --habitat_config_path c --output_path o --max_grad_norm=NaN"),
         std::string("score --episodes e --trajectories t --success_distance -nan")}) {
-    const Result r = run(args);
+    const auto r = run(args);
     EXPECT_NE(r.exit_code, 0) << args;
     if (args.find("learning_rate") != std::string::npos)
       EXPECT_NE(r.output.find("--learning_rate: nan is not a number"), std::string::npos) << r.output;

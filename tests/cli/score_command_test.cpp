@@ -1,9 +1,7 @@
 // `streamvln score`: VLN-CE's measures for paths produced elsewhere. On the real
 // R2R-VLN-CE splits, every episode's gt locations fed back as its path score nDTW 1.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +10,7 @@
 
 #include "sim/episode.h"
 #include "sim/gzip_io.h"
+#include "run_cli.h"
 
 namespace svln {
 namespace {
@@ -20,24 +19,13 @@ namespace fs = std::filesystem;
 
 struct Result {
   int exit_code;
-  std::string out;  // stdout only
+  std::string out;  // stdout only: the JSON
   std::string err;
 };
 
 Result run(const std::string& args) {
-  const fs::path err = fs::temp_directory_path() / "svln_score_stderr";
-  const std::string cmd = std::string(SVLN_BINARY) + " " + args + " 2>" + err.string();
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, "", ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  return r;
+  const test::CliRun r = test::runCli(args, /*stderr_apart=*/true);
+  return {r.exit_code, r.output, r.err};
 }
 
 nlohmann::json pathsFromGroundTruth(const sim::EpisodeDataset& d) {

@@ -22,6 +22,22 @@ namespace {
 
 const std::string kReal = SVLN_REAL_DATA;
 
+std::vector<char> fileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<char>((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Overwrites 1-4 runs of 1-4 bytes at or after `from` with random values (a third 0xff).
+void corrupt(std::vector<char>& bytes, std::mt19937_64& rng, size_t from) {
+  const int edits = 1 + static_cast<int>(rng() % 4);
+  for (int k = 0; k < edits; ++k) {
+    const size_t at = from + rng() % (bytes.size() - from);
+    const int width = 1 + static_cast<int>(rng() % 4);
+    for (int b = 0; b < width && at + b < bytes.size(); ++b)
+      bytes[at + b] = static_cast<char>(rng() % 3 == 0 ? 0xff : rng());
+  }
+}
+
 PathFinder navmesh(const std::string& name) {
   const std::string path = kReal + "/" + name;
   EXPECT_TRUE(std::filesystem::exists(path)) << path;
@@ -72,21 +88,14 @@ TEST(HabitatReal, CorruptedNavmeshesLoadCleanlyOrFailWithOneLine) {
   // crashed is left in the temp folder.
   for (const char* name : {"van-gogh-room.navmesh", "skokloster-castle.navmesh"}) {
     const std::string src = kReal + "/" + name;
-    std::ifstream in(src, std::ios::binary);
-    const std::vector<char> good((std::istreambuf_iterator<char>(in)), {});
+    const std::vector<char> good = fileBytes(src);
     ASSERT_GT(good.size(), 200u);
     const std::string bad = (std::filesystem::temp_directory_path() / "svln_fuzz.navmesh").string();
     std::mt19937_64 rng(1234);
     int loaded = 0, refused = 0;
     for (int trial = 0; trial < 1500; ++trial) {
       std::vector<char> bytes = good;
-      const int edits = 1 + static_cast<int>(rng() % 4);
-      for (int k = 0; k < edits; ++k) {
-        const size_t at = 12 + rng() % (bytes.size() - 12);
-        const int width = 1 + static_cast<int>(rng() % 4);
-        for (int b = 0; b < width && at + b < bytes.size(); ++b)
-          bytes[at + b] = static_cast<char>(rng() % 3 == 0 ? 0xff : rng());
-      }
+      corrupt(bytes, rng, 12);  // past the set header's magic and version
       std::ofstream(bad, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
       PathFinder pf;
       try {
@@ -119,8 +128,7 @@ TEST(HabitatReal, CorruptedGlbScenesLoadCleanlyOrFailWithOneLine) {
   // habitat-sim's own test scene, corrupted 2000 ways (seeded): each load either gives a
   // mesh whose indices are all in range, or throws "<path>: ..." - never crashes.
   const std::string src = kReal + "/simple_room.glb";
-  std::ifstream in(src, std::ios::binary);
-  const std::vector<char> good((std::istreambuf_iterator<char>(in)), {});
+  const std::vector<char> good = fileBytes(src);
   ASSERT_GT(good.size(), 1000u);
   const Mesh ok = loadScene(src);
   EXPECT_GT(ok.numTriangles(), 0u);
@@ -129,13 +137,7 @@ TEST(HabitatReal, CorruptedGlbScenesLoadCleanlyOrFailWithOneLine) {
   int loaded = 0, refused = 0;
   for (int trial = 0; trial < 2000; ++trial) {
     std::vector<char> bytes = good;
-    const int edits = 1 + static_cast<int>(rng() % 4);
-    for (int k = 0; k < edits; ++k) {
-      const size_t at = rng() % bytes.size();
-      const int width = 1 + static_cast<int>(rng() % 4);
-      for (int b = 0; b < width && at + b < bytes.size(); ++b)
-        bytes[at + b] = static_cast<char>(rng() % 3 == 0 ? (rng() % 2 ? '9' : 0xff) : rng());
-    }
+    corrupt(bytes, rng, 0);
     std::ofstream(bad, std::ios::binary | std::ios::trunc).write(bytes.data(), bytes.size());
     try {
       const Mesh m = loadScene(bad);
