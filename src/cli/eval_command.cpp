@@ -29,6 +29,7 @@ struct EvalCommandOptions {
   int save_videos = 0;
   int max_episode_steps = 0;  // 0: the config's
   sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;
+  bool habitat_path_limits = true;
   rl::EvalOptions eval;
 };
 
@@ -43,6 +44,7 @@ int runEval(const EvalCommandOptions& o) {
   sim::HabitatConfig cfg = sim::loadHabitatConfig(o.config);
   if (o.max_episode_steps > 0) cfg.max_episode_steps = o.max_episode_steps;
   cfg.ndtw_reference = o.ndtw_reference;
+  cfg.habitat_path_limits = o.habitat_path_limits;
   rl::Policy policy = rl::loadPolicy(o.model_path, o.adapter, rl::deviceLoadOptions(o.device, 0, o.precision));
   const rl::EvalResult r = rl::evaluate(cfg, policy, o.eval);
   std::printf("%s\n", rl::formatSummary(r).c_str());
@@ -77,6 +79,7 @@ const RegisterCommand kEval(
                      "bf16 weights on a GPU")
           ->capture_default_str();
       io::addNdtwReferenceFlag(app, o->ndtw_reference);
+      io::addPathSearchLimitsFlag(app, o->habitat_path_limits);
       app.add_option("--precision", o->precision, rl::kPrecisionHelp)
           ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
           ->capture_default_str();

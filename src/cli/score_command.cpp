@@ -40,6 +40,7 @@ struct ScoreOptions {
   std::string scenes_dir;
   float success_distance = 3.f;
   sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;
+  bool habitat_path_limits = true;
   std::string out;  // per-episode metrics as JSON (optional)
 };
 
@@ -87,6 +88,8 @@ int runScore(const ScoreOptions& o) {
                                  "'s scene; --scenes_dir)");
       pf = std::make_unique<sim::PathFinder>();
       pf->loadNavMesh(nav.string());
+      pf->setSearchLimits(o.habitat_path_limits ? sim::PathSearchLimits{}
+                                                : sim::PathSearchLimits::unlimited());
     }
     return pf.get();
   };
@@ -143,6 +146,7 @@ const RegisterCommand kRegister(
           ->check(CLI::PositiveNumber)
           ->capture_default_str();
       io::addNdtwReferenceFlag(app, o->ndtw_reference);
+      io::addPathSearchLimitsFlag(app, o->habitat_path_limits);
       app.add_option("--out", o->out, "also write the summary and per-episode metrics here");
       return [o] { return runScore(*o); };
     });

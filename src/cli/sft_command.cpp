@@ -38,6 +38,7 @@ const RegisterCommand kRegister(
                      "bf16 weights on a GPU")
           ->capture_default_str();
       io::addNdtwReferenceFlag(app, c->ndtw_reference);
+      io::addPathSearchLimitsFlag(app, c->habitat_path_limits);
       app.add_option("--precision", c->precision, rl::kPrecisionHelp)
           ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
           ->capture_default_str();

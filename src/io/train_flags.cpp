@@ -30,6 +30,7 @@ void addBasic(CLI::App& app, TrainOptions& o) {
                                   {"phase2_progress", Phase::Phase2Progress}}))
       ->default_str("phase1_stop")->group(g);
   addNdtwReferenceFlag(app, o.ndtw_reference, g);
+  addPathSearchLimitsFlag(app, o.habitat_path_limits, g);
 }
 
 void addHybrid(CLI::App& app, TrainOptions& o) {
@@ -205,6 +206,17 @@ void addNdtwReferenceFlag(CLI::App& app, sim::NdtwReference& r, const char* grou
                       {{"gt", sim::NdtwReference::kGt},
                        {"reference_path", sim::NdtwReference::kReferencePath}}))
                   ->default_str("gt");
+  if (group) opt->group(group);
+}
+
+void addPathSearchLimitsFlag(CLI::App& app, bool& habitat, const char* group) {
+  auto* opt = app.add_option("--path_search_limits", habitat,
+                             "shortest-path search: habitat = habitat-sim's limits (256-polygon "
+                             "paths, 2048 A* nodes; beyond them no path, as Habitat reports); "
+                             "unlimited = Detour's")
+                  ->transform(CLI::CheckedTransformer(
+                      std::map<std::string, bool>{{"habitat", true}, {"unlimited", false}}))
+                  ->default_str("habitat");
   if (group) opt->group(group);
 }
 

@@ -77,7 +77,8 @@ struct TrainOptions {
   // the earlier reward, where a forced STOP earned the distance term alone.
   double forced_stop_penalty = 1.0;
   double false_stop_penalty = 0.5;
-  sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;  // --ndtw_reference  // phase1_stop: a STOP called beyond the success distance
+  sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;  // --ndtw_reference
+  bool habitat_path_limits = true;                                // --path_search_limits  // phase1_stop: a STOP called beyond the success distance
   // Every eval_every updates (0: never) the policy is evaluated greedily on eval_split
   // (eval_episodes of it, 0 = all); the best by SR, then SPL, is kept in best/.
   int eval_every = 0;

@@ -113,6 +113,7 @@ SftResult runSft(const SftConfig& c) {
 
   sim::HabitatConfig hcfg = sim::loadHabitatConfig(c.habitat_config_path);
   hcfg.ndtw_reference = c.ndtw_reference;
+  hcfg.habitat_path_limits = c.habitat_path_limits;
   if (c.max_episode_steps > 0) hcfg.max_episode_steps = c.max_episode_steps;
   const int threads = c.num_threads > 0 ? c.num_threads : std::max(1u, std::thread::hardware_concurrency());
   sim::VecEnv envs(hcfg, c.episodes_per_update, std::min(threads, c.episodes_per_update));

@@ -31,6 +31,7 @@ struct SftConfig {
   std::string device = "auto";     // rl::deviceLoadOptions
   std::string precision = "auto";  // rl::deviceLoadOptions
   sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;  // --ndtw_reference
+  bool habitat_path_limits = true;                                // --path_search_limits
   bool gradient_checkpointing = true;  // recompute decoder layers in backward
   model::LoraConfig lora = [] {
     model::LoraConfig l;

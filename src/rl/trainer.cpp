@@ -498,6 +498,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
 
   sim::HabitatConfig hcfg = sim::loadHabitatConfig(o.habitat_config_path);
   hcfg.ndtw_reference = o.ndtw_reference;
+  hcfg.habitat_path_limits = o.habitat_path_limits;
   if (cfg.max_episode_steps > 0) hcfg.max_episode_steps = cfg.max_episode_steps;
   // Each rank rolls out its contiguous shard of the update's episodes (rl/distributed.h).
   const int E = o.num_episodes_per_update, G = o.group_size;

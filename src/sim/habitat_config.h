@@ -33,6 +33,8 @@ struct HabitatConfig {
   float success_distance = 3.f;
   // Not a Habitat key: what nDTW/SDTW compare against (--ndtw_reference; sim/measures.h).
   NdtwReference ndtw_reference = NdtwReference::kGt;
+  // Not a Habitat key: Habitat's A* limits (true) or none (--path_search_limits).
+  bool habitat_path_limits = true;
   float agent_radius = 0.1f;
   float agent_height = 1.5f;
   int seed = 100;

@@ -269,6 +269,14 @@ struct PathFinder::Impl {
   // A* holds at most one node per polygon, so a pool of polygon-count nodes never runs
   // out (a partial path would read as unreachable) and costs ~40 B per polygon.
   int query_nodes = 64;
+  PathSearchLimits limits;
+  int polygons = 0;  // in the loaded navmesh
+  // Nodes each Detour query is initialised with.
+  void updateQueryNodes() {
+    clearPool();
+    query_nodes = limits.max_nodes > 0 ? std::clamp(limits.max_nodes, 64, kMaxQueryNodes)
+                                       : std::clamp(polygons + 1, 64, kMaxQueryNodes);
+  }
   // Walkable detail triangles with a running area sum, for area-uniform sampling.
   struct Tri {
     Vec3 a, b, c;
@@ -360,7 +368,8 @@ struct PathFinder::Impl {
     int npolys = 0;
     const float s[3] = {start.x, start.y, start.z};
     const float e[3] = {end.x, end.y, end.z};
-    dtStatus st = q->findPath(start_ref, end_ref, s, e, &filter, polys, &npolys, kMaxPathPolys);
+    const int max_polys = std::clamp(limits.max_path_polys, 2, kMaxPathPolys);
+    dtStatus st = q->findPath(start_ref, end_ref, s, e, &filter, polys, &npolys, max_polys);
     // A partial result (node pool or path buffer exhausted) does not reach the goal.
     if (st != DT_SUCCESS || npolys == 0 || polys[npolys - 1] != end_ref) return kInf;
     float straight[kMaxPathPolys * 3];
@@ -396,7 +405,8 @@ struct PathFinder::Impl {
       const dtMeshTile* tile = nm->getTile(it);
       if (tile && tile->header) polys += tile->header->polyCount;
     }
-    query_nodes = std::clamp(polys + 1, 64, kMaxQueryNodes);
+    polygons = polys;
+    updateQueryNodes();
     for (int it = 0; it < nm->getMaxTiles(); ++it) {
       const dtMeshTile* tile = nm->getTile(it);
       if (!tile || !tile->header) continue;
@@ -731,6 +741,15 @@ void PathFinder::loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
 }
 
 bool PathFinder::isLoaded() const { return impl_ && impl_->navmesh != nullptr; }
+
+void PathFinder::setSearchLimits(const PathSearchLimits& limits) {
+  if (limits.max_path_polys < 2 || limits.max_nodes < 0)
+    throw std::invalid_argument("PathFinder::setSearchLimits: need >= 2 path polygons, >= 0 nodes");
+  impl_->limits = limits;
+  impl_->updateQueryNodes();
+}
+
+const PathSearchLimits& PathFinder::searchLimits() const { return impl_->limits; }
 
 const NavMeshSettings& PathFinder::settings() const { return impl_->settings; }
 

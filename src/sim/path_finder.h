@@ -37,6 +37,19 @@ struct NavMeshSettings {
   bool filter_walkable_low_height_spans = true;
 };
 
+// How far one shortest-path search may go. Habitat's (habitat-sim 0.2.4 PathFinder.cpp) are
+// a 256-polygon path buffer and a 2048-node A* pool, and a partial result counts as no path
+// (+inf); they apply by default so that long or convoluted paths fail here as they do in
+// Habitat. unlimited(): a 2048-polygon buffer and one search node per navmesh polygon.
+struct PathSearchLimits {
+  int max_path_polys = 256;
+  int max_nodes = 2048;  // 0: one per navmesh polygon
+  static PathSearchLimits unlimited() { return {2048, 0}; }
+  bool operator==(const PathSearchLimits& o) const {
+    return max_path_polys == o.max_path_polys && max_nodes == o.max_nodes;
+  }
+};
+
 class PathFinder {
  public:
   PathFinder();
@@ -58,6 +71,9 @@ class PathFinder {
   void loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
                    const NavMeshSettings& settings = {});
   bool isLoaded() const;
+  // Search limits of geodesicDistance and findPath (default: Habitat's).
+  void setSearchLimits(const PathSearchLimits& limits);
+  const PathSearchLimits& searchLimits() const;
   // Settings the navmesh was built with (from the file for version-2 `.navmesh`, else the
   // defaults when loaded from a version-1 file).
   const NavMeshSettings& settings() const;

@@ -62,6 +62,7 @@ std::shared_ptr<const Scene> SceneCache::get(const std::string& scene_path) {
       throw std::runtime_error(scene_path + ": scene file not found");
     auto scene =
         makeScene(loadScene(scene_path), scene_path, settings_, navMeshPathFor(scene_path));
+    scene->pathfinder.setSearchLimits(limits_);
     promise.set_value(scene);
     {
       std::lock_guard<std::mutex> lock(mu_);

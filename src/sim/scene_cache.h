@@ -37,8 +37,9 @@ class SceneCache {
  public:
   // `max_scenes` bounds how many scenes stay cached (least recently used dropped first;
   // environments keep theirs alive through their shared_ptr). 0 = no bound.
-  explicit SceneCache(NavMeshSettings settings = {}, size_t max_scenes = 0)
-      : settings_(settings), max_scenes_(max_scenes) {}
+  explicit SceneCache(NavMeshSettings settings = {}, size_t max_scenes = 0,
+                      PathSearchLimits limits = {})
+      : settings_(settings), max_scenes_(max_scenes), limits_(limits) {}
 
   // Loads `scene_path` (glTF/GLB via loadScene, navmesh via PathFinder::loadOrBuild) on
   // first use. Throws "<path>: <problem>" when the scene cannot be loaded; a failed load is
@@ -55,6 +56,7 @@ class SceneCache {
 
   NavMeshSettings settings_;
   size_t max_scenes_;
+  PathSearchLimits limits_;
   mutable std::mutex mu_;
   std::map<std::string, Future> scenes_;
   std::list<std::string> lru_;  // most recent first

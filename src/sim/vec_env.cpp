@@ -19,7 +19,10 @@ NavMeshSettings navSettings(const HabitatConfig& cfg) {
 VecEnv::VecEnv(const HabitatConfig& cfg, int num_envs, int num_threads,
                std::shared_ptr<SceneCache> cache)
     : cfg_(cfg),
-      cache_(cache ? std::move(cache) : std::make_shared<SceneCache>(navSettings(cfg))),
+      cache_(cache ? std::move(cache) : std::make_shared<SceneCache>(
+                                          navSettings(cfg), 0,
+                                          cfg.habitat_path_limits ? PathSearchLimits{}
+                                                                  : PathSearchLimits::unlimited())),
       pool_(num_threads) {
   if (num_envs <= 0)
     throw std::invalid_argument("VecEnv: num_envs must be > 0, got " + std::to_string(num_envs));

@@ -64,6 +64,29 @@ TEST(HabitatReal, NavmeshesReproduceHabitatSimsTestValues) {
       std::isinf(sk.geodesicDistance({-6.493f, 0.072f, -3.292f}, {-8.98f, 0.072f, -0.62f})));
 }
 
+TEST(HabitatReal, HabitatsPathSearchLimitsApplyByDefaultAndCanBeLifted) {
+  PathFinder pf = navmesh("skokloster-castle.navmesh");
+  EXPECT_TRUE(pf.searchLimits() == (PathSearchLimits{256, 2048})) << "Habitat's, by default";
+  // A search whose path buffer is too short for the path finds only part of it: Habitat
+  // (and this) then reports no path, +inf.
+  std::mt19937_64 rng(5);
+  int cut = 0;
+  for (int i = 0; i < 50; ++i) {
+    const Vec3 a = pf.randomNavigablePoint(rng), b = pf.randomNavigablePoint(rng);
+    pf.setSearchLimits(PathSearchLimits::unlimited());
+    const float full = pf.geodesicDistance(a, b);
+    if (!std::isfinite(full)) continue;
+    pf.setSearchLimits({3, 2048});
+    const float limited = pf.geodesicDistance(a, b);
+    if (std::isinf(limited)) ++cut;
+    else EXPECT_FLOAT_EQ(limited, full) << "a path that fits is the same path";
+    pf.setSearchLimits({256, 2048});
+    EXPECT_FLOAT_EQ(pf.geodesicDistance(a, b), full) << "skokloster's paths fit Habitat's limits";
+  }
+  EXPECT_GT(cut, 10);
+  EXPECT_THROW(pf.setSearchLimits({1, 0}), std::invalid_argument);
+}
+
 TEST(HabitatReal, BothR2rSplitsLoadWithTheirGroundTruth) {
   for (const auto& [split, count] :
        {std::pair<std::string, size_t>{"val_seen", 778}, {"val_unseen", 1839}}) {
