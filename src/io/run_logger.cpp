@@ -5,11 +5,13 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "io/tensorboard_writer.h"
+#include "sim/gzip_io.h"
 
 namespace svln::io {
 namespace {
@@ -63,6 +65,42 @@ RunLogger::RunLogger(const std::string& dir, bool tensorboard) : dir_(dir) {
     std::filesystem::create_directories(dir + "/tensorboard");
     tb_ = std::make_unique<TensorBoardWriter>(dir + "/tensorboard");
   }
+}
+
+void RunLogger::resumeAt(int64_t update) {
+  namespace fs = std::filesystem;
+  const std::string path = dir_ + "/metrics.jsonl";
+  std::ifstream in(path);
+  std::string kept, line;
+  int dropped = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    const bool later = !j.is_discarded() && j.is_object() && j.contains("update") &&
+                       j["update"].is_number() && j["update"].get<int64_t>() > update;
+    if (later) {
+      ++dropped;
+    } else {
+      kept += line + "\n";
+    }
+  }
+  in.close();
+  if (dropped > 0) {
+    std::fclose(jsonl_);
+    jsonl_ = nullptr;
+    sim::writeFileAtomic(path, kept);
+    jsonl_ = openAppend(path);
+  }
+  int stale = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && name.find(".tmp.") != std::string::npos) {
+      std::error_code ec;
+      if (fs::remove(e.path(), ec)) ++stale;
+    }
+  }
+  logLine("resuming after update " + std::to_string(update) + ": " + std::to_string(dropped) +
+          " metrics.jsonl rows of later updates removed (they are redone), " +
+          std::to_string(stale) + " stale temp files deleted");
 }
 
 RunLogger::~RunLogger() {

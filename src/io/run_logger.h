@@ -24,6 +24,10 @@ class RunLogger {
   // One update's figures: a JSON line {"update": u, ...}, a training.log line, TB scalars.
   void logUpdate(int64_t update, const std::map<std::string, double>& metrics);
   void flush();
+  // A resume from the checkpoint of update `update`: the metrics.jsonl rows of later updates
+  // (about to be redone) are removed (rewritten atomically), training.log says so, and temp
+  // files a killed save left in the run folder are deleted.
+  void resumeAt(int64_t update);
 
  private:
   std::FILE* log_ = nullptr;

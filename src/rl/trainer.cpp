@@ -465,6 +465,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     loadOptimizerAndRng(resume_from, *optimizer, sharded_optimizer ? ctx.rank() : 0,
                         placement.device);
     std::istringstream(state.rng) >> rng;
+    if (logger) logger->resumeAt(state.update);
     logLine("resumed from " + resume_from + " at update " + std::to_string(state.update));
   } else {
     torch::manual_seed(cfg.seed);

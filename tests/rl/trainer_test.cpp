@@ -120,6 +120,24 @@ TEST_F(TinyWorld, ResumeGivesTheSameMetricsAsAnUninterruptedRun) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump()) << "update " << i + 1;
 }
 
+TEST_F(TinyWorld, AResumeRedoesLaterUpdatesWithoutDuplicateRowsOrStaleTempFiles) {
+  // A run killed after logging update 3 but before its checkpoint: latest is checkpoint-2,
+  // metrics.jsonl has rows 1-3, and a save left a temp file behind.
+  fs::remove_all(kRoot / "redo");
+  TrainerConfig c = config("redo", 3);
+  c.save_every = 2;
+  runTraining(c);
+  std::ofstream(kRoot / "redo" / "latest") << "checkpoint-2\n";
+  std::ofstream(kRoot / "redo" / "latest.tmp.4242.0") << "checkpoint-3\n";
+  c = config("redo", 4);
+  c.resume = true;
+  runTraining(c);
+  std::vector<int64_t> updates;
+  for (const auto& row : metrics("redo")) updates.push_back(row["update"].get<int64_t>());
+  EXPECT_EQ(updates, (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_FALSE(fs::exists(kRoot / "redo" / "latest.tmp.4242.0"));
+}
+
 // --use_wandb with WANDB_MODE=offline: an offline run under <output_path>/wandb whose
 // transaction log holds one history record per update, ending in exit + final.
 TEST_F(TinyWorld, WandbOfflineRunLogsEveryUpdate) {
