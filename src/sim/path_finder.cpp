@@ -2,6 +2,8 @@
 // distances, snapping and tryStep agree with Habitat on the same navmesh.
 #include "sim/path_finder.h"
 
+#include "sim/gzip_io.h"
+
 #include <DetourCommon.h>
 #include <DetourNavMesh.h>
 #include <DetourNavMeshBuilder.h>
@@ -720,9 +722,36 @@ void PathFinder::saveNavMesh(const std::string& path, int format_version) const 
   }
 }
 
+namespace {
+
+// FNV-1a over the geometry the navmesh is built from (positions and triangles), as hex.
+std::string geometryKey(const Mesh& mesh) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  };
+  mix(mesh.positions.data(), mesh.positions.size() * sizeof(Vec3));
+  mix(mesh.indices.data(), mesh.indices.size() * sizeof(uint32_t));
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
 void PathFinder::loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
                              const NavMeshSettings& settings) {
-  if (std::filesystem::exists(navmesh_path)) {
+  // "<navmesh>.geometry" records which geometry a navmesh this cache built came from, so a
+  // .navmesh left from an older version of the scene is rebuilt. A .navmesh without one
+  // (shipped with a dataset, as Matterport's are) is trusted, as Habitat trusts it.
+  const std::string key_path = navmesh_path + ".geometry";
+  const std::string key = geometryKey(mesh);
+  std::string recorded;
+  if (std::ifstream k(key_path); k) std::getline(k, recorded);
+  if (!recorded.empty() && recorded != key) {
+    spdlog::info("{}: built from other geometry, rebuilding", navmesh_path);
+  } else if (std::filesystem::exists(navmesh_path)) {
     try {
       loadNavMesh(navmesh_path);
       // Version-1 files do not record settings; their loader reports the defaults.
@@ -735,6 +764,7 @@ void PathFinder::loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
   build(mesh, settings);
   try {
     saveNavMesh(navmesh_path, sameSettings(settings, NavMeshSettings{}) ? 1 : 2);
+    writeFileAtomic(key_path, key + "\n");
   } catch (const std::runtime_error& e) {
     spdlog::warn("navmesh cache not written: {}", e.what());
   }

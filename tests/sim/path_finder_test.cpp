@@ -328,11 +328,25 @@ TEST(PathFinder, LoadOrBuildCachesOnDisk) {
   PathFinder a;
   a.loadOrBuild(path, test::wallWithDoor());
   ASSERT_TRUE(fs::exists(path));
+  ASSERT_TRUE(fs::exists(path + ".geometry")) << "the cache records its geometry";
   const auto written = fs::last_write_time(path);
   PathFinder b;
-  b.loadOrBuild(path, Mesh{});  // an empty mesh proves the file was used, not a rebuild
+  b.loadOrBuild(path, test::wallWithDoor());  // same geometry: the file is used as it is
   EXPECT_EQ(fs::last_write_time(path), written);
   EXPECT_EQ(a.geodesicDistance({2, 0, 1}, {8, 0, 1}), b.geodesicDistance({2, 0, 1}, {8, 0, 1}));
+  // Other geometry (the scene changed since the cache was built): rebuilt, not reused.
+  PathFinder open;
+  open.loadOrBuild(path, test::openRoom());
+  PathFinder fresh;
+  fresh.build(test::openRoom());
+  EXPECT_FLOAT_EQ(open.navigableArea(), fresh.navigableArea());
+  EXPECT_NE(open.navigableArea(), a.navigableArea());
+  // A .navmesh without the record (shipped with a dataset) is trusted, as Habitat does: an
+  // empty mesh proves the file was used, not a rebuild.
+  fs::remove(path + ".geometry");
+  PathFinder trusted;
+  trusted.loadOrBuild(path, Mesh{});
+  EXPECT_FLOAT_EQ(trusted.navigableArea(), fresh.navigableArea());
   // A corrupt cache is rebuilt and rewritten.
   writeBytes(path, {'b', 'a', 'd'});
   PathFinder c;
@@ -340,6 +354,7 @@ TEST(PathFinder, LoadOrBuildCachesOnDisk) {
   EXPECT_EQ(a.geodesicDistance({2, 0, 1}, {8, 0, 1}), c.geodesicDistance({2, 0, 1}, {8, 0, 1}));
   EXPECT_GT(fs::file_size(path), 100u);
   fs::remove(path);
+  fs::remove(path + ".geometry");
 }
 
 TEST(PathFinder, ConcurrentQueriesMatchSerialOnes) {
