@@ -24,6 +24,12 @@ std::string checkpointBuildDir(const std::string& output_dir, int64_t update) {
   return (fs::path(output_dir) / ("checkpoint-" + std::to_string(update) + ".tmp")).string();
 }
 
+void saveArchiveAtomic(torch::serialize::OutputArchive& archive, const std::string& path) {
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  sim::writeFileAtomic(path, bytes.str());
+}
+
 std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerState& state,
                                 torch::nn::Module& root, const model::LoraConfig& lora,
                                 torch::optim::Optimizer& optimizer,
@@ -38,12 +44,12 @@ std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerStat
   {
     torch::serialize::OutputArchive a;
     optimizer.save(a);
-    a.save_to((tmp_dir / "optimizer.pt").string());
+    saveArchiveAtomic(a, (tmp_dir / "optimizer.pt").string());
   }
   {
     torch::serialize::OutputArchive a;
     a.write("torch_cpu", at::detail::getDefaultCPUGenerator().get_state());
-    a.save_to((tmp_dir / "rng.pt").string());
+    saveArchiveAtomic(a, (tmp_dir / "rng.pt").string());
   }
   nlohmann::json j;
   j["update"] = state.update;

@@ -36,6 +36,11 @@ struct TrainerState {
   int zero_stage = 0;
 };
 
+// Writes a torch archive the way every other file is written: serialised in memory, then
+// temp file + rename, so a full disk is one runtime_error naming the file (libtorch's own
+// file writer aborted the process: its destructor throws while unwinding).
+void saveArchiveAtomic(torch::serialize::OutputArchive& archive, const std::string& path);
+
 // "optimizer.pt" for rank 0 (and every unsharded run), "optimizer.rank<k>.pt" otherwise.
 std::string optimizerFileName(int rank);
 // Where saveTrainCheckpoint builds checkpoint-<update> before publishing it.

@@ -175,8 +175,7 @@ std::string saveCheckpointOnRanks(const DistContext& ctx, bool sharded, const st
     const std::string file = dir + "/" + optimizerFileName(ctx.rank());
     torch::serialize::OutputArchive a;
     optimizer.save(a);
-    a.save_to(file + ".tmp");
-    std::filesystem::rename(file + ".tmp", file);
+    saveArchiveAtomic(a, file);
     ctx.barrier();
   }
   return "";

@@ -5,6 +5,11 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
+#include <iterator>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -169,6 +174,35 @@ TEST(TrainCheckpoint, ImpossibleCountersInTheStateAreRefusedNotReplayed) {
           << e.what();
     }
   }
+}
+
+TEST(TrainCheckpoint, AFullDiskIsAnErrorNotAnAbort) {
+  // A file-size limit makes writes fail the way a full disk does (EFBIG instead of ENOSPC);
+  // libtorch's own archive writer aborted the process on it. In a child process, so the
+  // limit stays there.
+  const fs::path dir = freshDir("svln_ckpt_full");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{4096, 4096};
+    setrlimit(RLIMIT_FSIZE, &lim);
+    torch::serialize::OutputArchive a;
+    a.write("big", torch::ones({64, 64}));  // 16 KB of floats
+    try {
+      saveArchiveAtomic(a, (dir / "optimizer.pt").string());
+    } catch (const std::runtime_error& e) {
+      const bool named = std::string(e.what()).find("optimizer.pt") != std::string::npos;
+      const bool leftovers = std::distance(fs::directory_iterator(dir), {}) != 0;
+      _exit(named && !leftovers ? 0 : 2);
+    }
+    _exit(3);  // no error at all
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: the error did not name the file or left a temp file; "
+                                       "3: no error";
 }
 
 }  // namespace
