@@ -119,20 +119,27 @@ void requirePositive(const std::string& source, const std::string& key, int64_t 
   if (v <= 0) throw configError(source, key, "must be positive, got " + std::to_string(v));
 }
 
+// The sizes every transformer stack divides by or allocates from (`prefix` names the
+// sub-config in errors, e.g. "vision_config.").
+void requireTransformerShape(const std::string& source, const std::string& prefix,
+                             int64_t hidden, int64_t intermediate, int64_t layers, int64_t heads) {
+  requirePositive(source, prefix + "hidden_size", hidden);
+  requirePositive(source, prefix + "intermediate_size", intermediate);
+  requirePositive(source, prefix + "num_hidden_layers", layers);
+  requirePositive(source, prefix + "num_attention_heads", heads);
+  if (hidden % heads != 0)
+    throw configError(source, prefix + "num_attention_heads", "does not divide hidden_size");
+}
+
 void validate(const Qwen2Config& c, const std::string& source) {
-  auto positive = [&](const char* key, int64_t v) { requirePositive(source, key, v); };
-  positive("vocab_size", c.vocab_size);
-  positive("hidden_size", c.hidden_size);
-  positive("intermediate_size", c.intermediate_size);
-  positive("num_hidden_layers", c.num_hidden_layers);
-  positive("num_attention_heads", c.num_attention_heads);
-  positive("num_key_value_heads", c.num_key_value_heads);
-  if (c.hidden_size % c.num_attention_heads != 0)
-    throw configError(source, "num_attention_heads", "does not divide hidden_size");
+  requirePositive(source, "vocab_size", c.vocab_size);
+  requireTransformerShape(source, "", c.hidden_size, c.intermediate_size, c.num_hidden_layers,
+                          c.num_attention_heads);
+  requirePositive(source, "num_key_value_heads", c.num_key_value_heads);
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     throw configError(source, "num_key_value_heads", "does not divide num_attention_heads");
   if (c.headDim() % 2 != 0) throw configError(source, "hidden_size", "head dim must be even");
-  positive("max_position_embeddings", c.max_position_embeddings);
+  requirePositive(source, "max_position_embeddings", c.max_position_embeddings);
   if (!(c.rope_theta > 0) || !std::isfinite(c.rope_theta))
     throw configError(source, "rope_theta", "must be a positive finite number");
   if (!(c.rms_norm_eps > 0) || !std::isfinite(c.rms_norm_eps))
@@ -141,21 +148,16 @@ void validate(const Qwen2Config& c, const std::string& source) {
 
 // The multimodal fields a model would divide by, index with or allocate from.
 void validate(const MultimodalConfig& mm, const std::string& source) {
-  auto positive = [&](const std::string& key, int64_t v) { requirePositive(source, key, v); };
-  positive("num_frames", mm.num_frames);
+  requirePositive(source, "num_frames", mm.num_frames);
   if (mm.num_history < 0)
     throw configError(source, "num_history", "must be >= 0, got " + std::to_string(mm.num_history));
   if (mm.num_future_steps < 0)
     throw configError(source, "num_future_steps", "must be >= 0");
   if (!mm.has_vision_config) return;
   const VisionTowerConfig& v = mm.vision;
-  positive("vision_config.hidden_size", v.hidden_size);
-  positive("vision_config.intermediate_size", v.intermediate_size);
-  positive("vision_config.num_hidden_layers", v.num_hidden_layers);
-  positive("vision_config.num_attention_heads", v.num_attention_heads);
-  positive("vision_config.patch_size", v.patch_size);
-  if (v.hidden_size % v.num_attention_heads != 0)
-    throw configError(source, "vision_config.num_attention_heads", "does not divide hidden_size");
+  requireTransformerShape(source, "vision_config.", v.hidden_size, v.intermediate_size,
+                          v.num_hidden_layers, v.num_attention_heads);
+  requirePositive(source, "vision_config.patch_size", v.patch_size);
   if (v.image_size < v.patch_size)
     throw configError(source, "vision_config.image_size", "must be at least patch_size");
   if (!(v.layer_norm_eps > 0) || !std::isfinite(v.layer_norm_eps))
