@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <set>
 
 #include "rl/rollout.h"
 #include "sim/episode_iterator.h"
@@ -20,6 +22,15 @@ EvalResult evaluate(const sim::HabitatConfig& cfg, Policy& policy, const EvalOpt
     episodes.push_back(*e);
   }
   if (episodes.empty()) throw std::runtime_error(cfg.episodesPath(r.split) + ": no episodes");
+  // Every scene must be there before the first step, not discovered missing mid-run.
+  std::set<std::string> checked;
+  for (const sim::Episode& e : episodes) {
+    if (!checked.insert(e.scene_id).second) continue;
+    const std::string scene = cfg.scenePath(e.scene_id);
+    if (!std::filesystem::exists(scene))
+      throw std::runtime_error(scene + ": scene not found (episode " + e.episode_id + " of " +
+                               r.split + "; the config's scenes_dir is " + cfg.scenes_dir + ")");
+  }
   const int n = std::max(1, std::min<int>(o.num_envs, static_cast<int>(episodes.size())));
   sim::VecEnv envs(cfg, n, o.num_threads);
   RolloutOptions ro;

@@ -40,9 +40,22 @@ TEST(EvalCommand, MaxEpisodeStepsCapsEveryEpisode) {
       << log;
   std::ifstream f(out);
   const nlohmann::json j = nlohmann::json::parse(f);
+  EXPECT_EQ(j.at("ndtw_reference"), "gt");
   ASSERT_GE(j.at("per_episode").size(), 1u);
   for (const auto& e : j.at("per_episode")) EXPECT_LE(e.at("steps").get<int>(), 6) << e.dump();
   EXPECT_LE(j.at("avg_episode_length").get<double>(), 6.0);
+
+  // A split whose scene is missing fails before any step, naming the scene file.
+  const fs::path glb = dir / "data/scenes/procedural/apt_0001.glb";
+  ASSERT_TRUE(fs::exists(glb));
+  fs::rename(glb, dir / "moved.glb");
+  std::string missing;
+  EXPECT_EQ(run("eval --model_path " + (dir / "model").string() + " --habitat_config_path " +
+                    (dir / "data/config.yaml").string() + " --split val_unseen --num_threads 1",
+                &missing),
+            1);
+  EXPECT_NE(missing.find("apt_0001.glb: scene not found (episode"), std::string::npos) << missing;
+  fs::rename(dir / "moved.glb", glb);
   fs::remove_all(dir);
 }
 
