@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include "sim/agent.h"
@@ -139,6 +140,36 @@ void publish(const fs::path& staging, const fs::path& out) {
   fs::remove_all(staging);
 }
 
+// `p` snapped onto the navmesh, when that moves it at most 10 cm horizontally and lands on
+// `island`; nullopt otherwise.
+std::optional<Vec3> snapOnto(const PathFinder& pf, const Vec3& p, int island) {
+  const Vec3 q = pf.snapPoint(p);
+  if (std::isnan(q.x) || horizontalDistance(q, p) > 0.1f || pf.islandIndex(q) != island)
+    return std::nullopt;
+  return q;
+}
+
+// The episode that walks `reference` (a densified shortest path of length `geodesic`) from
+// its first point, facing `heading`, told `text`, with its ground truth from the
+// shortest-path replay; nullopt when the replay does not reach the goal.
+std::optional<Episode> routeEpisode(const PathFinder& pf, const std::string& scene_id,
+                                    std::vector<Vec3> reference, float geodesic, float heading,
+                                    const std::string& text, const GenDataOptions& opt) {
+  Episode ep;
+  ep.scene_id = scene_id;
+  ep.start_position = reference.front();
+  ep.start_rotation = quatFromHeading(heading);
+  ep.goals.push_back({reference.back(), 3.f});
+  ep.reference_path = std::move(reference);
+  ep.instruction.instruction_text = text;
+  ep.geodesic_distance = geodesic;
+  ep.info = {{"geodesic_distance", geodesic}};
+  if (!replayShortestPath(pf, ep.start_position, heading, ep.goals[0].position, opt.actions,
+                          opt.max_episode_steps, ep.gt_actions, ep.gt_locations))
+    return std::nullopt;
+  return ep;
+}
+
 }  // namespace
 
 DatasetTask parseDatasetTask(const std::string& name) {
@@ -197,10 +228,9 @@ std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
     if (roomIndexAt(mesh, start) < 0) continue;
     const SceneObject& target = mesh.objects[landmarks[rng() % landmarks.size()]];
     const Vec3 spot = spotBeside(target, static_cast<int>(rng() % 4));
-    const Vec3 goal = pf.snapPoint(spot);
-    if (std::isnan(goal.x) || horizontalDistance(goal, spot) > 0.1f ||
-        pf.islandIndex(goal) != island)
-      continue;
+    const std::optional<Vec3> snapped_goal = snapOnto(pf, spot, island);
+    if (!snapped_goal) continue;
+    const Vec3 goal = *snapped_goal;
     const int goal_room = roomIndexAt(mesh, goal);
     if (goal_room < 0 || mesh.rooms[goal_room].name != target.room) continue;
 
@@ -219,18 +249,9 @@ std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
     const GeneratedInstruction ins = generateInstruction(mesh, reference, heading, rng);
     if (ins.goal_landmark < 0) continue;
 
-    Episode ep;
-    ep.scene_id = scene_id;
-    ep.start_position = reference.front();
-    ep.start_rotation = quatFromHeading(heading);
-    ep.goals.push_back({reference.back(), 3.f});
-    ep.reference_path = reference;
-    ep.instruction.instruction_text = ins.text;
-    ep.geodesic_distance = geodesic;
-    ep.info = {{"geodesic_distance", geodesic}};
-    if (!replayShortestPath(pf, ep.start_position, heading, ep.goals[0].position, opt.actions,
-                            opt.max_episode_steps, ep.gt_actions, ep.gt_locations))
-      continue;
+    std::optional<Episode> made = routeEpisode(pf, scene_id, reference, geodesic, heading, ins.text, opt);
+    if (!made) continue;
+    Episode& ep = *made;
     // Provenance of the instruction, kept with the episode for analysis and tests.
     nlohmann::json names = nlohmann::json::array();
     for (int r : ins.rooms) names.push_back(mesh.rooms[r].name);
@@ -264,37 +285,25 @@ std::vector<Episode> sampleChoiceEpisodes(const Mesh& mesh, const PathFinder& pf
     const float heading = (2.f * unit(rng) - 1.f) * kPi;
     const SceneObject& column = mesh.objects[columns[rng() % columns.size()]];
     const char* tmpl = kTemplates[rng() % 2];
-    const Vec3 want_start{centre.x + jx, 0.f, centre.z + jz};
-    const Vec3 start = pf.snapPoint(want_start);
-    if (std::isnan(start.x) || horizontalDistance(start, want_start) > 0.1f ||
-        pf.islandIndex(start) != island)
-      continue;
+    const std::optional<Vec3> start = snapOnto(pf, {centre.x + jx, 0.f, centre.z + jz}, island);
+    if (!start) continue;
     // The goal: 1 m from the column's axis, on the side that faces the room's centre.
     const Vec3 c{0.5f * (column.bbox_min.x + column.bbox_max.x), 0.f,
                  0.5f * (column.bbox_min.z + column.bbox_max.z)};
     const Vec3 spot = c + normalize(Vec3{centre.x - c.x, 0.f, centre.z - c.z}) * 1.f;
-    const Vec3 goal = pf.snapPoint(spot);
-    if (std::isnan(goal.x) || horizontalDistance(goal, spot) > 0.1f || pf.islandIndex(goal) != island)
-      continue;
+    const std::optional<Vec3> goal = snapOnto(pf, spot, island);
+    if (!goal) continue;
     std::vector<Vec3> path;
     float geodesic = 0.f;
-    if (!pf.findPath(start, goal, path, &geodesic) || path.size() < 2) continue;
+    if (!pf.findPath(*start, *goal, path, &geodesic) || path.size() < 2) continue;
 
     const std::string color = column.name.substr(0, column.name.rfind(" column"));
     std::string text = tmpl;
     text.replace(text.find("{}"), 2, color);
-    Episode ep;
-    ep.scene_id = scene_id;
-    ep.start_position = start;
-    ep.start_rotation = quatFromHeading(heading);
-    ep.reference_path = densify(path, opt.max_waypoint_spacing_m);
-    ep.goals.push_back({ep.reference_path.back(), 3.f});
-    ep.instruction.instruction_text = text;
-    ep.geodesic_distance = geodesic;
-    ep.info = {{"geodesic_distance", geodesic}};
-    if (!replayShortestPath(pf, ep.start_position, heading, ep.goals[0].position, opt.actions,
-                            opt.max_episode_steps, ep.gt_actions, ep.gt_locations))
-      continue;
+    std::optional<Episode> made = routeEpisode(
+        pf, scene_id, densify(path, opt.max_waypoint_spacing_m), geodesic, heading, text, opt);
+    if (!made) continue;
+    Episode& ep = *made;
     ep.instruction.extra = {{"task", "choice"}, {"goal_landmark", column.name}};
     out.push_back(std::move(ep));
   }
@@ -314,13 +323,9 @@ Point2 goalInStartFrame(const Episode& ep) {
   return {-std::sin(h) * dx - std::cos(h) * dz, std::cos(h) * dx - std::sin(h) * dz};
 }
 
-int hitsAround(const std::vector<Point2>& goals, const Point2& p, double r2) {
-  int hits = 0;
-  for (const Point2& g : goals)
-    hits += (g.first - p.first) * (g.first - p.first) +
-                (g.second - p.second) * (g.second - p.second) <=
-            r2;
-  return hits;
+bool within(const Point2& g, const Point2& p, double r2) {
+  return (g.first - p.first) * (g.first - p.first) + (g.second - p.second) * (g.second - p.second) <=
+         r2;
 }
 
 // The 10 cm grid point with the most goals within sqrt(r2).
@@ -334,7 +339,8 @@ Point2 bestEndPoint(const std::vector<Point2>& goals, double r2) {
   for (int i = -n; i <= n; ++i)
     for (int j = -n; j <= n; ++j) {
       const Point2 p{i * step, j * step};
-      const int hits = hitsAround(goals, p, r2);
+      int hits = 0;
+      for (const Point2& g : goals) hits += within(g, p, r2);
       if (hits > best_hits) best_hits = hits, best = p;
     }
   return best;
@@ -349,17 +355,23 @@ double blindSuccessRate(const std::vector<Episode>& fit, const std::vector<Episo
   std::vector<Point2> all;
   for (const Episode& ep : fit) {
     if (ep.goals.empty()) continue;
-    groups[ep.instruction.instruction_text].push_back(goalInStartFrame(ep));
     all.push_back(goalInStartFrame(ep));
+    groups[ep.instruction.instruction_text].push_back(all.back());
   }
-  std::map<std::string, Point2> point;
-  for (const auto& [text, goals] : groups) point[text] = bestEndPoint(goals, r2);
   const Point2 fallback = bestEndPoint(all, r2);
+  // Best points are searched only for the texts `eval` asks about (route instructions are
+  // all different, so most of `fit`'s groups are never consulted).
+  std::map<std::string, Point2> point;
   int hits = 0, n = 0;
   for (const Episode& ep : eval) {
     if (ep.goals.empty()) continue;
-    const auto it = point.find(ep.instruction.instruction_text);
-    hits += hitsAround({goalInStartFrame(ep)}, it == point.end() ? fallback : it->second, r2);
+    const std::string& text = ep.instruction.instruction_text;
+    auto it = point.find(text);
+    if (it == point.end()) {
+      const auto g = groups.find(text);
+      it = point.emplace(text, g == groups.end() ? fallback : bestEndPoint(g->second, r2)).first;
+    }
+    hits += within(goalInStartFrame(ep), it->second, r2);
     ++n;
   }
   return n == 0 ? 0.0 : static_cast<double>(hits) / n;
