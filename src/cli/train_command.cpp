@@ -3,12 +3,14 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <iostream>
 #include <memory>
 
 #include "cli/command.h"
 #include "cli/dist_env.h"
 #include "cli/wandb_env.h"
 #include "io/train_flags.h"
+#include "io/train_presets.h"
 #include "rl/policy.h"
 #include "rl/trainer.h"
 
@@ -19,8 +21,15 @@ const RegisterCommand kRegister(
     "train", "hybrid GRPO + SFT training of a StreamVLN checkpoint with expert recovery",
     [](CLI::App& app) {
       auto cfg = std::make_shared<rl::TrainerConfig>();
+      auto preset = std::make_shared<std::string>();
+      auto print_config = std::make_shared<bool>(false);
       io::addTrainFlags(app, cfg->options);
       const std::string g = "Run";
+      io::addPresetFlag(app, *preset);
+      app.get_option("--preset")->group(g);
+      app.add_flag("--print_config", *print_config,
+                   "print the resolved settings (preset, overrides, final values) and exit")
+          ->group(g);
       app.add_option("--save_every", cfg->save_every,
                      "updates between checkpoints (one is always written at the end)")
           ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
@@ -62,7 +71,13 @@ const RegisterCommand kRegister(
           "Advantages: A_i = (R_i - mean R) / (std R + 1e-6) within each group; with "
           "--group_size 1 there is no group and A = R - b, b the running mean of all earlier "
           "returns (saved in checkpoints).");
-      return [cfg] {
+      return [cfg, preset, print_config, &app] {
+        cfg->preset = io::applyTrainPreset(app, *preset);
+        if (*print_config) {
+          cfg->options.validate();
+          std::cout << rl::describeConfig(*cfg) << std::endl;
+          return 0;
+        }
         cfg->wandb_env = wandbEnvironment();
         cfg->command_args = commandArguments();
         cfg->dist = rl::parseDistEnv(distEnvironment());

@@ -198,7 +198,8 @@ std::string describeConfig(const TrainerConfig& c) {
   const io::TrainOptions& o = c.options;
   std::ostringstream s;
   s << "config:\n"
-    << "  model_path: " << o.model_path << "\n  habitat_config_path: " << o.habitat_config_path
+    << "  preset: " << c.preset.nameText() << "\n  preset_overrides: " << c.preset.overridesText()
+    << "\n  model_path: " << o.model_path << "\n  habitat_config_path: " << o.habitat_config_path
     << "\n  output_path: " << o.output_path << "\n  phase: " << io::phaseName(o.phase)
     << "\n  use_hybrid_training: " << o.use_hybrid_training
     << "\n  sft_loss_start_weight: " << o.sft_loss_start_weight
@@ -228,6 +229,12 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  loss_agg_mode: " << io::lossAggModeName(o.loss_agg_mode)
     << "\n  lr_warmup_updates: " << o.lr_warmup_updates << "\n  eval_every: " << o.eval_every
     << "\n  eval_split: " << o.eval_split << "\n  eval_episodes: " << o.eval_episodes
+    << "\n  ndtw_reference: " << sim::ndtwReferenceName(o.ndtw_reference)
+    << "\n  path_search_limits: " << (o.habitat_path_limits ? "habitat" : "unlimited")
+    << "\n  use_wandb: " << o.use_wandb << "\n  wandb_project: " << o.wandb_project
+    << "\n  max_episode_steps: " << c.max_episode_steps << "\n  device: " << c.device
+    << "\n  precision: " << c.precision
+    << "\n  gradient_checkpointing: " << c.gradient_checkpointing
     << "\n  save_every: " << c.save_every << "\n  seed: " << c.seed
     << "\n  temperature: " << c.temperature << "\n  lora: r=" << c.lora.r
     << " alpha=" << c.lora.alpha << " dropout=" << c.lora.dropout << " targets=";

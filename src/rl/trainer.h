@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "io/train_options.h"
+#include "io/train_presets.h"
 #include "model/lora.h"
 #include "rl/distributed.h"
 
@@ -27,6 +28,7 @@ namespace svln::rl {
 
 struct TrainerConfig {
   io::TrainOptions options;
+  io::PresetResolution preset;  // what --preset set and what the command line overrode
   int save_every = 50;        // updates between checkpoints (and one at the end)
   bool resume = false;        // continue from <output_path>/latest
   uint64_t seed = 0;          // rollouts, episode order, adapter init
@@ -74,7 +76,8 @@ std::string bestCheckpoint(const std::string& output_dir);
 // NaN/Inf updates in a row.
 TrainResult runTraining(const TrainerConfig& config);
 
-// The training.log header: every option's value and the reward constants.
+// The training.log header, --print_config's text and the W&B config: the preset and its
+// overrides, every option's value and the reward constants.
 std::string describeConfig(const TrainerConfig& config);
 
 }  // namespace svln::rl

@@ -1,0 +1,137 @@
+#include "io/train_presets.h"
+
+#include <CLI/CLI.hpp>
+
+#include <stdexcept>
+
+namespace svln::io {
+namespace {
+
+// Today's defaults written out (shared/spec/trainer-flags.md and the run flags): the
+// CLI test checks that `--preset seed-guide` prints the same configuration as no preset.
+TrainPreset seedGuide() {
+  return {"seed-guide",
+          "the guide's trainer (shared/spec/trainer-flags.md): takeover, forced STOP; today's "
+          "defaults",
+          {
+              {"--phase", "phase1_stop"},
+              {"--path_search_limits", "habitat"},
+              {"--use_hybrid_training", "false"},
+              {"--sft_loss_start_weight", "1.0"},
+              {"--sft_loss_end_weight", "0.5"},
+              {"--sft_loss_decay_updates", "200"},
+              {"--sft_loss_decay_type", "cosine"},
+              {"--sft_use_policy_steps", "true"},
+              {"--sft_label_target", "goal"},
+              {"--sft_loss_norm", "weights"},
+              {"--enable_recovery", "true"},
+              {"--offtrack_dist_thresh", "3.0"},
+              {"--offtrack_heading_thresh_deg", "120"},
+              {"--heading_guard_dist", "3.0"},
+              {"--offtrack_patience", "8"},
+              {"--lookahead_k", "1"},
+              {"--recovery_dist_thresh", "2.0"},
+              {"--recovery_heading_thresh_deg", "45"},
+              {"--recovery_max_steps", "100"},
+              {"--goal_radius", "3.0"},
+              {"--goal_grace_steps", "7"},
+              {"--goal_stop_patience", "5"},
+              {"--recovery_mode", "takeover"},
+              {"--greedy_first_sample", "false"},
+              {"--num_updates", "500"},
+              {"--num_episodes_per_update", "1"},
+              {"--group_size", "2"},
+              {"--learning_rate", "5e-7"},
+              {"--ppo_epochs", "1"},
+              {"--mini_batch_size", "2"},
+              {"--max_grad_norm", "0.5"},
+              {"--kl_coef", "0"},
+              {"--loss_agg_mode", "seq-mean-token-sum-norm"},
+              {"--forced_stop_penalty", "1.0"},
+              {"--false_stop_penalty", "0.5"},
+              {"--lr_warmup_updates", "0"},
+              {"--wandb_project", "streamvln_hybrid"},
+              {"--save_every", "50"},
+              {"--temperature", "1.0"},
+              {"--max_episode_steps", "0"},
+              {"--lora_r", "32"},
+              {"--lora_alpha", "64"},
+          }};
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : " ") + x;
+  return s;
+}
+
+// True when the command line gave `opt` or a flag that excludes it.
+bool givenOnCommandLine(const CLI::Option& opt, std::string& given) {
+  if (opt.count() > 0) {
+    given = joined(opt.results());
+    return true;
+  }
+  for (const CLI::Option* other : opt.get_excludes()) {
+    if (other->count() > 0) {
+      given = other->get_name() + (other->get_expected_min() > 0 ? " " + joined(other->results()) : "");
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+const std::vector<TrainPreset>& trainPresets() {
+  static const std::vector<TrainPreset> presets = {seedGuide()};
+  return presets;
+}
+
+std::string PresetResolution::nameText() const { return name.empty() ? "none" : name; }
+
+std::string PresetResolution::overridesText() const {
+  if (overridden.empty()) return "none";
+  std::string s;
+  for (const Override& o : overridden)
+    s += (s.empty() ? "" : ", ") + o.flag + " " + o.given_value + " (preset: " + o.preset_value + ")";
+  return s;
+}
+
+void addPresetFlag(CLI::App& app, std::string& name) {
+  std::vector<std::string> names;
+  std::string help = "set many flags at once; flags given explicitly override it:";
+  for (const TrainPreset& p : trainPresets()) {
+    names.push_back(p.name);
+    help += "\n  " + p.name + ": " + p.summary;
+  }
+  app.add_option("--preset", name, help)->check(CLI::IsMember(names));
+}
+
+PresetResolution applyTrainPreset(CLI::App& app, const std::string& name) {
+  PresetResolution r;
+  if (name.empty()) return r;
+  const TrainPreset* preset = nullptr;
+  for (const TrainPreset& p : trainPresets())
+    if (p.name == name) preset = &p;
+  if (!preset) throw std::runtime_error("--preset: unknown preset '" + name + "'");
+  r.name = name;
+  for (const PresetSetting& s : preset->settings) {
+    CLI::Option* opt = app.get_option_no_throw(s.flag);
+    if (!opt) throw std::runtime_error("--preset " + name + ": sets " + s.flag + ", which this command does not have");
+    std::string given;
+    if (givenOnCommandLine(*opt, given)) {
+      r.overridden.push_back({s.flag, s.value, given});
+      continue;
+    }
+    opt->add_result(s.value);
+    try {
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      throw std::runtime_error("--preset " + name + ": " + s.flag + " " + s.value + ": " + e.what());
+    }
+    r.applied.push_back(s);
+  }
+  return r;
+}
+
+}  // namespace svln::io

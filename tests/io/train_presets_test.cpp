@@ -1,0 +1,111 @@
+#include <CLI/CLI.hpp>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "io/train_flags.h"
+#include "io/train_presets.h"
+
+namespace svln::io {
+namespace {
+
+// A command with the trainer's flags, --preset, and the run flags presets also set (as
+// `streamvln train` registers them).
+struct Command {
+  TrainOptions o;
+  std::string preset;
+  int save_every = 50;
+  double temperature = 1.0;
+  int max_episode_steps = 0;
+  int lora_r = 32;
+  double lora_alpha = 64;
+  CLI::App app;
+  PresetResolution resolution;
+
+  Command() {
+    addTrainFlags(app, o);
+    addPresetFlag(app, preset);
+    app.add_option("--save_every", save_every);
+    app.add_option("--temperature", temperature)->check(CLI::Range(0.05, 10.0));
+    app.add_option("--max_episode_steps", max_episode_steps);
+    app.add_option("--lora_r", lora_r);
+    app.add_option("--lora_alpha", lora_alpha);
+  }
+  void parse(std::vector<std::string> args) {
+    for (const char* a : {"--model_path", "m", "--habitat_config_path", "c.yaml", "--output_path", "o"})
+      args.push_back(a);
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+    resolution = applyTrainPreset(app, preset);
+    o.validate();
+  }
+};
+
+TEST(TrainPresets, SeedGuideChangesNothing) {
+  Command plain, guide;
+  plain.parse({});
+  guide.parse({"--preset", "seed-guide"});
+  EXPECT_EQ(guide.resolution.name, "seed-guide");
+  EXPECT_TRUE(guide.resolution.overridden.empty());
+  EXPECT_FALSE(guide.resolution.applied.empty());
+  EXPECT_EQ(plain.resolution.nameText(), "none");
+  EXPECT_EQ(guide.o.recovery_mode, plain.o.recovery_mode);
+  EXPECT_EQ(guide.o.use_hybrid_training, plain.o.use_hybrid_training);
+  EXPECT_EQ(guide.o.greedy_first_sample, plain.o.greedy_first_sample);
+  EXPECT_EQ(guide.o.sft_oracle_only, plain.o.sft_oracle_only);
+  EXPECT_EQ(guide.o.loss_agg_mode, plain.o.loss_agg_mode);
+  EXPECT_DOUBLE_EQ(guide.o.learning_rate, plain.o.learning_rate);
+  EXPECT_EQ(guide.save_every, plain.save_every);
+  EXPECT_DOUBLE_EQ(guide.temperature, plain.temperature);
+}
+
+TEST(TrainPresets, ExplicitFlagsOverrideThePreset) {
+  Command c;
+  c.parse({"--preset", "seed-guide", "--group_size", "4", "--disable_recovery",
+           "--temperature", "0.7"});
+  EXPECT_EQ(c.o.group_size, 4);
+  EXPECT_FALSE(c.o.enable_recovery);  // the preset's --enable_recovery yields to its opposite
+  EXPECT_DOUBLE_EQ(c.temperature, 0.7);
+  EXPECT_EQ(c.o.num_updates, 500);  // set by the preset, not overridden
+  EXPECT_EQ(c.resolution.overridesText(),
+            "--enable_recovery --disable_recovery (preset: true), --group_size 4 (preset: 2), "
+            "--temperature 0.7 (preset: 1.0)");
+}
+
+TEST(TrainPresets, UnknownPresetIsAnErrorNamingTheFlag) {
+  Command c;
+  try {
+    c.parse({"--preset", "budvln2"});
+    FAIL() << "accepted an unknown preset";
+  } catch (const CLI::ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("preset"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainPresets, EveryPresetSetsOnlyFlagsTheCommandHasWithValuesTheyAccept) {
+  for (const TrainPreset& p : trainPresets()) {
+    Command c;
+    EXPECT_NO_THROW(c.parse({"--preset", p.name})) << p.name;
+    EXPECT_EQ(c.resolution.applied.size(), p.settings.size()) << p.name;
+  }
+}
+
+TEST(TrainPresets, AFlagThePresetNamesButTheCommandLacksIsAnError) {
+  CLI::App app;
+  TrainOptions o;
+  addTrainFlags(app, o);  // no --save_every, which seed-guide sets
+  std::string preset;
+  addPresetFlag(app, preset);
+  app.parse(std::vector<std::string>{"o", "--output_path", "c", "--habitat_config_path", "m",
+                                     "--model_path"});
+  try {
+    applyTrainPreset(app, "seed-guide");
+    FAIL() << "applied a preset to a command without its flags";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--preset seed-guide"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace svln::io
