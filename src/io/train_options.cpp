@@ -37,6 +37,10 @@ void TrainOptions::validate() const {
     fail("--recovery_dist_thresh: must be < --offtrack_dist_thresh (" +
          std::to_string(offtrack_dist_thresh) + "), got " + std::to_string(recovery_dist_thresh));
   }
+  if (sft_loss_decay_type == DecayType::Exponential && !(sft_loss_start_weight > 0)) {
+    fail("--sft_loss_start_weight: must be > 0 with --sft_loss_decay_type exponential "
+         "(w = s (e/s)^p divides by it)");
+  }
   if (use_deepspeed && deepspeed_config.empty()) {
     fail("--deepspeed_config: required with --use_deepspeed");
   }
@@ -54,7 +58,7 @@ double sftWeight(const TrainOptions& o, int update) {
   switch (o.sft_loss_decay_type) {
     case DecayType::Linear: return s + (e - s) * t;
     case DecayType::Cosine: return e + (s - e) * (1.0 + std::cos(M_PI * t)) / 2.0;
-    case DecayType::Exponential: return e + (s - e) * std::exp(-5.0 * t);
+    case DecayType::Exponential: return s * std::pow(e / s, t);
   }
   return e;
 }

@@ -98,10 +98,12 @@ struct TrainOptions {
   void validate() const;
 };
 
-// SFT weight w(u) of the spec: t = min(u, D)/D;
+// SFT weight w(u), u the 0-based update: t = min(u, D)/D;
 //   linear      w = s + (e - s) t
 //   cosine      w = e + (s - e) (1 + cos(pi t)) / 2
-//   exponential w = e + (s - e) exp(-5 t) for t < 1, exactly e from u = D on.
+//   exponential w = s (e / s)^t   (BudVLN's code, G:2837-2840; the spec's e + (s - e) e^{-5t}
+//                                  was wrong and is not used)
+// each exactly e from u = D on.
 double sftWeight(const TrainOptions& o, int update);
 
 }  // namespace svln::io

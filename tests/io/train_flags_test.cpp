@@ -122,11 +122,43 @@ TEST(SftWeight, ScheduleShapes) {
   EXPECT_NEAR(sftWeight(o, 100), 0.75, 1e-12);       // (1 + cos(pi/2))/2 = 0.5
   EXPECT_NEAR(sftWeight(o, 50), 0.5 + 0.5 * (1 + std::cos(M_PI / 4)) / 2, 1e-12);
   EXPECT_DOUBLE_EQ(sftWeight(o, 200), 0.5);
+  // The reference's s (e/s)^p: 1 x 0.5^0.5 at p = 1/2, 0.5^0.995 at u = 199.
   o.sft_loss_decay_type = DecayType::Exponential;
   EXPECT_DOUBLE_EQ(sftWeight(o, 0), 1.0);
-  EXPECT_NEAR(sftWeight(o, 100), 0.5 + 0.5 * std::exp(-2.5), 1e-12);
-  EXPECT_NEAR(sftWeight(o, 199), 0.5 + 0.5 * std::exp(-5.0 * 199 / 200), 1e-12);
+  EXPECT_NEAR(sftWeight(o, 100), 0.7071068, 1e-6);
+  EXPECT_NEAR(sftWeight(o, 199), 0.5017359, 1e-6);
   EXPECT_DOUBLE_EQ(sftWeight(o, 200), 0.5);  // exactly e from u = D on
+  EXPECT_DOUBLE_EQ(sftWeight(o, 999), 0.5);
+}
+
+// train_hybrid.sh's schedule, 1.0 -> 0.9 over D = 600 updates, at u = 300 and the last of its
+// 500 updates (p = 499/600), in the three shapes, from budvln-reference.md's formulas.
+TEST(SftWeight, ReferenceScheduleWorkedNumbers) {
+  TrainOptions o;
+  o.sft_loss_start_weight = 1.0;
+  o.sft_loss_end_weight = 0.9;
+  o.sft_loss_decay_updates = 600;
+  o.sft_loss_decay_type = DecayType::Linear;
+  EXPECT_NEAR(sftWeight(o, 300), 0.95, 1e-6);
+  EXPECT_NEAR(sftWeight(o, 499), 0.9168333, 1e-6);  // 1 - 0.1 x 0.8316667
+  o.sft_loss_decay_type = DecayType::Cosine;
+  EXPECT_NEAR(sftWeight(o, 300), 0.95, 1e-6);
+  EXPECT_NEAR(sftWeight(o, 499), 0.9068302, 1e-6);  // 0.9 + 0.05 (1 + cos(0.8316667 pi))
+  o.sft_loss_decay_type = DecayType::Exponential;
+  EXPECT_NEAR(sftWeight(o, 300), 0.9486833, 1e-6);  // 0.9^0.5
+  EXPECT_NEAR(sftWeight(o, 499), 0.9161045, 1e-6);  // 0.9^0.8316667
+}
+
+TEST(SftWeight, ExponentialNeedsAPositiveStartWeight) {
+  TrainOptions o;
+  o.sft_loss_decay_type = DecayType::Exponential;
+  o.sft_loss_start_weight = 0.0;
+  try {
+    o.validate();
+    FAIL() << "accepted s = 0";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--sft_loss_start_weight"), std::string::npos);
+  }
 }
 
 }  // namespace
