@@ -166,6 +166,26 @@ void addGrpo(CLI::App& app, TrainOptions& o) {
   app.add_option("--lr_warmup_updates", o.lr_warmup_updates,
                  "extension: the learning rate rises linearly from lr/(W+1) to lr over the first W updates")
       ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
+  app.add_option("--entropy_coef", o.entropy_coef,
+                 "extension: entropy bonus, L -= c H over the policy tokens' action distribution "
+                 "(aggregated like the surrogate; BudVLN: 0.02)")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+  app.add_option("--weight_decay", o.weight_decay, "extension: AdamW weight decay (BudVLN: 0.01)")
+      ->check(CLI::Range(0.0, 10.0))->capture_default_str()->group(g);
+  app.add_option("--advantage_std", o.advantage_std,
+                 "extension: sample = (R - mean)/(Bessel std + 1e-6); population = (R - mean)/"
+                 "np.std (BudVLN; a group of 2 gives +-1; std < 1e-8: no division)")
+      ->transform(enumMap<AdvantageStd>({{"sample", AdvantageStd::Sample},
+                                         {"population", AdvantageStd::Population}}))
+      ->default_str("sample")->group(g);
+  app.add_flag("--spread_advantages", o.spread_advantages,
+               "extension (BudVLN): each of trajectory i's T_i policy tokens gets A_i/T_i, then "
+               "all policy tokens of the update are z-scored, (a - mean)/(Bessel std + 1e-8)")
+      ->group(g);
+  app.add_flag("--zero_old_logprob", o.zero_old_logprob,
+               "extension, a reproduction of BudVLN's placeholder old log-prob 0: the ratio is "
+               "pi(a|s), not pi/pi_old (for A < 0 and pi < 0.8 the clipped branch has no gradient)")
+      ->group(g);
   app.add_option("--eval_every", o.eval_every,
                  "extension: every K updates evaluate greedily on --eval_split and keep the best "
                  "adapter (SR, then SPL) in OUTPUT/best (0: never)")
@@ -175,6 +195,25 @@ void addGrpo(CLI::App& app, TrainOptions& o) {
   app.add_option("--eval_episodes", o.eval_episodes,
                  "extension: episodes of --eval_split per validation (0: all)")
       ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
+}
+
+void addTdr(CLI::App& app, TrainOptions& o) {
+  const char* g = "Rewards: step matching (TDR)";
+  auto* on = app.add_flag("--use_tdr", o.use_tdr,
+                          "extension (BudVLN, on there by default): R += tdr_weight * sum_t "
+                          "tdr_gamma^t [a_t = expert label_t] over the policy's steps")->group(g);
+  auto* off = app.add_flag_callback("--no_tdr", [&o] { o.use_tdr = false; },
+                                    "no step-matching bonus (default)")->group(g);
+  on->excludes(off);
+  app.add_option("--tdr_weight", o.tdr_weight, "TDR weight per matching step")
+      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+  app.add_option("--tdr_gamma", o.tdr_gamma, "TDR discount per policy step")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group(g);
+  auto* strict = app.add_flag_callback("--tdr_strict_mode", [&o] { o.tdr_strict = true; },
+                                       "the TDR sum stops at the first mismatch (default)")->group(g);
+  auto* loose = app.add_flag_callback("--tdr_no_strict_mode", [&o] { o.tdr_strict = false; },
+                                      "every matching step counts")->group(g);
+  strict->excludes(loose);
 }
 
 void addLoggingAndScale(CLI::App& app, TrainOptions& o) {
@@ -225,6 +264,7 @@ void addTrainFlags(CLI::App& app, TrainOptions& o) {
   addHybrid(app, o);
   addRecovery(app, o);
   addGrpo(app, o);
+  addTdr(app, o);
   addLoggingAndScale(app, o);
 }
 

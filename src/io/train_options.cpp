@@ -31,6 +31,10 @@ const char* lossAggModeName(LossAggMode m) {
   return "?";
 }
 
+const char* advantageStdName(AdvantageStd s) {
+  return s == AdvantageStd::Sample ? "sample" : "population";
+}
+
 void TrainOptions::validate() const {
   auto fail = [](const std::string& msg) { throw std::runtime_error(msg); };
   if (recovery_dist_thresh >= offtrack_dist_thresh) {

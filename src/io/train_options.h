@@ -22,11 +22,15 @@ enum class RecoveryMode { Takeover, Rollback };
 //                           cap), then the mean over trajectories (Dr. GRPO: every token
 //                           weighs the same, whatever its trajectory's length)
 enum class LossAggMode { TokenMean, SeqMeanTokenMean, SeqMeanTokenSumNorm };
+// The std that divides group advantages (rl/advantages.h): sample = Bessel's (n - 1) plus
+// 1e-6; population = numpy's np.std (n), no epsilon, as BudVLN's trainer (G:1992-1998).
+enum class AdvantageStd { Sample, Population };
 
 const char* phaseName(Phase p);
 const char* decayTypeName(DecayType d);
 const char* recoveryModeName(RecoveryMode m);
 const char* lossAggModeName(LossAggMode m);
+const char* advantageStdName(AdvantageStd s);
 
 struct TrainOptions {
   // Basic
@@ -73,6 +77,17 @@ struct TrainOptions {
   // Extensions that keep RL from wrecking a good SFT policy (docs/results.md):
   LossAggMode loss_agg_mode = LossAggMode::SeqMeanTokenSumNorm;
   int lr_warmup_updates = 0;  // linear warm-up of the learning rate over these updates
+  // Extensions that the budvln preset needs (shared/spec/budvln-reference.md), each off by
+  // default. Formulas: rl/advantages.h, rl/losses.h, rl/rewards.h.
+  double entropy_coef = 0.0;   // L -= c H(pi) over policy tokens [>= 0]
+  double weight_decay = 0.0;   // AdamW's decoupled weight decay [>= 0]
+  AdvantageStd advantage_std = AdvantageStd::Sample;
+  bool spread_advantages = false;  // A_i / T_i per policy token, z-scored over the update
+  bool zero_old_logprob = false;   // the reference's old log-prob placeholder 0: r = pi(a|s)
+  bool use_tdr = false;            // + tdr_weight sum_t tdr_gamma^t [a_t = label_t]
+  double tdr_weight = 0.2;
+  double tdr_gamma = 0.9;          // [0, 1]
+  bool tdr_strict = true;          // the sum stops at the first mismatch
   // phase1_stop's penalty for a STOP forced by the goal-zone patience (rl/rewards.h); 0 gives
   // the earlier reward, where a forced STOP earned the distance term alone.
   double forced_stop_penalty = 1.0;

@@ -50,12 +50,76 @@ TrainPreset seedGuide() {
               {"--forced_stop_penalty", "1.0"},
               {"--false_stop_penalty", "0.5"},
               {"--lr_warmup_updates", "0"},
+              {"--entropy_coef", "0"},
+              {"--weight_decay", "0"},
+              {"--advantage_std", "sample"},
+              {"--spread_advantages", "false"},
+              {"--zero_old_logprob", "false"},
+              {"--no_tdr", "true"},
+              {"--tdr_weight", "0.2"},
+              {"--tdr_gamma", "0.9"},
+              {"--tdr_strict_mode", "true"},
               {"--wandb_project", "streamvln_hybrid"},
               {"--save_every", "50"},
               {"--temperature", "1.0"},
               {"--max_episode_steps", "0"},
               {"--lora_r", "32"},
               {"--lora_alpha", "64"},
+          }};
+}
+
+// BudVLN's shipped run, scripts/train_hybrid.sh -> streamvln_grpo_train.py, as far as this
+// trainer has the mechanisms (shared/spec/budvln-reference.md sections 1-2; H: = the script,
+// G: = the trainer). docs/training.md lists what it does not reproduce yet.
+TrainPreset budvln() {
+  return {"budvln",
+          "BudVLN's train_hybrid.sh as coded: rollback only, greedy sample 0, T 0.5, TDR, "
+          "population-std advantages spread over steps, entropy 0.02, weight decay 0.01",
+          {
+              {"--use_hybrid_training", "true"},        // H:26-57
+              {"--sft_loss_start_weight", "1.0"},       // H: SFT 1.0 -> 0.9 over 600, cosine
+              {"--sft_loss_end_weight", "0.9"},
+              {"--sft_loss_decay_updates", "600"},
+              {"--sft_loss_decay_type", "cosine"},
+              {"--sft_use_policy_steps", "true"},       // G:2076-2086
+              {"--enable_recovery", "true"},
+              {"--offtrack_dist_thresh", "3.0"},        // H: recovery 3.0 m / 120 deg / 8
+              {"--offtrack_heading_thresh_deg", "120"},
+              {"--heading_guard_dist", "3.0"},
+              {"--offtrack_patience", "8"},
+              {"--lookahead_k", "1"},
+              {"--recovery_dist_thresh", "2.0"},        // H: exit 2.0 m, 45 deg, max 100
+              {"--recovery_heading_thresh_deg", "45"},  // (unused by a rollback)
+              {"--recovery_max_steps", "100"},
+              {"--goal_radius", "3.0"},                 // H: goal radius 3, grace 7, patience 5
+              {"--goal_grace_steps", "7"},
+              {"--goal_stop_patience", "5"},
+              {"--recovery_mode", "rollback"},          // G:831-1064: takeover is dead code
+              {"--greedy_first_sample", "true"},        // G:689
+              {"--sampling_temperature", "0.5"},        // G:1216-1217
+              {"--max_episode_steps", "300"},           // G:153
+              {"--num_updates", "500"},                 // H: 500 updates of E 1 x G 2
+              {"--num_episodes_per_update", "1"},
+              {"--group_size", "2"},
+              {"--learning_rate", "5e-7"},
+              {"--ppo_epochs", "1"},
+              {"--mini_batch_size", "2"},
+              {"--max_grad_norm", "0.5"},               // G:2321-2324
+              {"--kl_coef", "0"},                       // G:9-13: no KL, no reference model
+              {"--loss_agg_mode", "token-mean"},        // G:2196-2203: mean over the batch's steps
+              {"--entropy_coef", "0.02"},               // G:128,2206,2313
+              {"--weight_decay", "0.01"},               // G:257-261
+              {"--advantage_std", "population"},        // G:1992-1998
+              {"--spread_advantages", "true"},          // G:2003-2008,2114-2116
+              {"--zero_old_logprob", "true"},           // G:1366,2109-2112 (accidental)
+              {"--use_tdr", "true"},                    // G:3141, on by default
+              {"--tdr_weight", "0.2"},                  // G:1936-1963
+              {"--tdr_gamma", "0.9"},
+              {"--tdr_strict_mode", "true"},
+              {"--save_every", "10"},                   // G:157
+              {"--lora_r", "32"},                       // G:3252-3259
+              {"--lora_alpha", "64"},
+              {"--wandb_project", "streamvln_grpo"},    // G:3069-3158 argparse default
           }};
 }
 
@@ -83,7 +147,7 @@ bool givenOnCommandLine(const CLI::Option& opt, std::string& given) {
 }  // namespace
 
 const std::vector<TrainPreset>& trainPresets() {
-  static const std::vector<TrainPreset> presets = {seedGuide()};
+  static const std::vector<TrainPreset> presets = {seedGuide(), budvln()};
   return presets;
 }
 

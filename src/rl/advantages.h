@@ -4,12 +4,25 @@
 #include <cstdint>
 #include <vector>
 
+#include "io/train_options.h"
+
 namespace svln::rl {
 
-// Group-relative advantages: A_i = (R_i - mean(R)) / (std(R) + 1e-6), std with Bessel's
-// correction as torch.std() computes it (the reference trainer is PyTorch). A group of
-// identical returns gives zeros. Requires at least 2 returns.
-std::vector<double> groupAdvantages(const std::vector<double>& returns);
+// Group-relative advantages (--advantage_std), requires at least 2 returns:
+//   sample      A_i = (R_i - mean R) / (std_{n-1} R + 1e-6)   (Bessel's correction)
+//   population  A_i = (R_i - mean R) / std_n R, or R_i - mean R when std_n R < 1e-8 (BudVLN's
+//               np.std, G:1992-1998: a group of 2 different returns gives exactly +-1)
+// A group of identical returns gives zeros.
+std::vector<double> groupAdvantages(const std::vector<double>& returns,
+                                    io::AdvantageStd std_kind = io::AdvantageStd::Sample);
+
+// BudVLN's step-level advantages (--spread_advantages, G:2003-2008, 2114-2116): each of
+// trajectory i's T_i policy tokens gets a = A_i / T_i; then every policy token of the update
+// is z-scored, a' = (a - mean) / (std_{N-1} + 1e-8) over all N = sum T_i tokens (std 0 when
+// N < 2). Tokens of one trajectory share a value, so the result is one value per trajectory
+// (0 for a trajectory without policy tokens).
+std::vector<double> spreadAdvantages(const std::vector<double>& advantages,
+                                     const std::vector<int64_t>& policy_tokens);
 
 // group_size 1: no group to compare with, so A = R - b, b the running mean of all returns
 // seen before this one (0 before the first). advantage() uses the current b, then update().

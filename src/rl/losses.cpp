@@ -28,6 +28,14 @@ torch::Tensor sftLoss(const torch::Tensor& logits, const torch::Tensor& labels,
   return (nll * w).sum() / w.sum().clamp_min(1e-8);
 }
 
+torch::Tensor actionEntropy(const torch::Tensor& logp_rows) {
+  const torch::Tensor p = torch::exp(logp_rows);
+  // log p replaced by 0 where p = 0 before the product: 0 x -inf would be NaN, in the
+  // forward value and in the gradient.
+  const torch::Tensor safe = torch::where(p > 0, logp_rows, torch::zeros_like(logp_rows));
+  return -(p * safe).sum(1);
+}
+
 torch::Tensor klPenalty(const torch::Tensor& logp, const torch::Tensor& ref_logp) {
   if (logp.numel() == 0) return torch::zeros({}, logp.options());
   const torch::Tensor d = ref_logp.detach() - logp;

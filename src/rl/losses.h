@@ -23,6 +23,13 @@ double clipFraction(const torch::Tensor& logp, const torch::Tensor& old_logp,
 torch::Tensor sftLoss(const torch::Tensor& logits, const torch::Tensor& labels,
                       const torch::Tensor& weights);
 
+// Entropy of each row's action distribution, rows of log-probabilities [N, K] (the
+// alphabet at the sampling temperature; a masked column, log p = -inf, adds 0):
+//   H_n = -sum_k p_nk log p_nk
+// The entropy bonus is L -= entropy_coef H, aggregated over policy tokens like the surrogate
+// (BudVLN: 0.02 over its 4-way softmax, G:2206,2313). Returns [N].
+torch::Tensor actionEntropy(const torch::Tensor& logp_rows);
+
 // KL(pi || pi_ref) per token with the non-negative "k3" estimator, averaged:
 //   d = ref_logp - logp;  k3 = exp(d) - d - 1
 torch::Tensor klPenalty(const torch::Tensor& logp, const torch::Tensor& ref_logp);

@@ -53,4 +53,14 @@ std::vector<double> stepRewards(RewardPhase phase, const RewardConstants& k,
   return r;
 }
 
+double tdrBonus(const std::vector<bool>& matches, double weight, double gamma, bool strict) {
+  double bonus = 0, discount = 1;
+  for (bool m : matches) {
+    if (m) bonus += discount;
+    else if (strict) break;
+    discount *= gamma;
+  }
+  return weight * bonus;
+}
+
 }  // namespace svln::rl

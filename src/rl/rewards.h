@@ -55,4 +55,10 @@ std::vector<double> stepRewards(RewardPhase phase, const RewardConstants& k,
                                 const std::vector<RewardStep>& steps,
                                 const EpisodeOutcome& outcome);
 
+// BudVLN's trajectory step-matching bonus (TDR, G:1936-1963, 2940-2977), added to the return:
+//   R += w sum_t gamma^t [match_t]   over the policy's steps t = 0, 1, ... in order;
+// strict: the sum stops at the first mismatch. match_t: the executed action equals the
+// step's expert label (an unlabelled step does not match). At most w / (1 - gamma).
+double tdrBonus(const std::vector<bool>& matches, double weight, double gamma, bool strict);
+
 }  // namespace svln::rl

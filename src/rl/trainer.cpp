@@ -48,7 +48,8 @@ RewardConstants rewardConstants(const io::TrainOptions& o) {
   return k;
 }
 
-// R = sum_t r_t with the phase's rewards (rl/rewards.h) over the executed steps.
+// R = sum_t r_t with the phase's rewards (rl/rewards.h) over the executed steps, plus the
+// step-matching bonus with --use_tdr.
 double trajectoryReturn(const io::TrainOptions& o, const Trajectory& t, float success_distance) {
   std::vector<RewardStep> steps;
   for (const StepRecord& s : t.steps) steps.push_back({s.distance_to_goal, s.collided});
@@ -64,6 +65,13 @@ double trajectoryReturn(const io::TrainOptions& o, const Trajectory& t, float su
       o.phase == io::Phase::Phase1Stop ? RewardPhase::Phase1Stop : RewardPhase::Phase2Progress;
   double r = 0;
   for (double x : stepRewards(p, rewardConstants(o), steps, out)) r += x;
+  if (o.use_tdr) {
+    std::vector<bool> matches;
+    for (const StepRecord& s : t.steps)
+      if (s.source == expert::Source::Policy)
+        matches.push_back(s.label_valid && s.action == s.expert_label);
+    r += tdrBonus(matches, o.tdr_weight, o.tdr_gamma, o.tdr_strict);
+  }
   return r;
 }
 
@@ -227,7 +235,13 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  ppo_epochs: " << o.ppo_epochs << "\n  mini_batch_size: " << o.mini_batch_size
     << "\n  max_grad_norm: " << o.max_grad_norm << "\n  kl_coef: " << o.kl_coef
     << "\n  loss_agg_mode: " << io::lossAggModeName(o.loss_agg_mode)
-    << "\n  lr_warmup_updates: " << o.lr_warmup_updates << "\n  eval_every: " << o.eval_every
+    << "\n  lr_warmup_updates: " << o.lr_warmup_updates
+    << "\n  entropy_coef: " << o.entropy_coef << "\n  weight_decay: " << o.weight_decay
+    << "\n  advantage_std: " << io::advantageStdName(o.advantage_std)
+    << "\n  spread_advantages: " << o.spread_advantages
+    << "\n  zero_old_logprob: " << o.zero_old_logprob << "\n  use_tdr: " << o.use_tdr
+    << "\n  tdr_weight: " << o.tdr_weight << "\n  tdr_gamma: " << o.tdr_gamma
+    << "\n  tdr_strict_mode: " << o.tdr_strict << "\n  eval_every: " << o.eval_every
     << "\n  eval_split: " << o.eval_split << "\n  eval_episodes: " << o.eval_episodes
     << "\n  ndtw_reference: " << sim::ndtwReferenceName(o.ndtw_reference)
     << "\n  path_search_limits: " << (o.habitat_path_limits ? "habitat" : "unlimited")
@@ -251,8 +265,8 @@ namespace {
 // keeps the moments of its parameters only).
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const DistContext& ctx, int zero_stage,
                                                        const std::vector<torch::Tensor>& params,
-                                                       double lr) {
-  const auto adam = torch::optim::AdamWOptions(lr).weight_decay(0.0);
+                                                       double lr, double weight_decay) {
+  const auto adam = torch::optim::AdamWOptions(lr).weight_decay(weight_decay);
   if (zero_stage > 0) return std::make_unique<ShardedAdamW>(ctx, params, adam);
   return std::make_unique<torch::optim::AdamW>(params, adam);
 }
@@ -291,28 +305,41 @@ io::DeepSpeedConfig stepConfig(const io::TrainOptions& o, int world) {
   return io::loadDeepSpeedConfig(o.deepspeed_config, world, d);
 }
 
-// This rank's advantages. They need the whole update's returns: groups are whole on each
-// rank, but the group_size 1 baseline runs over every return in order. Each rank puts its
-// returns at [begin, begin + n) of a zero vector; the sum over ranks is the whole update.
-std::vector<double> shardAdvantages(const DistContext& ctx, const std::vector<double>& returns,
-                                    size_t begin, size_t total, int group_size,
-                                    RunningBaseline& baseline) {
+// The whole update's values from every rank's shard: each rank puts its values at
+// [begin, begin + n) of a zero vector; the sum over ranks is the whole update.
+std::vector<double> gatherUpdate(const DistContext& ctx, const std::vector<double>& mine,
+                                 size_t begin, size_t total) {
   std::vector<double> all(total, 0.0);
-  std::copy(returns.begin(), returns.end(), all.begin() + static_cast<std::ptrdiff_t>(begin));
-  all = ctx.reduceMetrics(all, MetricReduce::kSum);
-  const std::vector<double> adv = trajectoryAdvantages(all, group_size, baseline);
+  std::copy(mine.begin(), mine.end(), all.begin() + static_cast<std::ptrdiff_t>(begin));
+  return ctx.reduceMetrics(all, MetricReduce::kSum);
+}
+
+// This rank's advantages. They need the whole update's returns: groups are whole on each
+// rank, but the group_size 1 baseline runs over every return in order, and
+// --spread_advantages z-scores over every policy token of the update.
+std::vector<double> shardAdvantages(const DistContext& ctx, const io::TrainOptions& o,
+                                    const std::vector<double>& returns,
+                                    const std::vector<double>& policy_tokens, size_t begin,
+                                    size_t total, RunningBaseline& baseline) {
+  const std::vector<double> all = gatherUpdate(ctx, returns, begin, total);
+  std::vector<double> adv = trajectoryAdvantages(all, o.group_size, baseline, o.advantage_std);
+  if (o.spread_advantages) {
+    const std::vector<double> tokens = gatherUpdate(ctx, policy_tokens, begin, total);
+    adv = spreadAdvantages(adv, std::vector<int64_t>(tokens.begin(), tokens.end()));
+  }
   return std::vector<double>(adv.begin() + static_cast<std::ptrdiff_t>(begin),
                              adv.begin() + static_cast<std::ptrdiff_t>(begin + returns.size()));
 }
 
 // The rollout metrics plus the optimisation's figures: the metrics.jsonl line of an update.
 std::map<std::string, double> updateMetrics(std::map<std::string, double> m, const UpdateStats& st,
-                                            double sft_weight, double lr, double secs,
-                                            double rollout_secs) {
+                                            double sft_weight, double entropy_coef, double lr,
+                                            double secs, double rollout_secs) {
   m["grpo_loss"] = st.grpo_loss;
   m["sft_loss"] = st.sft_loss;
   m["sft_weight"] = sft_weight;
   m["kl"] = st.kl;
+  if (entropy_coef > 0) m["entropy"] = st.entropy;  // only then computed
   m["clip_fraction"] = st.clip_fraction;
   m["grad_norm"] = st.grad_norm;
   m["learning_rate"] = lr;
@@ -447,7 +474,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   for (auto& p : params) n_train += p.numel();
   ctx.broadcastParameters(params);  // every rank starts from rank 0's adapter
   std::unique_ptr<torch::optim::Optimizer> optimizer =
-      makeOptimizer(ctx, ctx.distributed() ? ds.zero_stage : 0, params, o.learning_rate);
+      makeOptimizer(ctx, ctx.distributed() ? ds.zero_stage : 0, params, o.learning_rate,
+                    o.weight_decay);
   const bool sharded_optimizer = ctx.distributed() && ds.zero_stage > 0;
 
   TrainerState state;
@@ -543,6 +571,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   uo.token_norm = hcfg.max_episode_steps;
   uo.sft_token_sum_norm = o.sft_token_sum_norm;
   uo.kl_coef = o.kl_coef;
+  uo.entropy_coef = o.entropy_coef;
+  uo.zero_old_logprob = o.zero_old_logprob;
   uo.temperature = cfg.temperature;
   uo.ppo_epochs = o.ppo_epochs;
   uo.mini_batch_size = ds.train_batch_size;
@@ -584,8 +614,12 @@ TrainResult runTraining(const TrainerConfig& cfg) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::vector<double> returns;
     for (const Trajectory& t : trajs) returns.push_back(trajectoryReturn(o, t, hcfg.success_distance));
-    const std::vector<double> adv =
-        shardAdvantages(ctx, returns, uo.shard_begin, uo.shard_total, G, baseline);
+    std::vector<double> policy_tokens;  // per trajectory, for --spread_advantages
+    if (o.spread_advantages)
+      for (const Trajectory& t : trajs)
+        policy_tokens.push_back(static_cast<double>(collectTargets(t, *policy.codec, uo).policy.size()));
+    const std::vector<double> adv = shardAdvantages(ctx, o, returns, policy_tokens,
+                                                    uo.shard_begin, uo.shard_total, baseline);
     uo.sft_weight = o.use_hybrid_training ? io::sftWeight(o, static_cast<int>(u)) : 0.0;
     const double lr = learningRateAt(o, u);
     setLearningRate(*optimizer, lr);
@@ -594,8 +628,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
 
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::map<std::string, double> m =
-        updateMetrics(rolloutMetrics(ctx, trajs, returns, adv), st, uo.sft_weight, lr, secs,
-                      rollout_secs);
+        updateMetrics(rolloutMetrics(ctx, trajs, returns, adv), st, uo.sft_weight,
+                      o.entropy_coef, lr, secs, rollout_secs);
     if (o.eval_every > 0 && ((u + 1) % o.eval_every == 0 || u + 1 == o.num_updates)) {
       const EvalResult r = validate(u + 1);
       m["val_success_rate"] = r.summary.at("success_rate");

@@ -75,7 +75,7 @@ torch::Tensor gatherRows(const std::vector<torch::Tensor>& per_window_lp,
 }  // namespace
 
 std::vector<double> trajectoryAdvantages(const std::vector<double>& returns, int group_size,
-                                         RunningBaseline& baseline) {
+                                         RunningBaseline& baseline, io::AdvantageStd std_kind) {
   if (group_size < 1 || returns.size() % static_cast<size_t>(group_size) != 0)
     throw std::invalid_argument("trajectoryAdvantages: returns must fill whole groups");
   std::vector<double> adv(returns.size());
@@ -89,7 +89,7 @@ std::vector<double> trajectoryAdvantages(const std::vector<double>& returns, int
   for (size_t g = 0; g < returns.size(); g += static_cast<size_t>(group_size)) {
     const std::vector<double> grp(returns.begin() + static_cast<long>(g),
                                   returns.begin() + static_cast<long>(g) + group_size);
-    const std::vector<double> a = groupAdvantages(grp);
+    const std::vector<double> a = groupAdvantages(grp, std_kind);
     std::copy(a.begin(), a.end(), adv.begin() + static_cast<long>(g));
   }
   return adv;
@@ -126,6 +126,7 @@ TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCode
   terms.grpo_sum = torch::zeros({}, opts);
   terms.sft_sum = torch::zeros({}, opts);
   terms.kl_sum = torch::zeros({}, opts);
+  terms.entropy_sum = torch::zeros({}, opts);
   const bool need_sft = o.use_hybrid && !targets.sft.empty();
   if (targets.policy.empty() && !need_sft) return terms;
 
@@ -186,10 +187,12 @@ TrajectoryTerms trajectoryTerms(model::StreamVLN& model, const model::ActionCode
     for (int32_t a : targets.policy) {
       const model::AnswerToken& tok = t.answer_tokens[static_cast<size_t>(a)];
       cols.push_back(model::alphabetColumn(codec, tok.token));
-      old.push_back(tok.logp);
+      old.push_back(o.zero_old_logprob ? 0.f : tok.logp);
     }
     const torch::Tensor col_t = torch::tensor(cols, torch::kLong).to(index_opts.device()).unsqueeze(1);
-    const torch::Tensor logp = gatherRows(lp_sample, rows, t, targets.policy).gather(1, col_t).squeeze(1);
+    const torch::Tensor rows_lp = gatherRows(lp_sample, rows, t, targets.policy);  // [N, 5]
+    const torch::Tensor logp = rows_lp.gather(1, col_t).squeeze(1);
+    if (o.entropy_coef > 0) terms.entropy_sum = actionEntropy(rows_lp).sum();
     const torch::Tensor old_t = torch::tensor(old, torch::kFloat).to(opts.device());
     const torch::Tensor adv = torch::full({n}, advantage, opts);
     terms.grpo_sum = grpoLoss(logp, old_t, adv, o.clip_eps) * static_cast<double>(n);
@@ -276,7 +279,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       if (o.sft_token_sum_norm && w_sft > 0)
         w_sft = o.token_norm * static_cast<double>(ge - gb);
       optimizer_.zero_grad();
-      double grpo = 0, sft = 0, kl = 0;
+      double grpo = 0, sft = 0, kl = 0, entropy = 0;
       int mb_clipped = 0;
       bool bad = false;
       const char* what = "loss";
@@ -298,6 +301,8 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
           own = o.token_norm;
         torch::Tensor loss = torch::zeros({});
         if (n_pol > 0) loss = loss + (tt.grpo_sum + o.kl_coef * tt.kl_sum) / (own * n_pol);
+        if (n_pol > 0 && o.entropy_coef > 0)
+          loss = loss - o.entropy_coef * tt.entropy_sum / (own * n_pol);
         if (o.use_hybrid && w_sft > 0) loss = loss + o.sft_weight * tt.sft_sum / w_sft;
         const double lv = loss.item<double>();
         if (!std::isfinite(lv)) {
@@ -307,19 +312,21 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
         if (loss.requires_grad()) (dp ? loss * rank_scale : loss).backward();
         if (n_pol > 0) grpo += tt.grpo_sum.item<double>() / (own * n_pol);
         if (n_pol > 0) kl += tt.kl_sum.item<double>() / (own * n_pol);
+        if (n_pol > 0) entropy += tt.entropy_sum.item<double>() / (own * n_pol);
         if (w_sft > 0) sft += tt.sft_sum.item<double>() / w_sft;
         mb_clipped += tt.clipped;
       }
       if (dp) {
         // One verdict for all ranks (a rank that skipped alone would leave the others
         // waiting in the gradient all-reduce), and the mini-batch's figures summed.
-        const auto r = o.dist->reduceMetrics({bad ? 1.0 : 0.0, grpo, sft, kl, double(mb_clipped)},
-                                             MetricReduce::kSum);
+        const auto r = o.dist->reduceMetrics(
+            {bad ? 1.0 : 0.0, grpo, sft, kl, double(mb_clipped), entropy}, MetricReduce::kSum);
         bad = r[0] > 0;
         grpo = r[1];
         sft = r[2];
         kl = r[3];
         mb_clipped = static_cast<int>(std::lround(r[4]));
+        entropy = r[5];
         if (!bad) allReduceGrads(*o.dist, o.bucket_bytes);
       }
       double norm = 0;
@@ -339,6 +346,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       st.grpo_loss += grpo;
       st.sft_loss += sft;
       st.kl += kl;
+      st.entropy += entropy;
       st.grad_norm += norm;
       clipped += mb_clipped;
       clip_tokens += static_cast<int>(mb_tokens);
@@ -348,6 +356,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
     st.grpo_loss /= st.steps_applied;
     st.sft_loss /= st.steps_applied;
     st.kl /= st.steps_applied;
+    st.entropy /= st.steps_applied;
     st.grad_norm /= st.steps_applied;
   }
   st.clip_fraction = clip_tokens > 0 ? static_cast<double>(clipped) / clip_tokens : 0.0;

@@ -6,7 +6,7 @@
 //                               ├─► executed steps with a valid label: CE(label column),
 //                               │   expert steps weigh 2 (or only expert steps)
 //                               └─► optional k3 KL to the adapter-free model
-//   L = GRPO + w(u) SFT + kl_coef KL  (pure GRPO without hybrid training)
+//   L = GRPO + w(u) SFT + kl_coef KL - entropy_coef H  (pure GRPO without hybrid training)
 //
 // ppo_epochs passes over the batch in mini-batches of mini_batch_size trajectories; each
 // mini-batch is one optimizer step (gradients accumulated trajectory by trajectory, every
@@ -33,6 +33,8 @@ struct UpdateOptions {
   double expert_step_weight = 2.0;
   double clip_eps = 0.2;
   double kl_coef = 0.0;
+  double entropy_coef = 0.0;      // L -= entropy_coef H (rl/losses.h actionEntropy)
+  bool zero_old_logprob = false;  // BudVLN's placeholder: old log-prob 0, ratio = pi(a|s)
   double temperature = 1.0;       // the rollout's sampling temperature
   int ppo_epochs = 1;
   int mini_batch_size = 2;
@@ -66,6 +68,7 @@ struct UpdateStats {
   double grpo_loss = 0;      // mean over applied mini-batches
   double sft_loss = 0;
   double kl = 0;
+  double entropy = 0;        // mean over applied mini-batches (computed with entropy_coef > 0)
   double clip_fraction = 0;
   double grad_norm = 0;      // global norm before clipping, mean over applied steps
   int policy_tokens = 0;     // per pass
@@ -78,7 +81,8 @@ struct UpdateStats {
 // trajectories share an episode): groupAdvantages per group, or with group_size 1
 // A = R - b with the running baseline b of earlier returns (then b absorbs R).
 std::vector<double> trajectoryAdvantages(const std::vector<double>& returns, int group_size,
-                                         RunningBaseline& baseline);
+                                         RunningBaseline& baseline,
+                                         io::AdvantageStd std_kind = io::AdvantageStd::Sample);
 
 // The tokens of one trajectory that enter the loss, with their targets.
 struct TrajectoryTargets {
@@ -95,6 +99,7 @@ struct TrajectoryTerms {
   torch::Tensor grpo_sum;    // sum_t -min(r A, clip(r) A) over policy tokens
   torch::Tensor sft_sum;     // sum_t w_t CE_t
   torch::Tensor kl_sum;      // sum_t k3_t over policy tokens
+  torch::Tensor entropy_sum; // sum_t H_t over policy tokens (entropy_coef > 0)
   double sft_weight_sum = 0;
   int policy_tokens = 0;
   int clipped = 0;

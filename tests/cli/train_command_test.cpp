@@ -37,6 +37,25 @@ TEST(TrainCommand, SeedGuidePresetIsTodaysDefaults) {
   EXPECT_EQ(finalValues(plain.output), finalValues(guide.output));
 }
 
+TEST(TrainCommand, BudvlnPresetPrintsTheReferenceValues) {
+  const CliRun r = runCli("train " + kPaths + "--preset budvln --print_config");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* line :
+       {"  preset: budvln\n", "  preset_overrides: none\n", "  recovery_mode: rollback\n",
+        "  greedy_first_sample: 1\n", "  temperature: 0.5\n", "  max_episode_steps: 300\n",
+        "  entropy_coef: 0.02\n", "  weight_decay: 0.01\n", "  advantage_std: population\n",
+        "  spread_advantages: 1\n", "  zero_old_logprob: 1\n", "  use_tdr: 1\n",
+        "  sft_loss_end_weight: 0.9\n", "  sft_loss_decay_updates: 600\n",
+        "  loss_agg_mode: token-mean\n", "  save_every: 10\n"})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << r.output;
+}
+
+TEST(TrainCommand, NaNForANewFlagIsAnErrorNamingIt) {
+  const CliRun r = runCli("train " + kPaths + "--entropy_coef nan --print_config");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--entropy_coef"), std::string::npos) << r.output;
+}
+
 TEST(TrainCommand, UnknownPresetIsAOneLineErrorNamingTheFlag) {
   const CliRun r = runCli("train " + kPaths + "--preset budvln2 --print_config");
   EXPECT_NE(r.exit_code, 0);

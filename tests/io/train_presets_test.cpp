@@ -27,7 +27,8 @@ struct Command {
     addTrainFlags(app, o);
     addPresetFlag(app, preset);
     app.add_option("--save_every", save_every);
-    app.add_option("--temperature", temperature)->check(CLI::Range(0.05, 10.0));
+    app.add_option("--temperature,--sampling_temperature", temperature)
+        ->check(CLI::Range(0.05, 10.0));
     app.add_option("--max_episode_steps", max_episode_steps);
     app.add_option("--lora_r", lora_r);
     app.add_option("--lora_alpha", lora_alpha);
@@ -71,6 +72,35 @@ TEST(TrainPresets, ExplicitFlagsOverrideThePreset) {
   EXPECT_EQ(c.resolution.overridesText(),
             "--enable_recovery --disable_recovery (preset: true), --group_size 4 (preset: 2), "
             "--temperature 0.7 (preset: 1.0)");
+}
+
+TEST(TrainPresets, BudvlnIsTheShippedScriptsRun) {
+  Command c;
+  c.parse({"--preset", "budvln"});
+  EXPECT_EQ(c.o.recovery_mode, RecoveryMode::Rollback);
+  EXPECT_TRUE(c.o.greedy_first_sample);
+  EXPECT_TRUE(c.o.use_hybrid_training);
+  EXPECT_DOUBLE_EQ(c.o.sft_loss_end_weight, 0.9);
+  EXPECT_EQ(c.o.sft_loss_decay_updates, 600);
+  EXPECT_TRUE(c.o.use_tdr);
+  EXPECT_TRUE(c.o.tdr_strict);
+  EXPECT_DOUBLE_EQ(c.o.entropy_coef, 0.02);
+  EXPECT_DOUBLE_EQ(c.o.weight_decay, 0.01);
+  EXPECT_EQ(c.o.advantage_std, AdvantageStd::Population);
+  EXPECT_TRUE(c.o.spread_advantages);
+  EXPECT_TRUE(c.o.zero_old_logprob);
+  EXPECT_EQ(c.o.loss_agg_mode, LossAggMode::TokenMean);
+  EXPECT_DOUBLE_EQ(c.temperature, 0.5);
+  EXPECT_EQ(c.max_episode_steps, 300);
+  EXPECT_EQ(c.save_every, 10);
+  EXPECT_EQ(c.o.wandb_project, "streamvln_grpo");
+  // Each switch is reachable from the other side: --no_tdr and --temperature override.
+  Command d;
+  d.parse({"--preset", "budvln", "--no_tdr", "--temperature", "1.0", "--tdr_no_strict_mode"});
+  EXPECT_FALSE(d.o.use_tdr);
+  EXPECT_FALSE(d.o.tdr_strict);
+  EXPECT_DOUBLE_EQ(d.temperature, 1.0);
+  EXPECT_EQ(d.resolution.overridden.size(), 3u);
 }
 
 TEST(TrainPresets, UnknownPresetIsAnErrorNamingTheFlag) {

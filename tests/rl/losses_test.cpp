@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "rl/losses.h"
 
@@ -51,6 +52,49 @@ TEST(KlPenalty, ZeroAtEqualityPositiveOtherwise) {
   auto b = torch::tensor({-1.5, -2.0}, torch::kDouble);
   // d = [-0.5, 0]: e^-0.5 + 0.5 - 1 = 0.10653, mean with 0.
   EXPECT_NEAR(klPenalty(a, b).item<double>(), (std::exp(-0.5) - 0.5) / 2, 1e-12);
+}
+
+TEST(ActionEntropy, NatsPerRowAndMaskedColumnsAddNothing) {
+  const double inf = std::numeric_limits<double>::infinity();
+  // [0.5, 0.5, 0, 0, masked]: ln 2 = 0.6931472; 4-way uniform + masked: ln 4 = 1.3862944.
+  auto lp = torch::tensor({{std::log(0.5), std::log(0.5), -inf, -inf, -inf},
+                           {std::log(0.25), std::log(0.25), std::log(0.25), std::log(0.25), -inf}},
+                          torch::kDouble)
+                .requires_grad_();
+  const auto h = actionEntropy(lp);
+  EXPECT_NEAR(h[0].item<double>(), 0.6931472, 1e-6);
+  EXPECT_NEAR(h[1].item<double>(), 1.3862944, 1e-6);
+  h.sum().backward();
+  EXPECT_TRUE(torch::isfinite(lp.grad()).all().item<bool>());  // no 0 x -inf
+}
+
+// BudVLN's loss (G:2196-2206, 2311-2316): old log-prob placeholder 0, so r = pi; PPO clip
+// 0.2; entropy bonus 0.02 over the 4-way distribution.
+//   token 0: pi = 0.5, A = +1: min(0.5, clip(0.5) = 0.8) = 0.5
+//   token 1: pi = 0.9, A = -1: min(-0.9, -clip(0.9) = -0.9) = -0.9
+//   policy loss = -(0.5 - 0.9)/2 = 0.2
+//   H0 = ln 2 = 0.6931472 ([0.5, 0.5, 0, 0]); H1 = -(0.9 ln 0.9 + 3 (0.1/3) ln(0.1/3))
+//      = 0.0948245 + 0.3401197 = 0.4349442; mean 0.5640457
+//   L = 0.2 - 0.02 x 0.5640457 = 0.1887191
+TEST(GrpoLoss, ReferenceLossWithZeroOldLogProbAndEntropy) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double t = std::log(0.1 / 3);
+  auto rows = torch::tensor({{std::log(0.5), std::log(0.5), -inf, -inf, -inf},
+                             {std::log(0.9), t, t, t, -inf}},
+                            torch::kDouble)
+                  .requires_grad_();
+  const auto logp = rows.select(1, 0);
+  const auto adv = torch::tensor({1.0, -1.0}, torch::kDouble);
+  const auto policy = grpoLoss(logp, torch::zeros({2}, torch::kDouble), adv);
+  EXPECT_NEAR(policy.item<double>(), 0.2, 1e-6);
+  const auto loss = policy - 0.02 * actionEntropy(rows).mean();
+  EXPECT_NEAR(loss.item<double>(), 0.1887191, 1e-6);
+  // With A < 0 and pi < 0.8 the clipped branch is the constant 0.8: no policy gradient.
+  auto low = torch::tensor({std::log(0.5)}, torch::kDouble).requires_grad_();
+  const auto l = grpoLoss(low, torch::zeros({1}, torch::kDouble), -torch::ones({1}, torch::kDouble));
+  EXPECT_NEAR(l.item<double>(), 0.8, 1e-6);
+  l.backward();
+  EXPECT_DOUBLE_EQ(low.grad()[0].item<double>(), 0.0);
 }
 
 }  // namespace

@@ -71,6 +71,18 @@ TEST(GroupAdvantages, NormalisedWithinTheGroup) {
   EXPECT_THROW(groupAdvantages({1.0}), std::invalid_argument);
 }
 
+// BudVLN's TDR: 0.2 sum_t 0.9^t [a_t = gt_t] over the policy steps (G:1936-1963).
+TEST(TdrBonus, StrictStopsAtTheFirstMismatch) {
+  const std::vector<bool> m = {true, true, false, true};
+  EXPECT_NEAR(tdrBonus(m, 0.2, 0.9, true), 0.38, 1e-6);               // 0.2 (1 + 0.9)
+  EXPECT_NEAR(tdrBonus(m, 0.2, 0.9, false), 0.5258, 1e-6);            // + 0.2 x 0.729
+  EXPECT_DOUBLE_EQ(tdrBonus({false, true}, 0.2, 0.9, true), 0.0);
+  EXPECT_NEAR(tdrBonus({false, true}, 0.2, 0.9, false), 0.18, 1e-6);  // 0.2 x 0.9
+  EXPECT_DOUBLE_EQ(tdrBonus({}, 0.2, 0.9, true), 0.0);
+  // 300 matching steps: 0.2 (1 - 0.9^300)/0.1, the reference's "max +2.0".
+  EXPECT_NEAR(tdrBonus(std::vector<bool>(300, true), 0.2, 0.9, true), 2.0, 1e-6);
+}
+
 TEST(RunningBaseline, AdvantageAgainstPastMean) {
   RunningBaseline b;
   EXPECT_DOUBLE_EQ(b.advantage(2.0), 2.0);

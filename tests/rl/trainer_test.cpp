@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -95,6 +96,7 @@ TEST_F(TinyWorld, TrainWritesLogsMetricsTensorboardAndCheckpoints) {
                         "recoveries_completed", "forced_stops", "grad_norm", "learning_rate",
                         "kl", "clip_fraction", "ndtw"})
     EXPECT_TRUE(m[0].contains(k)) << k;
+  EXPECT_FALSE(m[0].contains("entropy"));  // computed and logged only with --entropy_coef
   EXPECT_DOUBLE_EQ(m[0]["sft_weight"].get<double>(), 1.0);  // w(0) = start weight
   EXPECT_GT(m[0]["sft_loss"].get<double>(), 0.0);
   EXPECT_TRUE(fs::exists(run / "checkpoint-2" / "adapter_model.safetensors"));
@@ -103,6 +105,38 @@ TEST_F(TinyWorld, TrainWritesLogsMetricsTensorboardAndCheckpoints) {
   for (const auto& e : fs::directory_iterator(run / "tensorboard"))
     events |= e.path().filename().string().rfind("events.out.tfevents", 0) == 0;
   EXPECT_TRUE(events);
+}
+
+// The budvln preset's mechanisms together: rollback, greedy first sample, TDR, population
+// std, spread advantages, placeholder old log-prob, entropy bonus, weight decay.
+TEST_F(TinyWorld, BudvlnMechanismsTrainEndToEnd) {
+  fs::remove_all(kRoot / "budvln");
+  TrainerConfig c = config("budvln", 2);
+  c.options.recovery_mode = io::RecoveryMode::Rollback;
+  c.options.greedy_first_sample = true;
+  c.options.use_tdr = true;
+  c.options.advantage_std = io::AdvantageStd::Population;
+  c.options.spread_advantages = true;
+  c.options.zero_old_logprob = true;
+  c.options.entropy_coef = 0.02;
+  c.options.weight_decay = 0.01;
+  c.options.loss_agg_mode = io::LossAggMode::TokenMean;
+  c.temperature = 0.5;
+  const TrainResult r = runTraining(c);
+  EXPECT_EQ(r.updates_done, 2);
+  const auto m = metrics("budvln");
+  ASSERT_EQ(m.size(), 2u);
+  for (const auto& row : m) {
+    ASSERT_TRUE(row.contains("entropy"));
+    EXPECT_GT(row["entropy"].get<double>(), 0.0);
+    EXPECT_TRUE(std::isfinite(row["grpo_loss"].get<double>()));
+    EXPECT_EQ(row["skipped_steps"].get<double>(), 0.0);
+  }
+  std::ifstream log(kRoot / "budvln" / "training.log");
+  std::stringstream s;
+  s << log.rdbuf();
+  EXPECT_NE(s.str().find("  advantage_std: population\n"), std::string::npos);
+  EXPECT_NE(s.str().find("  use_tdr: 1\n"), std::string::npos);
 }
 
 TEST_F(TinyWorld, ResumeGivesTheSameMetricsAsAnUninterruptedRun) {
