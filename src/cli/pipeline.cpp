@@ -72,6 +72,9 @@ void addPipelineFlags(CLI::App& app, PipelineOptions& p) {
       ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
   app.add_option("--sft_oracle_only", p.sft_oracle_only, "SFT only on expert-controlled steps (true | false)")
       ->capture_default_str()->group(g);
+  app.add_option("--sft_false_stop_labels", p.sft_false_stop_labels,
+                 "also label the policy's false STOPs with the expert's action (true | false)")
+      ->capture_default_str()->group(g);
   app.add_option("--sft_loss_start_weight", p.sft_loss_start_weight, "SFT term's weight at the start")
       ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
   app.add_option("--sft_loss_end_weight", p.sft_loss_end_weight, "SFT term's weight at the end")
@@ -205,6 +208,7 @@ rl::TrainerConfig grpoConfig(const PipelineOptions& p, Variant v, const std::str
   o.forced_stop_penalty = p.forced_stop_penalty;
   o.false_stop_penalty = p.false_stop_penalty;
   o.sft_oracle_only = p.sft_oracle_only;
+  o.sft_false_stop_labels = p.sft_false_stop_labels;
   o.sft_loss_start_weight = p.sft_loss_start_weight;
   o.sft_loss_end_weight = p.sft_loss_end_weight;
   o.sft_token_sum_norm = p.sft_token_sum_norm;

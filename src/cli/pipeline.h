@@ -66,6 +66,7 @@ struct PipelineOptions {
   double forced_stop_penalty = 1.0;
   double false_stop_penalty = 0.5;
   bool sft_oracle_only = true;
+  bool sft_false_stop_labels = false;
   double sft_loss_start_weight = 1.0;  // the SFT term's weight, decaying linearly over the
   double sft_loss_end_weight = 0.5;    // run to the end weight (the spec's defaults)
   bool sft_token_sum_norm = false;

@@ -55,6 +55,12 @@ void addHybrid(CLI::App& app, TrainOptions& o) {
   auto* oracle = app.add_flag("--sft_oracle_only", o.sft_oracle_only,
                               "SFT only on steps the expert controlled")->group(g);
   policy->excludes(oracle);
+  app.add_option("--sft_false_stop_labels", o.sft_false_stop_labels,
+                 "extension, with --sft_oracle_only: also an SFT label (the expert's action, "
+                 "weighted as an expert step) at each STOP the policy called beyond the success "
+                 "distance, so the expert corrects STOPs called too early as well as too late "
+                 "(true | false; --sft_use_policy_steps labels them anyway)")
+      ->capture_default_str()->group(g);
   app.add_option("--sft_label_target", o.sft_label_towards_goal,
                  "extension: a policy step's SFT label: goal = the shortest-path oracle's action "
                  "towards the goal (VLN-CE's DAgger oracle); waypoint = along the reference path "

@@ -45,6 +45,9 @@ struct TrainOptions {
   int sft_loss_decay_updates = 200;
   DecayType sft_loss_decay_type = DecayType::Cosine;
   bool sft_oracle_only = false;  // false = --sft_use_policy_steps
+  // Extension, --sft_false_stop_labels: with sft_oracle_only, also label the policy's false
+  // STOPs with the expert's action (rl/update.h UpdateOptions::sft_false_stop_labels).
+  bool sft_false_stop_labels = false;
   // Extension, --sft_label_target goal|waypoint: a policy step's SFT label is the oracle's
   // action towards the goal (VLN-CE's DAgger oracle) or along the reference waypoints.
   bool sft_label_towards_goal = true;

@@ -215,6 +215,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  sft_loss_decay_updates: " << o.sft_loss_decay_updates
     << "\n  sft_loss_decay_type: " << io::decayTypeName(o.sft_loss_decay_type)
     << "\n  sft_targets: " << (o.sft_oracle_only ? "oracle_only" : "policy_steps")
+    << "\n  sft_false_stop_labels: " << o.sft_false_stop_labels
     << "\n  sft_label_target: " << (o.sft_label_towards_goal ? "goal" : "waypoint")
     << "\n  sft_loss_norm: " << (o.sft_token_sum_norm ? "token-sum-norm" : "weights")
     << "\n  enable_recovery: " << o.enable_recovery
@@ -567,6 +568,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   UpdateOptions uo;
   uo.use_hybrid = o.use_hybrid_training;
   uo.sft_oracle_only = o.sft_oracle_only;
+  uo.sft_false_stop_labels = o.sft_false_stop_labels;
+  uo.success_distance = hcfg.success_distance;
   uo.aggregation = o.loss_agg_mode;
   uo.token_norm = hcfg.max_episode_steps;
   uo.sft_token_sum_norm = o.sft_token_sum_norm;

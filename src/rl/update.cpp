@@ -106,12 +106,14 @@ TrajectoryTargets collectTargets(const Trajectory& t, const model::ActionCodec& 
   for (const StepRecord& s : t.steps) {
     if (!s.label_valid || s.answer_token < 0) continue;
     const bool expert = s.source == expert::Source::Expert;
-    if (o.sft_oracle_only && !expert) continue;
+    const bool false_stop = o.sft_false_stop_labels && !expert && s.action == sim::Action::Stop &&
+                            s.distance_to_goal > o.success_distance;
+    if (o.sft_oracle_only && !expert && !false_stop) continue;
     const int col = model::alphabetColumn(codec, codec.firstToken(static_cast<int>(s.expert_label)));
     if (col < 0) continue;
     g.sft.push_back(s.answer_token);
     g.sft_column.push_back(col);
-    g.sft_weight.push_back(expert ? o.expert_step_weight : 1.0);
+    g.sft_weight.push_back(expert || false_stop ? o.expert_step_weight : 1.0);
   }
   return g;
 }

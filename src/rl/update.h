@@ -31,6 +31,13 @@ struct UpdateOptions {
   double sft_weight = 1.0;        // w(u) for this update
   bool sft_oracle_only = false;   // SFT only at expert-controlled steps
   double expert_step_weight = 2.0;
+  // Also label the policy's false STOPs (a STOP called farther than success_distance from
+  // the goal) with the expert's action there, at expert_step_weight, even when
+  // sft_oracle_only. The expert then corrects both ways of stopping wrong: the forced STOP
+  // labels a STOP called too late, this one a STOP called too early. With only the first,
+  // a policy that cannot see where the goal is learns "STOP" everywhere (docs/results.md).
+  bool sft_false_stop_labels = false;
+  double success_distance = 3.0;  // m, the episode's success distance (false STOPs)
   double clip_eps = 0.2;
   double kl_coef = 0.0;
   double entropy_coef = 0.0;      // L -= entropy_coef H (rl/losses.h actionEntropy)

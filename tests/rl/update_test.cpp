@@ -187,6 +187,45 @@ TEST_F(TinyUpdate, SftWeighsExpertStepsTwiceAndOracleOnlyDropsPolicySteps) {
   EXPECT_EQ(terms.sft_sum.item<double>(), 0.0);
 }
 
+// A STOP called too early gets the expert's label as a STOP called too late does: under
+// --sft_oracle_only, --sft_false_stop_labels adds exactly the policy's STOPs beyond the
+// success distance, at the expert steps' weight, and no other policy step.
+TEST_F(TinyUpdate, FalseStopLabelsAddOnlyThePolicysStopsBeyondTheSuccessDistance) {
+  Trajectory t;
+  auto step = [&](sim::Action a, expert::Source src, float dist) {
+    StepRecord r;
+    r.action = a;
+    r.source = src;
+    r.expert_label = src == expert::Source::Expert ? a : sim::Action::MoveForward;
+    r.label_valid = true;
+    r.distance_to_goal = dist;
+    r.answer_token = static_cast<int32_t>(t.steps.size());
+    t.steps.push_back(r);
+  };
+  step(sim::Action::MoveForward, expert::Source::Policy, 5.0f);
+  step(sim::Action::Stop, expert::Source::Policy, 4.5f);   // false STOP: 4.5 m > 3 m
+  step(sim::Action::TurnLeft, expert::Source::Expert, 4.5f);
+  step(sim::Action::Stop, expert::Source::Policy, 2.5f);   // a STOP within 3 m: no label
+  UpdateOptions o;
+  o.sft_oracle_only = true;
+  o.success_distance = 3.0;
+  TrajectoryTargets g = collectTargets(t, codec, o);
+  ASSERT_EQ(g.sft.size(), 1u);  // the expert's step only
+  EXPECT_EQ(g.sft[0], 2);
+
+  o.sft_false_stop_labels = true;
+  g = collectTargets(t, codec, o);
+  ASSERT_EQ(g.sft.size(), 2u);
+  EXPECT_EQ(g.sft[0], 1);
+  EXPECT_EQ(g.sft_column[0], model::alphabetColumn(codec, codec.firstToken(kActionForward)));
+  EXPECT_EQ(g.sft_weight[0], o.expert_step_weight);
+  EXPECT_EQ(g.sft[1], 2);
+
+  // Without --sft_oracle_only every policy step is labelled anyway, once.
+  o.sft_oracle_only = false;
+  EXPECT_EQ(collectTargets(t, codec, o).sft.size(), 4u);
+}
+
 TEST_F(TinyUpdate, OptimizerStepsLowerTheSftLoss) {
   const Trajectory t = rollout(1.0);
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2).weight_decay(0.0));
