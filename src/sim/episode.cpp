@@ -86,6 +86,13 @@ json idToJson(const std::string& id) {
   return std::stoll(id);
 }
 
+// An id as text: VLN-CE keys episodes and trajectories by Union[int, str].
+std::string idText(const json& id, const Where& w, const std::string& field) {
+  if (id.is_number_integer()) return std::to_string(id.get<int64_t>());
+  if (id.is_string()) return id.get<std::string>();
+  w.fail(field, std::string("must be an integer or a string, got ") + typeName(id));
+}
+
 Instruction parseInstruction(const json& j, const Where& w) {
   if (!j.is_object()) w.fail("instruction", std::string("must be an object, got ") + typeName(j));
   Instruction ins;
@@ -99,6 +106,7 @@ Instruction parseInstruction(const json& j, const Where& w) {
       if (!it->is_string()) w.fail("instruction.language", "must be a string");
       ins.language = it->get<std::string>();
     } else if (key == "instruction_tokens") {
+      if (it->is_null()) continue;  // VLN-CE's Optional[List[int]]
       if (!it->is_array()) w.fail("instruction.instruction_tokens", "must be an array of integers");
       for (const json& t : *it) {
         if (!t.is_number_integer())
@@ -117,13 +125,7 @@ Episode parseEpisode(const json& j, const std::string& file, size_t index) {
   if (!j.is_object())
     throw std::runtime_error(file + ": episode " + std::to_string(index) + " is not an object");
   Episode ep;
-  const json& id = required(j, "episode_id", w);
-  if (id.is_number_integer())
-    ep.episode_id = std::to_string(id.get<int64_t>());
-  else if (id.is_string())
-    ep.episode_id = id.get<std::string>();
-  else
-    w.fail("episode_id", std::string("must be an integer or a string, got ") + typeName(id));
+  ep.episode_id = idText(required(j, "episode_id", w), w, "episode_id");
   w.id = ep.episode_id;
 
   const json& scene = required(j, "scene_id", w);
@@ -143,8 +145,7 @@ Episode parseEpisode(const json& j, const std::string& file, size_t index) {
         key == "start_rotation" || key == "instruction") {
       continue;
     } else if (key == "trajectory_id") {
-      if (!it->is_number_integer()) w.fail(key, "must be an integer");
-      ep.trajectory_id = it->get<int64_t>();
+      ep.trajectory_id = idText(*it, w, key);
     } else if (key == "goals") {
       if (!it->is_array()) w.fail(key, "must be an array of {position, radius}");
       for (size_t g = 0; g < it->size(); ++g) {
@@ -176,7 +177,7 @@ Episode parseEpisode(const json& j, const std::string& file, size_t index) {
 json episodeToJson(const Episode& ep) {
   json j = ep.extra.is_object() ? ep.extra : json::object();
   j["episode_id"] = idToJson(ep.episode_id);
-  j["trajectory_id"] = ep.trajectory_id;
+  j["trajectory_id"] = idToJson(ep.trajectory_id);
   j["scene_id"] = ep.scene_id;
   j["start_position"] = toJson(ep.start_position);
   j["start_rotation"] = json::array({tidy(ep.start_rotation.x), tidy(ep.start_rotation.y),

@@ -20,13 +20,15 @@ struct Goal {
 struct Instruction {
   std::string instruction_text;
   std::string language;            // RxR; empty otherwise
-  std::vector<int> instruction_tokens;  // R2R's vocabulary ids; may be empty
+  std::vector<int> instruction_tokens;  // R2R's vocabulary ids; empty when absent or null
   nlohmann::json extra = nlohmann::json::object();  // other fields, kept for round trip
 };
 
 struct Episode {
   std::string episode_id;  // numbers in R2R files, kept as text
-  int64_t trajectory_id = 0;
+  // Integers in R2R, any text elsewhere (VLN-CE: Union[int, str]); kept as text like
+  // episode_id. An episode without one reads as "0".
+  std::string trajectory_id = "0";
   std::string scene_id;  // e.g. "mp3d/17DRP5sb8fy/17DRP5sb8fy.glb"
   Vec3 start_position;
   Quat start_rotation;  // [x, y, z, w]

@@ -65,7 +65,7 @@ class PathFinder {
   // NavMeshSettings after the header); see docs/navigation.md. Throws "<path>: <problem>".
   void loadNavMesh(const std::string& path);
   // Writes atomically (temp file + rename). Version 1 is what every habitat-sim release
-  // reads; version 2 (habitat-sim >= 0.2.5) also records the build settings.
+  // reads; version 2 (read and written since habitat-sim 0.2.2) also records the settings.
   void saveNavMesh(const std::string& path, int format_version = 1) const;
   // Loads `navmesh_path` when it exists and is valid, else builds from `mesh` and saves it.
   void loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,

@@ -448,7 +448,7 @@ GenDataSummary generateDataset(const GenDataOptions& opt) {
       const bool to_val_seen = !is_unseen && static_cast<int>(i) >= m - seen_val;
       Episode& ep = eps[i];
       ep.episode_id = std::to_string(next_id);
-      ep.trajectory_id = next_id;
+      ep.trajectory_id = ep.episode_id;
       ++next_id;
       data[to_val_seen ? "val_seen" : home].episodes.push_back(std::move(ep));
     }

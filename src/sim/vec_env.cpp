@@ -59,10 +59,12 @@ void VecEnv::reset(int env, const Episode& ep, std::shared_ptr<const Scene> scen
     throw std::out_of_range("VecEnv::reset: no env " + std::to_string(env));
   if (!scene) throw std::invalid_argument("VecEnv::reset: null scene");
   const Vec3& p = ep.start_position;
+  // Habitat sets the agent state as given, without a check; so do we, with a warning.
   if (!scene->pathfinder.isNavigable(p)) {
-    throw std::runtime_error(
-        fmt::format("episode {}: start position ({:.3f}, {:.3f}, {:.3f}) is off the navmesh of {}",
-                    ep.episode_id, p.x, p.y, p.z, scene->name));
+    spdlog::warn(
+        "episode {}: start position ({:.3f}, {:.3f}, {:.3f}) is off the navmesh of {}; the agent "
+        "starts there as in Habitat",
+        ep.episode_id, p.x, p.y, p.z, scene->name);
   }
   Env& e = envs_[env];
   e.scene = std::move(scene);

@@ -49,9 +49,9 @@ class VecEnv {
   SceneCache& sceneCache() { return *cache_; }
 
   // Starts `ep` in env `env`: the scene is cfg.scenePath(ep.scene_id) from the cache
-  // (or an in-memory scene inserted under ep.scene_id). Throws when the start position is
-  // off the navmesh ("episode <id>: start position ... is off the navmesh of <scene>").
-  // Renders the first observation.
+  // (or an in-memory scene inserted under ep.scene_id). A start position off the navmesh
+  // is used as given, as Habitat does, with a warning naming the episode. Renders the first
+  // observation.
   void reset(int env, const Episode& ep);
   void reset(int env, const Episode& ep, std::shared_ptr<const Scene> scene);
 

@@ -65,7 +65,7 @@ TEST(Episode, ReadsR2RFileWithGroundTruth) {
   ASSERT_EQ(d.episodes.size(), 2u);
   const Episode& e = d.episodes[0];
   EXPECT_EQ(e.episode_id, "1");
-  EXPECT_EQ(e.trajectory_id, 4);
+  EXPECT_EQ(e.trajectory_id, "4");
   EXPECT_EQ(e.scene_id, "mp3d/7y3sRwLe3Va/7y3sRwLe3Va.glb");
   EXPECT_FLOAT_EQ(e.start_position.x, -16.2672f);
   EXPECT_FLOAT_EQ(e.start_rotation.y, 0.98314665f);
@@ -90,7 +90,7 @@ TEST(Episode, ReadsRxRFieldsIntoExtra) {
   ASSERT_EQ(d.episodes.size(), 2u);
   const Episode& e = d.episodes[1];
   EXPECT_EQ(e.episode_id, "8");
-  EXPECT_EQ(e.trajectory_id, 3751);
+  EXPECT_EQ(e.trajectory_id, "3751");
   EXPECT_EQ(e.instruction.language, "hi-IN");
   EXPECT_EQ(e.instruction.extra.at("instruction_id"), "13");
   EXPECT_EQ(e.instruction.extra.at("annotator_id"), "61");
@@ -233,6 +233,42 @@ TEST_F(EpisodeBadInput, WrongTypes) {
   const std::string p4 = write("d.json.gz", withField("reference_path", {{0, 0, 0}, {1, 0}}));
   EXPECT_EQ(errorOf([&] { loadEpisodes(p4); }),
             p4 + ": episode 1 (id 5): field 'reference_path[1]' must be an array of 3 numbers");
+}
+
+// VLN-CE's VLNEpisode takes trajectory_id as Union[int, str] and instruction_tokens as
+// Optional[List[int]]; both load, and a text id is written back as text.
+TEST_F(EpisodeBadInput, TextTrajectoryIdsAndNullTokensLoadAsInVlnCe) {
+  nlohmann::json root = nlohmann::json::parse(withField("trajectory_id", "rxr-3751a"));
+  root["episodes"][1]["instruction"]["instruction_tokens"] = nullptr;
+  const std::string p = write("lenient.json", root.dump());
+  const EpisodeDataset d = loadEpisodes(p);
+  ASSERT_EQ(d.episodes.size(), 2u);
+  EXPECT_EQ(d.episodes[0].trajectory_id, "1");
+  EXPECT_EQ(d.episodes[1].trajectory_id, "rxr-3751a");
+  EXPECT_TRUE(d.episodes[1].instruction.instruction_tokens.empty());
+  EXPECT_FALSE(d.episodes[1].instruction.extra.contains("instruction_tokens"));
+  const std::string out = (dir_ / "back.json").string();
+  saveEpisodes(d, out);
+  const std::string text = readFileMaybeGzip(out);
+  EXPECT_NE(text.find("\"trajectory_id\":1}"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"trajectory_id\":\"rxr-3751a\""), std::string::npos) << text;
+  EXPECT_EQ(loadEpisodes(out).episodes[1].trajectory_id, "rxr-3751a");
+  // A missing trajectory_id reads as 0, as before.
+  EXPECT_EQ(loadEpisodes(write("no_traj.json", withField("trajectory_id", nullptr)))
+                .episodes[1]
+                .trajectory_id,
+            "0");
+  // Other types are still errors naming the field.
+  const std::string bad = write("t.json", withField("trajectory_id", 1.5));
+  EXPECT_EQ(errorOf([&] { loadEpisodes(bad); }),
+            bad + ": episode 1 (id 5): field 'trajectory_id' must be an integer or a string, got "
+                  "number");
+  nlohmann::json tok = nlohmann::json::parse(withField("scene_id", "mp3d/a/a.glb"));
+  tok["episodes"][1]["instruction"]["instruction_tokens"] = "3 4";
+  const std::string bad_tok = write("tok.json", tok.dump());
+  EXPECT_EQ(errorOf([&] { loadEpisodes(bad_tok); }),
+            bad_tok + ": episode 1 (id 5): field 'instruction.instruction_tokens' must be an array "
+                      "of integers");
 }
 
 TEST_F(EpisodeBadInput, CorruptGroundTruthNamesTheGtFile) {

@@ -94,6 +94,7 @@ TEST(HabitatReal, BothR2rSplitsLoadWithTheirGroundTruth) {
         kReal + "/R2R_VLNCE_v1-3_preprocessed/" + split + "/" + split + ".json.gz";
     const EpisodeDataset d = loadEpisodes(path);
     ASSERT_EQ(d.episodes.size(), count) << path;
+    EXPECT_EQ(d.episodes[0].trajectory_id, split == "val_seen" ? "37" : "15");  // ints in R2R
     for (const Episode& e : d.episodes) {
       ASSERT_FALSE(e.gt_locations.empty()) << split << " episode " << e.episode_id;
       ASSERT_FALSE(e.goals.empty());

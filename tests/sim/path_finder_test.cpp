@@ -168,6 +168,10 @@ TEST(PathFinder, MultiGoalTakesTheNearestReachableGoal) {
               pf.geodesicDistance(start, Vec3{8, 0, 1}), 1e-6f);
   EXPECT_TRUE(std::isinf(pf.geodesicDistance(start, std::vector<Vec3>{{13.5f, 0, 1.5f}})));
   EXPECT_TRUE(std::isinf(pf.geodesicDistance(start, std::vector<Vec3>{})));
+  // A goal that projects onto nothing is skipped, as in habitat-sim 0.2.4; the query fails
+  // (+inf) only when no goal projects.
+  EXPECT_NEAR(pf.geodesicDistance(start, std::vector<Vec3>{{100, 0, 100}, {2, 0, 4}}), 3.f, 0.05f);
+  EXPECT_TRUE(std::isinf(pf.geodesicDistance(start, std::vector<Vec3>{{100, 0, 100}})));
 }
 
 TEST(PathFinder, SnapAndNavigable) {
