@@ -36,7 +36,8 @@ StepOutcome applyAction(const PathFinder& pf, const AgentState& s, Action a,
       break;
     case Action::MoveForward: {
       const Vec3 target = s.position + forwardFromHeading(s.heading_rad) * space.forward_step_m;
-      out.state.position = pf.tryStep(s.position, target);
+      out.state.position = space.allow_sliding ? pf.tryStep(s.position, target)
+                                               : pf.tryStepNoSliding(s.position, target);
       out.collided =
           distance(out.state.position, s.position) < space.forward_step_m - kCollisionSlackM;
       break;

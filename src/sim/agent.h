@@ -14,6 +14,9 @@ const char* actionName(Action a);
 struct ActionSpace {
   float forward_step_m = 0.25f;
   float turn_angle_deg = 15.f;
+  // habitat_sim_v0.allow_sliding: a forward step blocked by a wall slides along it (true,
+  // Habitat's default and R2R's) or stops at the wall (false, VLN-CE's RxR task).
+  bool allow_sliding = true;
 };
 
 struct AgentState {
@@ -26,9 +29,9 @@ struct StepOutcome {
   bool collided = false;  // the forward move was cut short by the navmesh boundary
 };
 
-// Applies one action. MOVE_FORWARD goes through PathFinder::tryStep (sliding along walls);
-// a collision is recorded when the distance moved is shorter than the step by more than
-// 1 cm. STOP leaves the state unchanged.
+// Applies one action. MOVE_FORWARD goes through PathFinder::tryStep (sliding along walls),
+// or tryStepNoSliding when the action space does not allow sliding; a collision is recorded when
+// the distance moved is shorter than the step by more than 1 cm. STOP leaves the state unchanged.
 StepOutcome applyAction(const PathFinder& pf, const AgentState& s, Action a,
                         const ActionSpace& space);
 

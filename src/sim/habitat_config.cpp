@@ -127,6 +127,12 @@ void readSimulator(const Reader& r, const YAML::Node& sim, HabitatConfig& cfg) {
   r.keys(sim, p, {"forward_step_size", "turn_angle", "agents", "habitat_sim_v0"});
   r.get(sim, "forward_step_size", p, cfg.actions.forward_step_m);
   r.get(sim, "turn_angle", p, cfg.actions.turn_angle_deg);
+  // Of habitat-sim's own settings only allow_sliding changes what we simulate; the others
+  // (gpu_device_id, ...) are the renderer's and are accepted as they are.
+  if (const YAML::Node hs = sim["habitat_sim_v0"]) {
+    if (!hs.IsMap()) r.fail(p + ".habitat_sim_v0: expected a mapping");
+    r.get(hs, "allow_sliding", p + ".habitat_sim_v0", cfg.actions.allow_sliding);
+  }
   const YAML::Node agents = sim["agents"];
   if (!agents) return;
   r.keys(agents, p + ".agents", {"main_agent"});
@@ -326,6 +332,9 @@ void saveHabitatConfig(const HabitatConfig& cfg, const std::string& path) {
   out << YAML::Key << "simulator" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "forward_step_size" << YAML::Value << fmt(cfg.actions.forward_step_m);
   out << YAML::Key << "turn_angle" << YAML::Value << fmt(cfg.actions.turn_angle_deg);
+  if (!cfg.actions.allow_sliding)  // written only when off, so default configs keep their bytes
+    out << YAML::Key << "habitat_sim_v0" << YAML::Value << YAML::BeginMap << YAML::Key
+        << "allow_sliding" << YAML::Value << false << YAML::EndMap;
   out << YAML::Key << "agents" << YAML::Value << YAML::BeginMap << YAML::Key << "main_agent"
       << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "height" << YAML::Value << fmt(cfg.agent_height);

@@ -2,8 +2,6 @@
 // distances, snapping and tryStep agree with Habitat on the same navmesh.
 #include "sim/path_finder.h"
 
-#include "sim/gzip_io.h"
-
 #include <DetourCommon.h>
 #include <DetourNavMesh.h>
 #include <DetourNavMeshBuilder.h>
@@ -13,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +21,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <tuple>
+
+#include "sim/gzip_io.h"
 
 namespace svln::sim {
 
@@ -738,6 +739,126 @@ std::string geometryKey(const Mesh& mesh) {
   return buf;
 }
 
+// Polygons across edge `edge` of `poly` that pass our filter (Detour's neighbour rule:
+// tile-border links, else the internal neighbour index). Returns how many (at most 8).
+int edgeNeighbours(const dtNavMesh& nav, const dtMeshTile* tile, const dtPoly* poly, int edge,
+                   dtPolyRef* out) {
+  constexpr int kMaxNeighbours = 8;
+  int n = 0;
+  if (poly->neis[edge] & DT_EXT_LINK) {
+    for (unsigned int k = poly->firstLink; k != DT_NULL_LINK; k = tile->links[k].next) {
+      const dtLink& link = tile->links[k];
+      if (link.edge != edge || link.ref == 0) continue;
+      const dtMeshTile* ntile = nullptr;
+      const dtPoly* npoly = nullptr;
+      nav.getTileAndPolyByRefUnsafe(link.ref, &ntile, &npoly);
+      if (passesFilter(npoly) && n < kMaxNeighbours) out[n++] = link.ref;
+    }
+  } else if (poly->neis[edge]) {
+    const unsigned int idx = poly->neis[edge] - 1u;
+    const dtPolyRef ref = nav.getPolyRefBase(tile) | idx;
+    if (passesFilter(&tile->polys[idx])) out[n++] = ref;
+  }
+  return n;
+}
+
+// Detour's moveAlongSurface with sliding off, the rule of habitat-sim's Detour fork
+// (erikwijmans/recastnavigation @8eef00be, `allowSliding = false`): the move keeps to the
+// segment start -> end. A neighbour polygon is entered only through an edge the segment
+// crosses (2-D, both parameters in [0, 1]); where the segment meets a wall edge the move
+// ends at that crossing, the crossing nearest `end` (2-D) when there are several; `end`
+// itself when a reached polygon holds it. Detour's search bounds are kept: a 64-node pool,
+// at most 48 polygons queued, edges beyond the circle around the segment's midpoint
+// skipped. Writes the polygons from the start's to the result's into `visited` and returns
+// how many (0, with `result` = start, when nothing was reached).
+int moveAlongSurfaceNoSliding(const dtNavMesh& nav, dtPolyRef start_ref, const float* start,
+                              const float* end, float* result, dtPolyRef* visited,
+                              int max_visited) {
+  constexpr int kMaxNodes = 64;  // Detour's tiny node pool
+  constexpr int kMaxQueued = 48;
+  struct Node {
+    dtPolyRef ref;
+    int parent;
+    bool closed;
+  };
+  Node nodes[kMaxNodes];
+  int num_nodes = 0;
+  const auto nodeOf = [&](dtPolyRef ref) {
+    for (int k = 0; k < num_nodes; ++k)
+      if (nodes[k].ref == ref) return k;
+    if (num_nodes == kMaxNodes) return -1;
+    nodes[num_nodes] = {ref, -1, false};
+    return num_nodes++;
+  };
+  int queue[kMaxNodes];  // each node is queued at most once
+  int head = 0, tail = 0;
+  nodes[num_nodes++] = {start_ref, -1, true};
+  queue[tail++] = 0;
+
+  float best[3];
+  dtVcopy(best, start);
+  float best_dist2 = FLT_MAX;
+  int best_node = -1;
+  float mid[3];
+  dtVlerp(mid, start, end, 0.5f);
+  const float radius2 = dtSqr(dtVdist(start, end) / 2.f + 0.001f);
+  float verts[DT_VERTS_PER_POLYGON * 3];
+  while (head < tail) {
+    const int cur = queue[head++];
+    const dtMeshTile* tile = nullptr;
+    const dtPoly* poly = nullptr;
+    nav.getTileAndPolyByRefUnsafe(nodes[cur].ref, &tile, &poly);
+    const int nv = poly->vertCount;
+    for (int k = 0; k < nv; ++k) dtVcopy(&verts[k * 3], &tile->verts[poly->verts[k] * 3]);
+    if (dtPointInPolygon(end, verts, nv)) {
+      best_node = cur;
+      dtVcopy(best, end);
+      break;
+    }
+    for (int i = 0, j = nv - 1; i < nv; j = i++) {
+      const float* vj = &verts[j * 3];
+      const float* vi = &verts[i * 3];
+      float s = 0.f, t = 0.f;  // crossing at vj + s (vi - vj) = start + t (end - start)
+      const bool crosses = dtIntersectSegSeg2D(vj, vi, start, end, s, t) && t >= 0.f && t <= 1.f &&
+                           s >= 0.f && s <= 1.f;
+      dtPolyRef neighbours[8];
+      const int nn = edgeNeighbours(nav, tile, poly, j, neighbours);
+      if (nn == 0) {  // a wall: the move may end where the segment meets it
+        if (!crosses) continue;
+        float at[3];
+        dtVlerp(at, vj, vi, s);
+        const float d2 = dtVdist2DSqr(at, end);
+        if (d2 < best_dist2) {
+          dtVcopy(best, at);
+          best_dist2 = d2;
+          best_node = cur;
+        }
+        continue;
+      }
+      for (int k = 0; k < nn; ++k) {
+        const int n = nodeOf(neighbours[k]);
+        if (n < 0 || nodes[n].closed) continue;
+        float tseg = 0.f;
+        if (dtDistancePtSegSqr2D(mid, vj, vi, tseg) > radius2) continue;
+        if (!crosses) continue;
+        if (tail - head < kMaxQueued) {
+          nodes[n].parent = cur;
+          nodes[n].closed = true;
+          queue[tail++] = n;
+        }
+      }
+    }
+  }
+  dtVcopy(result, best);
+  if (best_node < 0) return 0;
+  int chain[kMaxNodes];
+  int len = 0;
+  for (int n = best_node; n >= 0; n = nodes[n].parent) chain[len++] = n;
+  const int count = std::min(len, max_visited);
+  for (int k = 0; k < count; ++k) visited[k] = nodes[chain[len - 1 - k]].ref;
+  return count;
+}
+
 }  // namespace
 
 void PathFinder::loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
@@ -762,8 +883,16 @@ void PathFinder::loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
     }
   }
   build(mesh, settings);
+  // The file beside a scene is its navmesh for Habitat's default agent; a navmesh for
+  // another agent (RxR-CE's 0.88 m / 0.18 m) stays in memory, as habitat-sim recomputes it,
+  // so the scene's own file is never overwritten.
+  if (!sameSettings(settings, NavMeshSettings{})) {
+    spdlog::info("{}: navmesh for agent radius {} m, height {} m built in memory", navmesh_path,
+                 settings.agent_radius, settings.agent_height);
+    return;
+  }
   try {
-    saveNavMesh(navmesh_path, sameSettings(settings, NavMeshSettings{}) ? 1 : 2);
+    saveNavMesh(navmesh_path, 1);
     writeFileAtomic(key_path, key + "\n");
   } catch (const std::runtime_error& e) {
     spdlog::warn("navmesh cache not written: {}", e.what());
@@ -844,6 +973,14 @@ bool PathFinder::isNavigable(const Vec3& p, float max_y_delta) const {
 }
 
 Vec3 PathFinder::tryStep(const Vec3& start, const Vec3& end) const {
+  return step(start, end, true);
+}
+
+Vec3 PathFinder::tryStepNoSliding(const Vec3& start, const Vec3& end) const {
+  return step(start, end, false);
+}
+
+Vec3 PathFinder::step(const Vec3& start, const Vec3& end, bool allow_sliding) const {
   impl_->requireLoaded();
   Impl::QueryLease q(*impl_);
   const auto [sref, s] = impl_->project(q, start);
@@ -856,8 +993,12 @@ Vec3 PathFinder::tryStep(const Vec3& start, const Vec3& end) const {
   const float ep[3] = {end.x, end.y, end.z};
   float result[3];
   // Detour's moveAlongSurface returns the reachable point closest to `end`, which slides
-  // along walls (Habitat's allowSliding = true).
-  q->moveAlongSurface(sref, sp, ep, &impl_->filter, result, visited, &nvisited, kMaxPathPolys);
+  // along walls (Habitat's allowSliding = true); without sliding the move stops at the wall.
+  if (allow_sliding)
+    q->moveAlongSurface(sref, sp, ep, &impl_->filter, result, visited, &nvisited, kMaxPathPolys);
+  else
+    nvisited =
+        moveAlongSurfaceNoSliding(*impl_->navmesh, sref, sp, ep, result, visited, kMaxPathPolys);
   if (nvisited == 0) return start;
   const dtPolyRef last = visited[nvisited - 1];
   q->getPolyHeight(last, result, &result[1]);

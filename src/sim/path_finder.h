@@ -67,7 +67,9 @@ class PathFinder {
   // Writes atomically (temp file + rename). Version 1 is what every habitat-sim release
   // reads; version 2 (read and written since habitat-sim 0.2.2) also records the settings.
   void saveNavMesh(const std::string& path, int format_version = 1) const;
-  // Loads `navmesh_path` when it exists and is valid, else builds from `mesh` and saves it.
+  // Loads `navmesh_path` when it exists, is valid and was built with `settings`, else
+  // builds from `mesh`; saves it there only for Habitat's default settings (another agent
+  // size is built in memory and leaves the file as it is).
   void loadOrBuild(const std::string& navmesh_path, const Mesh& mesh,
                    const NavMeshSettings& settings = {});
   bool isLoaded() const;
@@ -92,6 +94,9 @@ class PathFinder {
   // Moves from `start` towards `end` along the navmesh surface, sliding along walls
   // (Habitat's tryStep). Returns the reached point.
   Vec3 tryStep(const Vec3& start, const Vec3& end) const;
+  // The same without sliding (Habitat's tryStepNoSliding, `allow_sliding: False`): the move
+  // keeps to the straight segment and stops where it meets the navmesh boundary.
+  Vec3 tryStepNoSliding(const Vec3& start, const Vec3& end) const;
   // Connected component ("island") id of the polygon under p; -1 when off the navmesh.
   int islandIndex(const Vec3& p) const;
   // Walkable area (m^2) of an island, or of the whole navmesh when island < 0.
@@ -104,6 +109,7 @@ class PathFinder {
   std::vector<Vec3> navMeshTriangles() const;
 
  private:
+  Vec3 step(const Vec3& start, const Vec3& end, bool allow_sliding) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -80,6 +80,23 @@ TEST(Agent, WallCutsTheStepShortAndCountsACollision) {
   EXPECT_FALSE(st.collided);
 }
 
+TEST(Agent, WithoutSlidingTheStepStopsAtTheWallAndCountsACollision) {
+  ActionSpace space;
+  space.allow_sliding = false;
+  // The diagonal of the test above: sliding moved z on to below 1.83; without sliding the
+  // step stops where its line meets the wall face (x = 4.85), 0.05 m further in x and z.
+  const AgentState d{nav().snapPoint({4.8f, 0, 2}), -kPi / 4};
+  const StepOutcome od = applyAction(nav(), d, Action::MoveForward, space);
+  EXPECT_NEAR(od.state.position.x, 4.85f, 0.05f);
+  EXPECT_NEAR(d.position.z - od.state.position.z, od.state.position.x - d.position.x, 1e-4f);
+  EXPECT_GT(od.state.position.z, 2.f - 0.1f);
+  EXPECT_TRUE(od.collided);
+  // A free step is the same either way.
+  const AgentState s{nav().snapPoint({2, 0, 3}), 0.f};
+  EXPECT_EQ(applyAction(nav(), s, Action::MoveForward, space).state.position,
+            applyAction(nav(), s, Action::MoveForward, ActionSpace{}).state.position);
+}
+
 TEST(Agent, StepSizeComesFromTheActionSpace) {
   ActionSpace space;
   space.forward_step_m = 0.5f;

@@ -261,14 +261,16 @@ TEST_F(EpisodeBadInput, TextTrajectoryIdsAndNullTokensLoadAsInVlnCe) {
   // Other types are still errors naming the field.
   const std::string bad = write("t.json", withField("trajectory_id", 1.5));
   EXPECT_EQ(errorOf([&] { loadEpisodes(bad); }),
-            bad + ": episode 1 (id 5): field 'trajectory_id' must be an integer or a string, got "
-                  "number");
+            bad +
+                ": episode 1 (id 5): field 'trajectory_id' must be an integer or a string, got "
+                "number");
   nlohmann::json tok = nlohmann::json::parse(withField("scene_id", "mp3d/a/a.glb"));
   tok["episodes"][1]["instruction"]["instruction_tokens"] = "3 4";
   const std::string bad_tok = write("tok.json", tok.dump());
   EXPECT_EQ(errorOf([&] { loadEpisodes(bad_tok); }),
-            bad_tok + ": episode 1 (id 5): field 'instruction.instruction_tokens' must be an array "
-                      "of integers");
+            bad_tok +
+                ": episode 1 (id 5): field 'instruction.instruction_tokens' must be an array "
+                "of integers");
 }
 
 TEST_F(EpisodeBadInput, CorruptGroundTruthNamesTheGtFile) {

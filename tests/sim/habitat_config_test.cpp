@@ -59,6 +59,7 @@ void expectEqual(const HabitatConfig& a, const HabitatConfig& b) {
   EXPECT_EQ(a.depth.normalize_depth, b.depth.normalize_depth);
   EXPECT_EQ(a.actions.forward_step_m, b.actions.forward_step_m);
   EXPECT_EQ(a.actions.turn_angle_deg, b.actions.turn_angle_deg);
+  EXPECT_EQ(a.actions.allow_sliding, b.actions.allow_sliding);
   EXPECT_EQ(a.max_episode_steps, b.max_episode_steps);
   EXPECT_EQ(a.success_distance, b.success_distance);
   EXPECT_EQ(a.agent_radius, b.agent_radius);
@@ -99,6 +100,37 @@ TEST_F(HabitatConfigTest, ShippedRxRConfigExpandsRoles) {
             (fs::path(kConfigDir) / "data/datasets/rxr/val_unseen/val_unseen_guide.json.gz")
                 .lexically_normal());
   EXPECT_EQ(c.episodesPath("val_unseen"), paths[0]);
+}
+
+// VLN-CE's RxR task (habitat_extensions/config/rxr_vlnce_english_task.yaml @729d141b):
+// 30 degree turns, an agent of 0.88 m / 0.18 m, no sliding, sensors at 0.88 m, depth 0.5-5 m.
+TEST_F(HabitatConfigTest, ShippedRxRCeConfigHasVlnCesValues) {
+  const HabitatConfig c = loadHabitatConfig(kConfigDir + "vln_rxr.yaml");
+  EXPECT_FALSE(c.actions.allow_sliding);
+  EXPECT_FLOAT_EQ(c.actions.turn_angle_deg, 30.f);
+  EXPECT_FLOAT_EQ(c.actions.forward_step_m, 0.25f);
+  EXPECT_FLOAT_EQ(c.agent_height, 0.88f);
+  EXPECT_FLOAT_EQ(c.agent_radius, 0.18f);
+  for (const CameraSpec& cam : {c.rgb, c.depth}) {
+    EXPECT_EQ(cam.width, 640);
+    EXPECT_EQ(cam.height, 480);
+    EXPECT_FLOAT_EQ(cam.hfov_deg, 79.f);
+    EXPECT_FLOAT_EQ(cam.sensor_height_m, 0.88f);
+  }
+  EXPECT_FLOAT_EQ(c.depth.min_depth_m, 0.5f);
+  EXPECT_FLOAT_EQ(c.depth.max_depth_m, 5.f);
+  EXPECT_TRUE(c.depth.normalize_depth);  // Habitat's default, not overridden by VLN-CE
+  EXPECT_EQ(c.max_episode_steps, 500);
+  EXPECT_FLOAT_EQ(c.success_distance, 3.f);
+  EXPECT_EQ(c.dataset_type, "RxR-VLN-CE-v1");
+  EXPECT_EQ(c.roles, (std::vector<std::string>{"guide"}));
+  EXPECT_EQ(c.languages, (std::vector<std::string>{"en-US", "en-IN"}));
+  EXPECT_EQ(
+      fs::path(c.episodesPath("val_unseen")).lexically_normal(),
+      (fs::path(kConfigDir) / "data/datasets/RxR_VLNCE_v0/val_unseen/val_unseen_guide.json.gz")
+          .lexically_normal());
+  // The R2R config keeps Habitat's sliding.
+  EXPECT_TRUE(loadHabitatConfig(kConfigDir + "vln_r2r.yaml").actions.allow_sliding);
 }
 
 TEST_F(HabitatConfigTest, AcceptsUpstreamStreamVLNLayout) {
@@ -193,6 +225,11 @@ TEST_F(HabitatConfigTest, RangeAndTypeErrors) {
             p + ": habitat.simulator.agents.main_agent.radius must be in (0, 2] m");
   EXPECT_EQ(err("habitat:\n  simulator:\n    turn_angle: 15\n    turn_angle: 30\n"),
             p + ": key habitat.simulator.turn_angle appears twice");
+  EXPECT_EQ(err("habitat:\n  simulator:\n    habitat_sim_v0: {allow_sliding: maybe}\n"),
+            p + ": habitat.simulator.habitat_sim_v0.allow_sliding: cannot read 'maybe' as a "
+                "boolean");
+  EXPECT_EQ(err("habitat:\n  simulator:\n    habitat_sim_v0: 3\n"),
+            p + ": habitat.simulator.habitat_sim_v0: expected a mapping");
   EXPECT_EQ(err(sensors + "          rgb_sensor: {position: [0.1, 1.2, 0]}\n"),
             p + ": habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.position: only [0, "
                 "height, 0] is "
@@ -218,6 +255,7 @@ TEST_F(HabitatConfigTest, SaveLoadsBackEqual) {
   c.success_distance = 2.9f;
   c.seed = 7;
   c.agent_radius = 0.18f;
+  c.actions.allow_sliding = false;
   c.content_scenes = {"zsNo4HB9uLZ", "8WUmhLawc2A"};
   const std::string out = (dir_ / "sub" / "saved.yaml").string();
   saveHabitatConfig(c, out);
@@ -226,6 +264,10 @@ TEST_F(HabitatConfigTest, SaveLoadsBackEqual) {
   EXPECT_EQ(back.source_path, out);
   saveHabitatConfig(HabitatConfig{}, out);
   expectEqual(HabitatConfig{}, loadHabitatConfig(out));
+  // Sliding on (the default) writes no habitat_sim_v0 block: default configs keep their bytes.
+  std::ifstream in(out);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("habitat_sim_v0"), std::string::npos) << text;
 }
 
 TEST_F(HabitatConfigTest, RelativePathsResolveBesideYamlThenCwd) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <random>
 #include <thread>
 
 #include "test_scenes.h"
@@ -210,6 +211,53 @@ TEST(PathFinder, TryStepSlidesAlongWall) {
   EXPECT_EQ(same, start);
 }
 
+// Habitat's tryStepNoSliding (its Detour fork's moveAlongSurface with allowSliding false).
+TEST(PathFinder, TryStepNoSlidingStopsWhereTheSegmentMeetsTheWall) {
+  const PathFinder& pf = doorNav();
+  const Vec3 start = pf.snapPoint({4.5f, 0, 2});
+  // The same diagonal as above: the segment (4.5, 2) -> (5.5, 3) meets the eroded wall face
+  // (x = 4.85) at z = 2 + 0.35 = 2.35, and the move ends there instead of sliding to z = 3.
+  const Vec3 end = pf.tryStepNoSliding(start, {5.5f, start.y, 3});
+  EXPECT_NEAR(end.x, 4.85f, kCell);
+  EXPECT_NEAR(end.z - 2.f, end.x - 4.5f, 1e-4f);  // on the segment
+  EXPECT_TRUE(pf.isNavigable(end));
+  // Through the door gap (z in [4.5, 5.5], eroded to [4.6, 5.4]) across several polygons.
+  const Vec3 door = pf.snapPoint({4.5f, 0, 5});
+  const Vec3 through = pf.tryStepNoSliding(door, {5.5f, door.y, 5});
+  EXPECT_NEAR(through.x, 5.5f, 1e-3f);
+  EXPECT_NEAR(through.z, 5.f, 1e-3f);
+  // Towards another island: stays put, as tryStep.
+  EXPECT_EQ(pf.tryStepNoSliding(start, {13.5f, 0, 1.5f}), start);
+  // Random 0.25-1 m moves: the result is on the segment (2-D) and is the target whenever
+  // the target is reached; where sliding gets nearer the target, no-sliding was stopped.
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<float> angle(-3.14159f, 3.14159f), len(0.25f, 1.f);
+  int stopped = 0, reached = 0;
+  for (int i = 0; i < 400; ++i) {
+    const Vec3 a = pf.randomNavigablePoint(rng);
+    const float h = angle(rng), l = len(rng);
+    const Vec3 b{a.x - std::sin(h) * l, a.y, a.z - std::cos(h) * l};
+    const Vec3 ns = pf.tryStepNoSliding(a, b);
+    const Vec3 sl = pf.tryStep(a, b);
+    const float along = ((ns.x - a.x) * (b.x - a.x) + (ns.z - a.z) * (b.z - a.z)) / (l * l);
+    const float off = std::abs((ns.x - a.x) * (b.z - a.z) - (ns.z - a.z) * (b.x - a.x)) / l;
+    EXPECT_LT(off, 2e-3f) << i;
+    EXPECT_GT(along, -1e-3f) << i;
+    EXPECT_LT(along, 1.f + 1e-3f) << i;
+    const float d_ns = std::hypot(ns.x - b.x, ns.z - b.z);
+    const float d_sl = std::hypot(sl.x - b.x, sl.z - b.z);
+    EXPECT_LE(d_sl, d_ns + 1e-3f) << i;  // sliding gets at least as near
+    if (d_ns < 1e-4f) {
+      ++reached;
+      EXPECT_LT(d_sl, 1e-4f) << i;
+    } else {
+      ++stopped;
+    }
+  }
+  EXPECT_GT(reached, 100);
+  EXPECT_GT(stopped, 10);
+}
+
 TEST(PathFinder, RandomPointsAreDeterministicAndOnTheIsland) {
   const PathFinder& pf = doorNav();
   std::mt19937_64 r1(7), r2(7);
@@ -357,6 +405,39 @@ TEST(PathFinder, LoadOrBuildCachesOnDisk) {
   c.loadOrBuild(path, test::wallWithDoor());
   EXPECT_EQ(a.geodesicDistance({2, 0, 1}, {8, 0, 1}), c.geodesicDistance({2, 0, 1}, {8, 0, 1}));
   EXPECT_GT(fs::file_size(path), 100u);
+  fs::remove(path);
+  fs::remove(path + ".geometry");
+}
+
+// RxR-CE's agent (0.88 m tall, 0.18 m radius) needs its own navmesh; habitat-sim rebuilds
+// it in memory. The scene's .navmesh (Habitat's default agent) must stay as it is.
+TEST(PathFinder, LoadOrBuildForAnotherAgentSizeNeverWritesTheScenesFile) {
+  const std::string path = tempPath("agent.navmesh");
+  fs::remove(path);
+  fs::remove(path + ".geometry");
+  NavMeshSettings rxr;
+  rxr.agent_height = 0.88f;
+  rxr.agent_radius = 0.18f;
+  PathFinder absent;
+  absent.loadOrBuild(path, test::wallWithDoor(), rxr);
+  EXPECT_FALSE(fs::exists(path)) << "nothing is written for a non-default agent";
+  EXPECT_FALSE(fs::exists(path + ".geometry"));
+  EXPECT_FLOAT_EQ(absent.settings().agent_radius, 0.18f);
+
+  PathFinder habitat;
+  habitat.loadOrBuild(path, test::wallWithDoor());  // the default agent: cached on disk
+  ASSERT_TRUE(fs::exists(path));
+  const auto bytes = readBytes(path);
+  PathFinder big;
+  big.loadOrBuild(path, test::wallWithDoor(), rxr);
+  EXPECT_EQ(readBytes(path), bytes) << "the scene's .navmesh was rewritten";
+  EXPECT_FLOAT_EQ(big.settings().agent_radius, 0.18f);
+  EXPECT_FLOAT_EQ(big.settings().agent_height, 0.88f);
+  // The wider agent keeps 0.2 m (4 cells) from walls instead of 0.1 m: less floor.
+  EXPECT_LT(big.navigableArea(), habitat.navigableArea() - 1.f);
+  PathFinder fresh;
+  fresh.build(test::wallWithDoor(), rxr);
+  EXPECT_FLOAT_EQ(big.navigableArea(), fresh.navigableArea());
   fs::remove(path);
   fs::remove(path + ".geometry");
 }

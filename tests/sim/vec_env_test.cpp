@@ -15,6 +15,7 @@
 
 #include "sim/episode_iterator.h"
 #include "sim/gltf_io.h"
+#include "sim/habitat_config.h"
 #include "sim/thread_pool.h"
 #include "test_scenes.h"
 
@@ -228,6 +229,46 @@ TEST_F(VecEnvTest, StartOffTheNavmeshIsPlacedAsGivenWithAWarningNamingTheEpisode
   EXPECT_EQ(env.info(0).state.position, (Vec3{30, 0, 30}));
   env.step({Action::Stop});
   EXPECT_TRUE(env.info(0).done);
+}
+
+// VLN-CE's RxR task (config/vln_rxr.yaml): the config's agent size gets its own navmesh,
+// built in memory (the scene's .navmesh stays as it is), and forward steps do not slide.
+TEST(VecEnvRxR, ConfigsAgentSizeAndNoSlidingReachTheWorld) {
+  const fs::path dir = fs::temp_directory_path() / ("svln_rxr_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "room");
+  const std::string glb = (dir / "room" / "room.glb").string();
+  saveGlb(test::openRoom(), glb);
+  SceneCache{}.get(glb);  // Habitat's default agent: the navmesh is cached beside the scene
+  const std::string navmesh = (dir / "room" / "room.navmesh").string();
+  ASSERT_TRUE(fs::exists(navmesh));
+  const auto stamp = fs::last_write_time(navmesh);
+  const auto size = fs::file_size(navmesh);
+
+  HabitatConfig cfg = loadHabitatConfig(std::string(SVLN_TEST_DATA) + "/../../config/vln_rxr.yaml");
+  cfg.rgb = smallConfig().rgb;
+  cfg.depth = {16, 12, 79.f, 0.88f, 0.5f, 5.f, true};
+  cfg.scenes_dir = dir.string();
+  VecEnv env(cfg, 1, 1);
+  Episode ep = roomEpisode("rxr", {1, 0, 5}, 3.14159265f / 4, {5, 0, 5});  // facing (-1, -1)
+  ep.scene_id = "room/room.glb";
+  env.reset(0, ep);
+  EXPECT_FLOAT_EQ(env.scene(0).pathfinder.settings().agent_radius, 0.18f);
+  EXPECT_FLOAT_EQ(env.scene(0).pathfinder.settings().agent_height, 0.88f);
+  EXPECT_EQ(fs::last_write_time(navmesh), stamp);
+  EXPECT_EQ(fs::file_size(navmesh), size);
+  // Walk diagonally into the x = 0 wall, whose eroded face is at x = 0.05 + 0.2: without
+  // sliding the agent stops on its line of travel (x - 1 = z - 5) instead of running on
+  // along the wall.
+  for (int i = 0; i < 8; ++i) env.step({Action::MoveForward});
+  const Vec3 p = env.info(0).state.position;
+  EXPECT_NEAR(p.x, 0.25f, 0.06f);
+  EXPECT_NEAR(p.x - 1.f, p.z - 5.f, 1e-3f);
+  EXPECT_TRUE(env.info(0).collided);
+  // A 30 degree turn.
+  env.step({Action::TurnLeft});
+  EXPECT_NEAR(env.info(0).state.heading_rad, 3.14159265f * (0.25f + 1.f / 6), 1e-5f);
+  fs::remove_all(dir);
 }
 
 TEST(SceneCache, LoadsEachSceneOnceAcrossThreads) {
