@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 // and episodes, evaluated on the first 48 val_unseen episodes.
 constexpr const char* kArgs =
     " bench-learning --seeds 1 --seed 1 --variants hybrid --scenes 10 --episodes_per_scene 24"
-    " --eval_episodes 48 --phase2_updates 0 --threads 2";
+    " --eval_episodes 48 --threads 2";
 constexpr double kMargin = 0.10;
 
 TEST(LearningGuard, TheMethodBeatsItsSftBase) {
