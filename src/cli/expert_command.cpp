@@ -53,15 +53,24 @@ std::unique_ptr<sim::PathFinder> loadNavigation(const sim::HabitatConfig& cfg,
   const std::string scene = cfg.scenePath(scene_id);
   const std::string navmesh = sim::navMeshPathFor(scene);
   auto pf = std::make_unique<sim::PathFinder>();
+  sim::NavMeshSettings settings;
+  settings.agent_radius = cfg.agent_radius;
+  settings.agent_height = cfg.agent_height;
+  // The file beside the scene serves the agent it was built for; another agent size (RxR-CE)
+  // is built from the scene (in memory: the file stays as it is).
   if (fs::exists(navmesh)) {
     pf->loadNavMesh(navmesh);
-  } else {
-    if (!fs::exists(scene)) throw std::runtime_error(scene + ": scene file not found");
-    sim::NavMeshSettings settings;
-    settings.agent_radius = cfg.agent_radius;
-    settings.agent_height = cfg.agent_height;
-    pf->loadOrBuild(navmesh, sim::loadScene(scene), settings);
+    if (pf->settings().agent_radius == settings.agent_radius &&
+        pf->settings().agent_height == settings.agent_height)
+      return pf;
   }
+  if (!fs::exists(scene)) {
+    if (pf->isLoaded())
+      throw std::runtime_error(scene + ": scene file not found (" + navmesh +
+                               " is for another agent size; the config's needs the scene)");
+    throw std::runtime_error(scene + ": scene file not found");
+  }
+  pf->loadOrBuild(navmesh, sim::loadScene(scene), settings);
   return pf;
 }
 

@@ -129,7 +129,7 @@ void readSimulator(const Reader& r, const YAML::Node& sim, HabitatConfig& cfg) {
   r.get(sim, "turn_angle", p, cfg.actions.turn_angle_deg);
   // Of habitat-sim's own settings only allow_sliding changes what we simulate; the others
   // (gpu_device_id, ...) are the renderer's and are accepted as they are.
-  if (const YAML::Node hs = sim["habitat_sim_v0"]) {
+  if (const YAML::Node hs = sim["habitat_sim_v0"]; hs && !hs.IsNull()) {
     if (!hs.IsMap()) r.fail(p + ".habitat_sim_v0: expected a mapping");
     r.get(hs, "allow_sliding", p + ".habitat_sim_v0", cfg.actions.allow_sliding);
   }

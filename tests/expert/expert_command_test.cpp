@@ -6,10 +6,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "sim/habitat_config.h"
 #include "sim/procedural_dataset.h"
 
 namespace svln::expert {
@@ -97,6 +100,42 @@ TEST_F(ExpertCommandTest, WritesTheReportAndIgnoresTheThreadCount) {
   int entries = 0;
   for (const auto& e : fs::directory_iterator(*dir_)) entries += e.path().filename() != "data";
   EXPECT_EQ(entries, 2);
+}
+
+// An RxR-CE agent (0.88 m / 0.18 m, no sliding) on scenes whose .navmesh files were built
+// for Habitat's default agent: the expert navigates on its own navmesh, built in memory,
+// and the scenes' files stay byte for byte as they were.
+TEST_F(ExpertCommandTest, AnotherAgentSizeLeavesTheScenesNavmeshesAlone) {
+  sim::HabitatConfig cfg = sim::loadHabitatConfig(*config_);
+  cfg.agent_radius = 0.18f;
+  cfg.agent_height = 0.88f;
+  cfg.actions.allow_sliding = false;
+  cfg.actions.turn_angle_deg = 30.f;
+  const std::string rxr = (fs::path(*config_).parent_path() / "rxr.yaml").string();
+  sim::saveHabitatConfig(cfg, rxr);
+  std::map<std::string, std::string> before;
+  const auto navmeshes = [&] {
+    std::map<std::string, std::string> bytes;
+    for (const auto& e : fs::recursive_directory_iterator(*dir_ + "/data"))
+      if (e.path().extension() == ".navmesh") {
+        std::ifstream in(e.path(), std::ios::binary);
+        bytes[e.path().string()].assign(std::istreambuf_iterator<char>(in), {});
+      }
+    return bytes;
+  };
+  before = navmeshes();
+  ASSERT_FALSE(before.empty());
+  const std::string out = *dir_ + "/rxr.json";
+  const Result r = runBinary("expert --config " + rxr +
+                             " --split val_unseen --policy noisy-expert:0.4 --seed 3 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(readJson(out)["episodes"].get<int>(), 6);
+  EXPECT_NE(r.output.find("navmesh for agent radius 0.18 m, height 0.88 m built in memory"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(navmeshes(), before);
+  fs::remove(out);
+  fs::remove(rxr);
 }
 
 TEST_F(ExpertCommandTest, BadFlagsAreOneLineErrors) {

@@ -230,6 +230,7 @@ TEST_F(HabitatConfigTest, RangeAndTypeErrors) {
                 "boolean");
   EXPECT_EQ(err("habitat:\n  simulator:\n    habitat_sim_v0: 3\n"),
             p + ": habitat.simulator.habitat_sim_v0: expected a mapping");
+  EXPECT_EQ(err("habitat:\n  simulator:\n    habitat_sim_v0:\n"), "");  // empty: the defaults
   EXPECT_EQ(err(sensors + "          rgb_sensor: {position: [0.1, 1.2, 0]}\n"),
             p + ": habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.position: only [0, "
                 "height, 0] is "
