@@ -33,12 +33,21 @@ float headingTowards(const sim::Vec3& from, const sim::Vec3& to) {
 }
 
 ShortestPathFollower::ShortestPathFollower(const sim::PathFinder& pf, const sim::ActionSpace& space,
-                                           float stop_radius_m)
-    : pf_(&pf), space_(space), stop_radius_m_(stop_radius_m) {
+                                           float stop_radius_m, FollowerRule rule)
+    : pf_(&pf), space_(space), stop_radius_m_(stop_radius_m), rule_(rule) {
   path_.reserve(64);
 }
 
 sim::Action ShortestPathFollower::actionForHeadingError(float e) const {
+  if (rule_ == FollowerRule::VlnCe) {
+    // VLN-CE: alpha = angle between the quaternions = |e|; EPSILON = 1e-6 rad.
+    const float turn = space_.turn_angle_deg * kDegToRad;
+    const float alpha = std::fabs(e);
+    if (alpha <= turn + 1e-6f) return sim::Action::MoveForward;
+    // It tries TURN_LEFT (heading + turn, error e - turn) and keeps it if the angle shrinks.
+    return std::fabs(sim::wrapAngle(e - turn)) < alpha ? sim::Action::TurnLeft
+                                                       : sim::Action::TurnRight;
+  }
   const float half_turn = 0.5f * space_.turn_angle_deg * kDegToRad;
   if (std::fabs(e) <= half_turn) return sim::Action::MoveForward;
   // e is in (-pi, pi]; e = pi (target straight behind) turns left, deterministically.
@@ -58,6 +67,19 @@ FollowResult ShortestPathFollower::follow(const sim::AgentState& s, const sim::V
   r.geodesic_m = geo;
   if (is_goal && geo <= stop_radius_m_) {
     r.status = FollowStatus::Reached;
+    return r;
+  }
+  if (rule_ == FollowerRule::VlnCe) {
+    // VLN-CE steers by the first straight-path leg from the snapped start, and walks
+    // forward when there is none.
+    if (path_.size() < 2) {
+      r.action = sim::Action::MoveForward;
+    } else {
+      r.heading_error_rad = sim::wrapAngle(headingTowards(path_[0], path_[1]) - s.heading_rad);
+      r.action = actionForHeadingError(r.heading_error_rad);
+    }
+    r.status = (!is_goal && geo <= space_.forward_step_m) ? FollowStatus::AtWaypoint
+                                                          : FollowStatus::Moving;
     return r;
   }
   const sim::Vec3* leg_end = nullptr;

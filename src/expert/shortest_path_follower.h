@@ -21,6 +21,18 @@
 
 namespace svln::expert {
 
+// How the follower turns the shortest path into actions.
+enum class FollowerRule {
+  // This project's (the default): forward within turn/2 of the first path leg at least 1 cm
+  // long, else the turn towards it (the rule above).
+  Heading,
+  // VLN-CE's ShortestPathFollowerCompat (habitat-lab 0.1.4 "geodesic_path", behind VLN-CE's
+  // `_gt` data): the leg is path[1] - path[0] (forward when the path has under 2 points);
+  // forward when the unsigned angle to it is <= turn + 1e-6 rad; else TURN_LEFT when a left
+  // turn makes that angle smaller, TURN_RIGHT otherwise. STOP, as above, at <= the radius.
+  VlnCe,
+};
+
 enum class FollowStatus {
   Moving,       // action turns or moves towards the target
   Reached,      // within the stop radius of the final goal: action is STOP
@@ -43,7 +55,8 @@ class ShortestPathFollower {
   static constexpr float kDefaultStopRadiusM = 0.5f;
 
   ShortestPathFollower(const sim::PathFinder& pf, const sim::ActionSpace& space,
-                       float stop_radius_m = kDefaultStopRadiusM);
+                       float stop_radius_m = kDefaultStopRadiusM,
+                       FollowerRule rule = FollowerRule::Heading);
 
   // Towards the final goal: STOP once the geodesic distance is <= the stop radius.
   FollowResult towardsGoal(const sim::AgentState& s, const sim::Vec3& goal) const;
@@ -57,10 +70,11 @@ class ShortestPathFollower {
   FollowResult towardsChain(const sim::AgentState& s, const std::vector<sim::Vec3>& waypoints,
                             size_t first, const sim::Vec3& goal) const;
 
-  // The turn/forward rule above for a signed heading error (exposed for tests).
+  // The rule's turn/forward choice for a signed heading error (exposed for tests).
   sim::Action actionForHeadingError(float heading_error_rad) const;
 
   float stopRadius() const { return stop_radius_m_; }
+  FollowerRule rule() const { return rule_; }
   const sim::ActionSpace& actionSpace() const { return space_; }
 
  private:
@@ -69,6 +83,7 @@ class ShortestPathFollower {
   const sim::PathFinder* pf_;
   sim::ActionSpace space_;
   float stop_radius_m_;
+  FollowerRule rule_;
   mutable std::vector<sim::Vec3> path_;  // scratch: no allocation per step once warmed up
 };
 
