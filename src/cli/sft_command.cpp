@@ -30,7 +30,7 @@ const RegisterCommand kRegister(
       app.add_option("--max_grad_norm", c->max_grad_norm, "global gradient-norm clip")
           ->check(CLI::PositiveNumber)->capture_default_str();
       app.add_flag("--full", c->full, "train every parameter (default: LoRA adapters, merged at the end)");
-      app.add_option("--lora_r", c->lora.r, "LoRA rank")->check(CLI::Range(1, 4096))->capture_default_str();
+      io::addLoraRankFlag(app, c->lora.r);
       app.add_option("--lora_alpha", c->lora.alpha, "LoRA alpha")->check(CLI::PositiveNumber)->capture_default_str();
       app.add_option("--seed", c->seed, "seed")->capture_default_str();
       app.add_option("--device", c->device,

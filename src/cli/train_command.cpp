@@ -38,12 +38,8 @@ const RegisterCommand kRegister(
           ->group(g);
       app.add_option("--seed", cfg->seed, "rollout, adapter-init and torch seed")
           ->capture_default_str()->group(g);
-      app.add_option("--temperature,--sampling_temperature", cfg->temperature,
-                     "sampling temperature of the non-greedy rollouts (with "
-                     "--greedy_first_sample, members 1..G-1) and of their recomputed log-probs")
-          ->check(CLI::Range(0.05, 10.0))->capture_default_str()->group(g);
-      app.add_option("--lora_r", cfg->lora.r, "LoRA rank")
-          ->check(CLI::Range(1, 4096))->capture_default_str()->group(g);
+      io::addTemperatureFlag(app, cfg->temperature, g.c_str());
+      io::addLoraRankFlag(app, cfg->lora.r, g.c_str());
       app.add_option("--lora_alpha", cfg->lora.alpha, "LoRA alpha (scaling = alpha / r)")
           ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
       app.add_option("--device", cfg->device,

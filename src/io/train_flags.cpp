@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include <map>
+#include <stdexcept>
+#include <vector>
 
 namespace svln::io {
 namespace {
@@ -12,232 +14,425 @@ CLI::CheckedTransformer enumMap(const std::map<std::string, E>& m) {
   return CLI::CheckedTransformer(m, CLI::ignore_case);
 }
 
-void addBasic(CLI::App& app, TrainOptions& o) {
-  const char* g = "Basic";
-  app.add_option("--model_path", o.model_path,
-                 "pretrained StreamVLN checkpoint directory (Hugging Face layout)")
-      ->required()->group(g);
-  app.add_option("--habitat_config_path", o.habitat_config_path,
-                 "Habitat-style YAML environment config")
-      ->required()->group(g);
-  app.add_option("--output_path", o.output_path,
-                 "checkpoints, training.log, metrics and reports go here (created if missing)")
-      ->required()->group(g);
-  app.add_option("--phase", o.phase,
-                 "reward curriculum stage: phase1_stop teaches when to stop, "
-                 "phase2_progress teaches navigation progress")
-      ->transform(enumMap<Phase>({{"phase1_stop", Phase::Phase1Stop},
-                                  {"phase2_progress", Phase::Phase2Progress}}))
-      ->default_str("phase1_stop")->group(g);
-  addNdtwReferenceFlag(app, o.ndtw_reference, g);
-  addPathSearchLimitsFlag(app, o.habitat_path_limits, g);
+// A switch: `--flag` alone sets it, `--flag true|false` sets either value (the form presets
+// and the demo's pipeline type). --help shows the value it has at registration.
+CLI::Option* addSwitch(CLI::App& app, const std::string& name, bool& v, const std::string& help) {
+  return app.add_flag(name, v, help)
+      ->type_size(1)
+      ->expected(0, 1)
+      ->type_name("BOOLEAN")
+      ->default_str(v ? "true" : "false");
 }
 
-void addHybrid(CLI::App& app, TrainOptions& o) {
-  const char* g = "Hybrid training";
-  app.add_flag("--use_hybrid_training", o.use_hybrid_training,
-               "Loss = GRPO_loss + w(u) * SFT_loss; off means pure GRPO")->group(g);
-  app.add_option("--sft_loss_start_weight", o.sft_loss_start_weight, "w(0)")
-      ->check(CLI::Range(0.0, 2.0))->capture_default_str()->group(g);
-  app.add_option("--sft_loss_end_weight", o.sft_loss_end_weight, "w(u) for u >= D")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group(g);
-  app.add_option("--sft_loss_decay_updates", o.sft_loss_decay_updates,
-                 "D: updates to go from start to end weight")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-  app.add_option("--sft_loss_decay_type", o.sft_loss_decay_type, "shape of w between 0 and D")
-      ->transform(enumMap<DecayType>({{"linear", DecayType::Linear},
-                                      {"cosine", DecayType::Cosine},
-                                      {"exponential", DecayType::Exponential}}))
-      ->default_str("cosine")->group(g);
-  auto* policy = app.add_flag_callback(
-      "--sft_use_policy_steps", [&o] { o.sft_oracle_only = false; },
-      "SFT on the expert's action at every visited state (default)")->group(g);
-  auto* oracle = app.add_flag("--sft_oracle_only", o.sft_oracle_only,
-                              "SFT only on steps the expert controlled")->group(g);
-  policy->excludes(oracle);
-  app.add_option("--sft_false_stop_labels", o.sft_false_stop_labels,
-                 "extension, with --sft_oracle_only: also an SFT label (the expert's action, "
-                 "weighted as an expert step) at each STOP the policy called beyond the success "
-                 "distance, so the expert corrects STOPs called too early as well as too late "
-                 "(true | false; --sft_use_policy_steps labels them anyway)")
-      ->capture_default_str()->group(g);
-  app.add_option("--sft_label_target", o.sft_label_towards_goal,
-                 "extension: a policy step's SFT label: goal = the shortest-path oracle's action "
-                 "towards the goal (VLN-CE's DAgger oracle); waypoint = along the reference path "
-                 "(the takeover expert's target). Expert steps are labelled with the expert's action")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"goal", true}, {"waypoint", false}}))
-      ->default_str("goal")->group(g);
-  app.add_option("--sft_loss_norm", o.sft_token_sum_norm,
-                 "extension: weights = the SFT term is the weighted mean over the mini-batch's "
-                 "labels; token-sum-norm = its sum over the surrogate's constant (the episode cap "
-                 "per trajectory), so a label weighs what a policy token does")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"weights", false}, {"token-sum-norm", true}}))
-      ->default_str("weights")->group(g);
+// " (default)" after the help of the flag of a pair that gives the value the setting has.
+std::string isDefault(bool is) { return is ? " (default)" : ""; }
+
+// One setting's flags: every spelling, its help, range and shown default (o's value now).
+using AddSetting = void (*)(CLI::App& app, TrainOptions& o, const std::string& group);
+struct Setting {
+  const char* flag;   // the main spelling, the setting's name for addTrainFlag
+  const char* group;  // its group in `train --help` (the spec's grouping)
+  AddSetting add;
+};
+
+constexpr const char* kBasic = "Basic";
+constexpr const char* kHybrid = "Hybrid training";
+constexpr const char* kRecovery = "Expert intervention (recovery)";
+constexpr const char* kGrpo = "GRPO";
+constexpr const char* kTdr = "Rewards: step matching (TDR)";
+constexpr const char* kLogging = "Logging";
+constexpr const char* kScale = "Scale";
+
+using App = CLI::App;
+using Opts = TrainOptions;
+using Group = const std::string;
+
+std::vector<Setting> basicSettings() {
+  return {
+    {"--model_path", kBasic, [](App& app, Opts& o, Group& g) {
+       app.add_option("--model_path", o.model_path,
+                      "pretrained StreamVLN checkpoint directory (Hugging Face layout)")
+           ->required()->group(g);
+     }},
+    {"--habitat_config_path", kBasic, [](App& app, Opts& o, Group& g) {
+       app.add_option("--habitat_config_path", o.habitat_config_path,
+                      "Habitat-style YAML environment config")
+           ->required()->group(g);
+     }},
+    {"--output_path", kBasic, [](App& app, Opts& o, Group& g) {
+       app.add_option("--output_path", o.output_path,
+                      "checkpoints, training.log, metrics and reports go here (created if missing)")
+           ->required()->group(g);
+     }},
+    {"--phase", kBasic, [](App& app, Opts& o, Group& g) {
+       app.add_option("--phase", o.phase,
+                      "reward curriculum stage: phase1_stop teaches when to stop, "
+                      "phase2_progress teaches navigation progress")
+           ->transform(enumMap<Phase>({{"phase1_stop", Phase::Phase1Stop},
+                                       {"phase2_progress", Phase::Phase2Progress}}))
+           ->default_str(phaseName(o.phase))->group(g);
+     }},
+    {"--ndtw_reference", kBasic, [](App& app, Opts& o, Group& g) {
+       addNdtwReferenceFlag(app, o.ndtw_reference, g.c_str());
+     }},
+    {"--path_search_limits", kBasic, [](App& app, Opts& o, Group& g) {
+       addPathSearchLimitsFlag(app, o.habitat_path_limits, g.c_str());
+     }},
+  };
 }
 
-void addRecovery(CLI::App& app, TrainOptions& o) {
-  const char* g = "Expert intervention (recovery)";
-  auto* en = app.add_flag_callback("--enable_recovery", [&o] { o.enable_recovery = true; },
-                                   "expert intervention on (default)")->group(g);
-  auto* dis = app.add_flag_callback("--disable_recovery", [&o] { o.enable_recovery = false; },
-                                    "expert intervention off")->group(g);
-  en->excludes(dis);
-  const auto nonneg = CLI::NonNegativeNumber;
-  app.add_option("--offtrack_dist_thresh", o.offtrack_dist_thresh,
-                 "m; off track when farther than this from the reference path")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-  app.add_option("--offtrack_heading_thresh_deg", o.offtrack_heading_thresh_deg,
-                 "deg; or when the heading error to the target waypoint exceeds this ...")
-      ->check(CLI::Range(0.0, 180.0))->capture_default_str()->group(g);
-  app.add_option("--heading_guard_dist", o.heading_guard_dist,
-                 "m; ... and the agent is also farther than this from the path")
-      ->check(nonneg)->capture_default_str()->group(g);
-  app.add_option("--offtrack_patience", o.offtrack_patience,
-                 "consecutive off-track steps before the expert takes over")
-      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
-  app.add_option("--lookahead_k", o.lookahead_k,
-                 "target waypoint = nearest reference waypoint index + k")
-      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
-  app.add_option("--recovery_dist_thresh", o.recovery_dist_thresh,
-                 "m; control returns when closer than this to the path (< offtrack_dist_thresh)")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-  app.add_option("--recovery_heading_thresh_deg", o.recovery_heading_thresh_deg,
-                 "deg; ... and the heading error is below this")
-      ->check(CLI::Range(0.0, 180.0))->capture_default_str()->group(g);
-  app.add_option("--recovery_max_steps", o.recovery_max_steps,
-                 "a recovery that lasts this long ends the episode")
-      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
-  app.add_option("--goal_radius", o.goal_radius,
-                 "m; inside this geodesic distance to the goal the expert never takes over")
-      ->check(nonneg)->capture_default_str()->group(g);
-  app.add_option("--goal_grace_steps", o.goal_grace_steps,
-                 "steps allowed inside the goal zone before the stop counter starts")
-      ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
-  app.add_option("--goal_stop_patience", o.goal_stop_patience,
-                 "then this many steps without STOP force a STOP; 0 disables")
-      ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
-  app.add_option("--recovery_mode", o.recovery_mode,
-                 "takeover: the expert drives inline; rollback: restore to the last passed "
-                 "waypoint and demonstrate to the goal (SFT data only)")
-      ->transform(enumMap<RecoveryMode>({{"takeover", RecoveryMode::Takeover},
-                                         {"rollback", RecoveryMode::Rollback}}))
-      ->default_str("takeover")->group(g);
-  app.add_flag("--greedy_first_sample", o.greedy_first_sample,
-               "trajectory 0 of each group is decoded greedily (an anchor)")->group(g);
+std::vector<Setting> hybridSettings() {
+  return {
+    {"--use_hybrid_training", kHybrid, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--use_hybrid_training", o.use_hybrid_training,
+                 "Loss = GRPO_loss + w(u) * SFT_loss; off means pure GRPO")->group(g);
+     }},
+    {"--sft_loss_start_weight", kHybrid, [](App& app, Opts& o, Group& g) {
+       app.add_option("--sft_loss_start_weight", o.sft_loss_start_weight, "w(0)")
+           ->check(CLI::Range(0.0, 2.0))->capture_default_str()->group(g);
+     }},
+    {"--sft_loss_end_weight", kHybrid, [](App& app, Opts& o, Group& g) {
+       app.add_option("--sft_loss_end_weight", o.sft_loss_end_weight, "w(u) for u >= D")
+           ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group(g);
+     }},
+    {"--sft_loss_decay_updates", kHybrid, [](App& app, Opts& o, Group& g) {
+       app.add_option("--sft_loss_decay_updates", o.sft_loss_decay_updates,
+                      "D: updates to go from start to end weight")
+           ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+     }},
+    {"--sft_loss_decay_type", kHybrid, [](App& app, Opts& o, Group& g) {
+       app.add_option("--sft_loss_decay_type", o.sft_loss_decay_type, "shape of w between 0 and D")
+           ->transform(enumMap<DecayType>({{"linear", DecayType::Linear},
+                                           {"cosine", DecayType::Cosine},
+                                           {"exponential", DecayType::Exponential}}))
+           ->default_str(decayTypeName(o.sft_loss_decay_type))->group(g);
+     }},
+    {"--sft_oracle_only", kHybrid, [](App& app, Opts& o, Group& g) {
+       auto* policy = app.add_flag_callback(
+           "--sft_use_policy_steps", [&o] { o.sft_oracle_only = false; },
+           "SFT on the expert's action at every visited state" +
+               isDefault(!o.sft_oracle_only))->group(g);
+       auto* oracle = addSwitch(app, "--sft_oracle_only", o.sft_oracle_only,
+                                "SFT only on steps the expert controlled")->group(g);
+       policy->excludes(oracle);
+     }},
+    {"--sft_false_stop_labels", kHybrid, [](App& app, Opts& o, Group& g) {
+       app.add_option("--sft_false_stop_labels", o.sft_false_stop_labels,
+                      "extension, with --sft_oracle_only: also an SFT label (the expert's action, "
+                      "weighted as an expert step) at each STOP the policy called beyond the "
+                      "success distance, so the expert corrects STOPs called too early as well as "
+                      "too late (true | false; --sft_use_policy_steps labels them anyway)")
+           ->capture_default_str()->group(g);
+     }},
+    {"--sft_label_target", kHybrid, [](App& app, Opts& o, Group& g) {
+       app.add_option("--sft_label_target", o.sft_label_towards_goal,
+                      "extension: a policy step's SFT label: goal = the shortest-path oracle's "
+                      "action towards the goal (VLN-CE's DAgger oracle); waypoint = along the "
+                      "reference path (the takeover expert's target). Expert steps are labelled "
+                      "with the expert's action")
+           ->transform(CLI::CheckedTransformer(
+               std::map<std::string, bool>{{"goal", true}, {"waypoint", false}}))
+           ->default_str(o.sft_label_towards_goal ? "goal" : "waypoint")->group(g);
+     }},
+    {"--sft_loss_norm", kHybrid, [](App& app, Opts& o, Group& g) {
+       auto* norm = app.add_option(
+           "--sft_loss_norm", o.sft_token_sum_norm,
+           "extension: weights = the SFT term is the weighted mean over the mini-batch's labels; "
+           "token-sum-norm = its sum over the surrogate's constant (the episode cap per "
+           "trajectory), so a label weighs what a policy token does")
+           ->transform(CLI::CheckedTransformer(
+               std::map<std::string, bool>{{"weights", false}, {"token-sum-norm", true}}))
+           ->default_str(o.sft_token_sum_norm ? "token-sum-norm" : "weights")->group(g);
+       app.add_option("--sft_token_sum_norm", o.sft_token_sum_norm,
+                      "extension, the demo's spelling of --sft_loss_norm: true = token-sum-norm, "
+                      "false = weights")
+           ->capture_default_str()->excludes(norm)->group(g);
+     }},
+  };
 }
 
-void addGrpo(CLI::App& app, TrainOptions& o) {
-  const char* g = "GRPO";
-  app.add_option("--num_updates", o.num_updates, "training updates")
-      ->check(CLI::Range(1, 100000000))->capture_default_str()->group(g);
-  app.add_option("--num_episodes_per_update", o.num_episodes_per_update,
-                 "distinct episodes (instructions) per update")
-      ->check(CLI::Range(1, 1000000))->capture_default_str()->group(g);
-  app.add_option("--group_size", o.group_size,
-                 "trajectories per instruction; A_i = (R_i - mean R)/(std R + 1e-6). With 1 "
-                 "there is no group: A = R - b, b a running mean of returns")
-      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
-  app.add_option("--learning_rate", o.learning_rate, "AdamW learning rate")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-  app.add_option("--ppo_epochs", o.ppo_epochs, "optimisation passes over each update's data")
-      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
-  app.add_option("--mini_batch_size", o.mini_batch_size, "trajectories per gradient step")
-      ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
-  app.add_option("--max_grad_norm", o.max_grad_norm, "global gradient-norm clip")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-  app.add_option("--kl_coef", o.kl_coef, "KL penalty to the adapter-free base model")
-      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
-  CLI::Option* agg = app.add_option("--loss_agg_mode", o.loss_agg_mode,
-                 "extension: how the surrogate averages over tokens. seq-mean-token-sum-norm: "
-                 "each trajectory's token sum / the episode cap, then the mean over trajectories "
-                 "(Dr. GRPO, no length bias); seq-mean-token-mean: GRPO as published (short "
-                 "trajectories' tokens weigh more); token-mean: one mean over a mini-batch's tokens")
-      ->transform(enumMap<LossAggMode>({{"token-mean", LossAggMode::TokenMean},
-                                        {"seq-mean-token-mean", LossAggMode::SeqMeanTokenMean},
-                                        {"seq-mean-token-sum-norm", LossAggMode::SeqMeanTokenSumNorm}}))
-      ->default_str("seq-mean-token-sum-norm")->group(g);
-  app.add_option("--grpo_loss_mean", o.loss_agg_mode,
-                 "extension, older spelling of --loss_agg_mode: sequence = seq-mean-token-mean, "
-                 "token = token-mean")
-      ->transform(enumMap<LossAggMode>({{"sequence", LossAggMode::SeqMeanTokenMean},
-                                        {"token", LossAggMode::TokenMean}}))
-      ->excludes(agg)->group(g);
-  app.add_option("--forced_stop_penalty", o.forced_stop_penalty,
-                 "extension: phase1_stop penalty for a STOP forced by the goal-zone patience "
-                 "(scored like a never-called STOP; 0: the distance term alone)")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
-  app.add_option("--false_stop_penalty", o.false_stop_penalty,
-                 "extension: phase1_stop penalty for a STOP called beyond the success distance")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
-  app.add_option("--lr_warmup_updates", o.lr_warmup_updates,
-                 "extension: the learning rate rises linearly from lr/(W+1) to lr over the first W updates")
-      ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
-  app.add_option("--entropy_coef", o.entropy_coef,
-                 "extension: entropy bonus, L -= c H over the policy tokens' action distribution "
-                 "(aggregated like the surrogate; BudVLN: 0.02)")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
-  app.add_option("--weight_decay", o.weight_decay, "extension: AdamW weight decay (BudVLN: 0.01)")
-      ->check(CLI::Range(0.0, 10.0))->capture_default_str()->group(g);
-  app.add_option("--advantage_std", o.advantage_std,
-                 "extension: sample = (R - mean)/(Bessel std + 1e-6); population = (R - mean)/"
-                 "np.std (BudVLN; a group of 2 gives +-1; std < 1e-8: no division)")
-      ->transform(enumMap<AdvantageStd>({{"sample", AdvantageStd::Sample},
-                                         {"population", AdvantageStd::Population}}))
-      ->default_str("sample")->group(g);
-  app.add_flag("--spread_advantages", o.spread_advantages,
-               "extension (BudVLN): each of trajectory i's T_i policy tokens gets A_i/T_i, then "
-               "all policy tokens of the update are z-scored, (a - mean)/(Bessel std + 1e-8)")
-      ->group(g);
-  app.add_flag("--zero_old_logprob", o.zero_old_logprob,
-               "extension, a reproduction of BudVLN's placeholder old log-prob 0: the ratio is "
-               "pi(a|s), not pi/pi_old (for A < 0 and pi < 0.8 the clipped branch has no gradient)")
-      ->group(g);
-  app.add_option("--eval_every", o.eval_every,
-                 "extension: every K updates evaluate greedily on --eval_split and keep the best "
-                 "adapter (SR, then SPL) in OUTPUT/best (0: never)")
-      ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
-  app.add_option("--eval_split", o.eval_split, "extension: the validation split of --eval_every")
-      ->capture_default_str()->group(g);
-  app.add_option("--eval_episodes", o.eval_episodes,
-                 "extension: episodes of --eval_split per validation (0: all)")
-      ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
+std::vector<Setting> recoverySettings() {
+  return {
+    {"--enable_recovery", kRecovery, [](App& app, Opts& o, Group& g) {
+       auto* en = app.add_flag_callback("--enable_recovery", [&o] { o.enable_recovery = true; },
+                                        "expert intervention on" + isDefault(o.enable_recovery))
+                      ->group(g);
+       auto* dis = app.add_flag_callback("--disable_recovery", [&o] { o.enable_recovery = false; },
+                                         "expert intervention off" + isDefault(!o.enable_recovery))
+                       ->group(g);
+       en->excludes(dis);
+     }},
+    {"--offtrack_dist_thresh", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--offtrack_dist_thresh", o.offtrack_dist_thresh,
+                      "m; off track when farther than this from the reference path")
+           ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+     }},
+    {"--offtrack_heading_thresh_deg", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--offtrack_heading_thresh_deg", o.offtrack_heading_thresh_deg,
+                      "deg; or when the heading error to the target waypoint exceeds this ...")
+           ->check(CLI::Range(0.0, 180.0))->capture_default_str()->group(g);
+     }},
+    {"--heading_guard_dist", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--heading_guard_dist", o.heading_guard_dist,
+                      "m; ... and the agent is also farther than this from the path")
+           ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+     }},
+    {"--offtrack_patience", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--offtrack_patience", o.offtrack_patience,
+                      "consecutive off-track steps before the expert takes over")
+           ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+     }},
+    {"--lookahead_k", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--lookahead_k", o.lookahead_k,
+                      "target waypoint = nearest reference waypoint index + k")
+           ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+     }},
+    {"--recovery_dist_thresh", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--recovery_dist_thresh", o.recovery_dist_thresh,
+                      "m; control returns when closer than this to the path (< "
+                      "offtrack_dist_thresh)")
+           ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+     }},
+    {"--recovery_heading_thresh_deg", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--recovery_heading_thresh_deg", o.recovery_heading_thresh_deg,
+                      "deg; ... and the heading error is below this")
+           ->check(CLI::Range(0.0, 180.0))->capture_default_str()->group(g);
+     }},
+    {"--recovery_max_steps", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--recovery_max_steps", o.recovery_max_steps,
+                      "a recovery that lasts this long ends the episode")
+           ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+     }},
+    {"--goal_radius", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--goal_radius", o.goal_radius,
+                      "m; inside this geodesic distance to the goal the expert never takes over")
+           ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+     }},
+    {"--goal_grace_steps", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--goal_grace_steps", o.goal_grace_steps,
+                      "steps allowed inside the goal zone before the stop counter starts")
+           ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
+     }},
+    {"--goal_stop_patience", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--goal_stop_patience", o.goal_stop_patience,
+                      "then this many steps without STOP force a STOP; 0 disables")
+           ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
+     }},
+    {"--recovery_mode", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--recovery_mode", o.recovery_mode,
+                      "takeover: the expert drives inline; rollback: restore to the last passed "
+                      "waypoint and demonstrate to the goal (SFT data only)")
+           ->transform(enumMap<RecoveryMode>({{"takeover", RecoveryMode::Takeover},
+                                              {"rollback", RecoveryMode::Rollback}}))
+           ->default_str(recoveryModeName(o.recovery_mode))->group(g);
+     }},
+    {"--greedy_first_sample", kRecovery, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--greedy_first_sample", o.greedy_first_sample,
+                 "trajectory 0 of each group is decoded greedily (an anchor)")->group(g);
+     }},
+  };
 }
 
-void addTdr(CLI::App& app, TrainOptions& o) {
-  const char* g = "Rewards: step matching (TDR)";
-  auto* on = app.add_flag("--use_tdr", o.use_tdr,
-                          "extension (BudVLN, on there by default): R += tdr_weight * sum_t "
-                          "tdr_gamma^t [a_t = expert label_t] over the policy's steps")->group(g);
-  auto* off = app.add_flag_callback("--no_tdr", [&o] { o.use_tdr = false; },
-                                    "no step-matching bonus (default)")->group(g);
-  on->excludes(off);
-  app.add_option("--tdr_weight", o.tdr_weight, "TDR weight per matching step")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
-  app.add_option("--tdr_gamma", o.tdr_gamma, "TDR discount per policy step")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group(g);
-  auto* strict = app.add_flag_callback("--tdr_strict_mode", [&o] { o.tdr_strict = true; },
-                                       "the TDR sum stops at the first mismatch (default)")->group(g);
-  auto* loose = app.add_flag_callback("--tdr_no_strict_mode", [&o] { o.tdr_strict = false; },
-                                      "every matching step counts")->group(g);
-  strict->excludes(loose);
+std::vector<Setting> grpoSettings() {
+  return {
+    {"--num_updates", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--num_updates", o.num_updates, "training updates")
+           ->check(CLI::Range(1, 100000000))->capture_default_str()->group(g);
+     }},
+    {"--num_episodes_per_update", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--num_episodes_per_update,--episodes_per_update", o.num_episodes_per_update,
+                      "distinct episodes (instructions) per update")
+           ->check(CLI::Range(1, 1000000))->capture_default_str()->group(g);
+     }},
+    {"--group_size", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--group_size", o.group_size,
+                      "trajectories per instruction; A_i = (R_i - mean R)/(std R + 1e-6). With 1 "
+                      "there is no group: A = R - b, b a running mean of returns")
+           ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+     }},
+    {"--learning_rate", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--learning_rate", o.learning_rate, "AdamW learning rate")
+           ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+     }},
+    {"--ppo_epochs", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--ppo_epochs", o.ppo_epochs, "optimisation passes over each update's data")
+           ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+     }},
+    {"--mini_batch_size", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--mini_batch_size", o.mini_batch_size, "trajectories per gradient step")
+           ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+     }},
+    {"--max_grad_norm", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--max_grad_norm", o.max_grad_norm, "global gradient-norm clip")
+           ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
+     }},
+    {"--kl_coef", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--kl_coef", o.kl_coef, "KL penalty to the adapter-free base model")
+           ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
+     }},
+    {"--loss_agg_mode", kGrpo, [](App& app, Opts& o, Group& g) {
+       CLI::Option* agg =
+           app.add_option(
+                  "--loss_agg_mode", o.loss_agg_mode,
+                  "extension: how the surrogate averages over tokens. seq-mean-token-sum-norm: "
+                  "each trajectory's token sum / the episode cap, then the mean over trajectories "
+                  "(Dr. GRPO, no length bias); seq-mean-token-mean: GRPO as published (short "
+                  "trajectories' tokens weigh more); token-mean: one mean over a mini-batch's "
+                  "tokens")
+               ->transform(enumMap<LossAggMode>(
+                   {{"token-mean", LossAggMode::TokenMean},
+                    {"seq-mean-token-mean", LossAggMode::SeqMeanTokenMean},
+                    {"seq-mean-token-sum-norm", LossAggMode::SeqMeanTokenSumNorm}}))
+               ->default_str(lossAggModeName(o.loss_agg_mode))->group(g);
+       app.add_option("--grpo_loss_mean", o.loss_agg_mode,
+                      "extension, older spelling of --loss_agg_mode: sequence = "
+                      "seq-mean-token-mean, token = token-mean")
+           ->transform(enumMap<LossAggMode>({{"sequence", LossAggMode::SeqMeanTokenMean},
+                                             {"token", LossAggMode::TokenMean}}))
+           ->excludes(agg)->group(g);
+     }},
+    {"--forced_stop_penalty", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--forced_stop_penalty", o.forced_stop_penalty,
+                      "extension: phase1_stop penalty for a STOP forced by the goal-zone patience "
+                      "(scored like a never-called STOP; 0: the distance term alone)")
+           ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+     }},
+    {"--false_stop_penalty", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--false_stop_penalty", o.false_stop_penalty,
+                      "extension: phase1_stop penalty for a STOP called beyond the success distance")
+           ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+     }},
+    {"--lr_warmup_updates", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--lr_warmup_updates", o.lr_warmup_updates,
+                      "extension: the learning rate rises linearly from lr/(W+1) to lr over the "
+                      "first W updates")
+           ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
+     }},
+    {"--entropy_coef", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--entropy_coef", o.entropy_coef,
+                      "extension: entropy bonus, L -= c H over the policy tokens' action "
+                      "distribution (aggregated like the surrogate; BudVLN: 0.02)")
+           ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+     }},
+    {"--weight_decay", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--weight_decay", o.weight_decay,
+                      "extension: AdamW weight decay (BudVLN: 0.01)")
+           ->check(CLI::Range(0.0, 10.0))->capture_default_str()->group(g);
+     }},
+    {"--advantage_std", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--advantage_std", o.advantage_std,
+                      "extension: sample = (R - mean)/(Bessel std + 1e-6); population = (R - "
+                      "mean)/np.std (BudVLN; a group of 2 gives +-1; std < 1e-8: no division)")
+           ->transform(enumMap<AdvantageStd>({{"sample", AdvantageStd::Sample},
+                                              {"population", AdvantageStd::Population}}))
+           ->default_str(advantageStdName(o.advantage_std))->group(g);
+     }},
+    {"--spread_advantages", kGrpo, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--spread_advantages", o.spread_advantages,
+                 "extension (BudVLN): each of trajectory i's T_i policy tokens gets A_i/T_i, then "
+                 "all policy tokens of the update are z-scored, (a - mean)/(Bessel std + 1e-8)")
+           ->group(g);
+     }},
+    {"--zero_old_logprob", kGrpo, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--zero_old_logprob", o.zero_old_logprob,
+                 "extension, a reproduction of BudVLN's placeholder old log-prob 0: the ratio is "
+                 "pi(a|s), not pi/pi_old (for A < 0 and pi < 0.8 the clipped branch has no "
+                 "gradient)")
+           ->group(g);
+     }},
+    {"--eval_every", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--eval_every", o.eval_every,
+                      "extension: every K updates evaluate greedily on --eval_split and keep the "
+                      "best adapter (SR, then SPL) in OUTPUT/best (0: never)")
+           ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
+     }},
+    {"--eval_split", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--eval_split", o.eval_split,
+                      "extension: the validation split of --eval_every")
+           ->capture_default_str()->group(g);
+     }},
+    {"--eval_episodes", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--eval_episodes", o.eval_episodes,
+                      "extension: episodes of --eval_split per validation (0: all)")
+           ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
+     }},
+  };
 }
 
-void addLoggingAndScale(CLI::App& app, TrainOptions& o) {
-  const char* g = "Logging";
-  app.add_flag("--use_wandb", o.use_wandb, "log to Weights & Biases")->group(g);
-  app.add_option("--wandb_project", o.wandb_project, "project name")
-      ->capture_default_str()->group(g);
-  app.add_option("--wandb_entity", o.wandb_entity,
-                 "W&B user or team (extension; default WANDB_ENTITY, else the account's)")
-      ->group(g);
-  app.add_option("--wandb_run_name", o.wandb_run_name,
-                 "run name (generated with a timestamp when omitted)")->group(g);
-  const char* s = "Scale";
-  app.add_flag("--use_deepspeed", o.use_deepspeed,
-               "data-parallel training across processes/GPUs")->group(s);
-  app.add_option("--deepspeed_config", o.deepspeed_config,
-                 "DeepSpeed JSON: micro batch, accumulation, clipping, bf16, ZeRO 0-2")
-      ->check(CLI::ExistingFile)->group(s);
+std::vector<Setting> tdrSettings() {
+  return {
+    {"--use_tdr", kTdr, [](App& app, Opts& o, Group& g) {
+       auto* on = addSwitch(app, "--use_tdr", o.use_tdr,
+                            "extension (BudVLN, on there by default): R += tdr_weight * sum_t "
+                            "tdr_gamma^t [a_t = expert label_t] over the policy's steps")
+                      ->group(g);
+       auto* off = app.add_flag_callback("--no_tdr", [&o] { o.use_tdr = false; },
+                                         "no step-matching bonus" + isDefault(!o.use_tdr))
+                       ->group(g);
+       on->excludes(off);
+     }},
+    {"--tdr_weight", kTdr, [](App& app, Opts& o, Group& g) {
+       app.add_option("--tdr_weight", o.tdr_weight, "TDR weight per matching step")
+           ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+     }},
+    {"--tdr_gamma", kTdr, [](App& app, Opts& o, Group& g) {
+       app.add_option("--tdr_gamma", o.tdr_gamma, "TDR discount per policy step")
+           ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group(g);
+     }},
+    {"--tdr_strict_mode", kTdr, [](App& app, Opts& o, Group& g) {
+       auto* strict = app.add_flag_callback(
+           "--tdr_strict_mode", [&o] { o.tdr_strict = true; },
+           "the TDR sum stops at the first mismatch" + isDefault(o.tdr_strict))->group(g);
+       auto* loose = app.add_flag_callback(
+           "--tdr_no_strict_mode", [&o] { o.tdr_strict = false; },
+           "every matching step counts" + isDefault(!o.tdr_strict))->group(g);
+       strict->excludes(loose);
+     }},
+  };
+}
+
+std::vector<Setting> loggingAndScaleSettings() {
+  return {
+    {"--use_wandb", kLogging, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--use_wandb", o.use_wandb, "log to Weights & Biases")->group(g);
+     }},
+    {"--wandb_project", kLogging, [](App& app, Opts& o, Group& g) {
+       app.add_option("--wandb_project", o.wandb_project, "project name")
+           ->capture_default_str()->group(g);
+     }},
+    {"--wandb_entity", kLogging, [](App& app, Opts& o, Group& g) {
+       app.add_option("--wandb_entity", o.wandb_entity,
+                      "W&B user or team (extension; default WANDB_ENTITY, else the account's)")
+           ->group(g);
+     }},
+    {"--wandb_run_name", kLogging, [](App& app, Opts& o, Group& g) {
+       app.add_option("--wandb_run_name", o.wandb_run_name,
+                      "run name (generated with a timestamp when omitted)")->group(g);
+     }},
+    {"--use_deepspeed", kScale, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--use_deepspeed", o.use_deepspeed,
+                 "data-parallel training across processes/GPUs")->group(g);
+     }},
+    {"--deepspeed_config", kScale, [](App& app, Opts& o, Group& g) {
+       app.add_option("--deepspeed_config", o.deepspeed_config,
+                      "DeepSpeed JSON: micro batch, accumulation, clipping, bf16, ZeRO 0-2")
+           ->check(CLI::ExistingFile)->group(g);
+     }},
+  };
+}
+
+// Every setting, in `train --help` order.
+const std::vector<Setting>& allSettings() {
+  static const std::vector<Setting> all = [] {
+    std::vector<Setting> v;
+    for (auto make : {basicSettings, hybridSettings, recoverySettings, grpoSettings, tdrSettings,
+                      loggingAndScaleSettings}) {
+      const std::vector<Setting> part = make();
+      v.insert(v.end(), part.begin(), part.end());
+    }
+    return v;
+  }();
+  return all;
 }
 
 }  // namespace
@@ -265,13 +460,27 @@ void addPathSearchLimitsFlag(CLI::App& app, bool& habitat, const char* group) {
   if (group) opt->group(group);
 }
 
+void addTemperatureFlag(CLI::App& app, double& temperature, const char* group) {
+  app.add_option("--temperature,--sampling_temperature", temperature,
+                 "sampling temperature of the non-greedy rollouts (with "
+                 "--greedy_first_sample, members 1..G-1) and of their recomputed log-probs")
+      ->check(CLI::Range(0.05, 10.0))->capture_default_str()->group(group);
+}
+
+CLI::Option* addLoraRankFlag(CLI::App& app, int64_t& r, const char* group) {
+  auto* opt = app.add_option("--lora_r", r, "LoRA rank")
+                  ->check(CLI::Range(1, 4096))->capture_default_str();
+  return group ? opt->group(group) : opt;
+}
+
+void addTrainFlag(CLI::App& app, TrainOptions& o, const std::string& flag, const char* group) {
+  for (const Setting& s : allSettings())
+    if (flag == s.flag) return s.add(app, o, group ? group : s.group);
+  throw std::invalid_argument("addTrainFlag: " + flag + " is not a trainer setting");
+}
+
 void addTrainFlags(CLI::App& app, TrainOptions& o) {
-  addBasic(app, o);
-  addHybrid(app, o);
-  addRecovery(app, o);
-  addGrpo(app, o);
-  addTdr(app, o);
-  addLoggingAndScale(app, o);
+  for (const Setting& s : allSettings()) s.add(app, o, s.group);
 }
 
 }  // namespace svln::io

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,47 @@ TEST(TrainFlags, RejectsOutOfRangeAndUnknown) {
 
 TEST(TrainFlags, MissingRequiredIsAnError) {
   EXPECT_THROW(parse({"--model_path", "m"}), CLI::RequiredError);
+}
+
+TEST(TrainFlags, SwitchesTakeAnOptionalTrueOrFalse) {
+  EXPECT_TRUE(parse(with({"--greedy_first_sample"})).greedy_first_sample);
+  EXPECT_TRUE(parse(with({"--greedy_first_sample", "true"})).greedy_first_sample);
+  EXPECT_FALSE(parse(with({"--use_hybrid_training", "false"})).use_hybrid_training);
+  EXPECT_TRUE(parse(with({"--sft_oracle_only", "true", "--group_size", "4"})).sft_oracle_only);
+  expectRejected({"--use_tdr", "maybe"}, "use_tdr");
+}
+
+TEST(TrainFlags, OtherSpellingsSetTheSameSetting) {
+  const TrainOptions o = parse(with({"--episodes_per_update", "3", "--sft_token_sum_norm", "true"}));
+  EXPECT_EQ(o.num_episodes_per_update, 3);
+  EXPECT_TRUE(o.sft_token_sum_norm);
+  expectRejected({"--sft_loss_norm", "weights", "--sft_token_sum_norm", "true"}, "sft_");
+}
+
+// A command that exposes some trainer settings (the demo's pipeline) gets train's flag, range
+// and help, in its own group, with its own default shown.
+TEST(TrainFlags, OneSettingAloneWithTheCommandsDefault) {
+  TrainOptions o;
+  o.group_size = 8;
+  o.sft_oracle_only = true;
+  CLI::App app;
+  addTrainFlag(app, o, "--group_size", "Mine");
+  addTrainFlag(app, o, "--sft_oracle_only", "Mine");
+  const std::string help = app.help();
+  EXPECT_NE(help.find("Mine:"), std::string::npos) << help;
+  EXPECT_NE(help.find("--group_size INT:INT in [1 - 100000]=8"), std::string::npos) << help;
+  EXPECT_NE(help.find("--sft_oracle_only BOOLEAN=true"), std::string::npos) << help;
+  EXPECT_EQ(app.get_option_no_throw("--learning_rate"), nullptr);
+  app.parse(std::vector<std::string>{"false", "--sft_oracle_only", "4", "--group_size"});
+  EXPECT_EQ(o.group_size, 4);
+  EXPECT_FALSE(o.sft_oracle_only);
+  EXPECT_THROW(app.parse(std::vector<std::string>{"0", "--group_size"}), CLI::ValidationError);
+}
+
+TEST(TrainFlags, UnknownSettingIsAProgrammingError) {
+  TrainOptions o;
+  CLI::App app;
+  EXPECT_THROW(addTrainFlag(app, o, "--no_such_setting"), std::invalid_argument);
 }
 
 TEST(SftWeight, ScheduleShapes) {
