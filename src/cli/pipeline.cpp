@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "io/train_flags.h"
 #include "model/lora.h"
 #include "rl/checkpoint_state.h"
 #include "rl/policy.h"
@@ -42,64 +43,29 @@ void addPipelineFlags(CLI::App& app, PipelineOptions& p) {
   app.add_option("--sft_learning_rate", p.sft_learning_rate, "learning rate of the base's SFT (every parameter)")
       ->check(CLI::PositiveNumber)->capture_default_str()->group(b);
   const char* g = "Hybrid GRPO+SFT";
-  app.add_option("--offtrack_dist_thresh", p.offtrack_dist_thresh, "off-track distance (m)")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-  app.add_option("--offtrack_patience", p.offtrack_patience, "off-track patience (steps)")
-      ->check(CLI::Range(1, 1000))->capture_default_str()->group(g);
-  app.add_option("--recovery_dist_thresh", p.recovery_dist_thresh, "recovery-complete distance (m)")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-  app.add_option("--goal_grace_steps", p.goal_grace_steps, "steps in the goal zone before the stop counter starts")
-      ->check(CLI::Range(0, 1000))->capture_default_str()->group(g);
-  app.add_option("--goal_stop_patience", p.goal_stop_patience, "then this many more steps force a STOP (0: never)")
-      ->check(CLI::Range(0, 1000))->capture_default_str()->group(g);
+  // The trainer's own flags (help and range checks: io/train_flags.cpp), with the
+  // pipeline's defaults of p.grpo shown.
+  io::TrainOptions& o = p.grpo.options;
+  for (const char* flag : {"--offtrack_dist_thresh", "--offtrack_patience",
+                           "--recovery_dist_thresh", "--goal_grace_steps", "--goal_stop_patience"})
+    io::addTrainFlag(app, o, flag, g);
   app.add_option("--phase1_updates", p.phase1_updates, "phase1_stop updates")
       ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
   app.add_option("--phase2_updates", p.phase2_updates, "phase2_progress updates")
       ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
-  app.add_option("--episodes_per_update", p.episodes_per_update, "episodes per GRPO update")
-      ->check(CLI::Range(1, 256))->capture_default_str()->group(g);
-  app.add_option("--group_size", p.group_size, "GRPO group size")
-      ->check(CLI::Range(1, 64))->capture_default_str()->group(g);
-  app.add_option("--learning_rate", p.learning_rate, "GRPO learning rate")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-  app.add_option("--kl_coef", p.kl_coef, "KL penalty to the base policy")
-      ->check(CLI::NonNegativeNumber)->capture_default_str()->group(g);
-  app.add_option("--forced_stop_penalty", p.forced_stop_penalty,
-                 "phase1_stop penalty for a STOP forced by the goal-zone patience")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
-  app.add_option("--false_stop_penalty", p.false_stop_penalty,
-                 "phase1_stop penalty for a STOP called beyond the success distance")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
-  app.add_option("--sft_oracle_only", p.sft_oracle_only, "SFT only on expert-controlled steps (true | false)")
+  for (const char* flag : {"--num_episodes_per_update", "--group_size", "--learning_rate",
+                           "--kl_coef", "--forced_stop_penalty", "--false_stop_penalty",
+                           "--sft_oracle_only", "--sft_false_stop_labels",
+                           "--sft_loss_start_weight", "--sft_loss_end_weight", "--sft_loss_norm"})
+    io::addTrainFlag(app, o, flag, g);
+  io::addTemperatureFlag(app, p.grpo.temperature, g);
+  io::addTrainFlag(app, o, "--greedy_first_sample", g);
+  CLI::Option* rank = io::addLoraRankFlag(app, p.grpo.lora.r, g);
+  rank->description(rank->get_description() + " (alpha = 2 r)");
+  app.add_option("--lora_targets", p.grpo.lora.target_modules, "module names that get LoRA adapters")
       ->capture_default_str()->group(g);
-  app.add_option("--sft_false_stop_labels", p.sft_false_stop_labels,
-                 "also label the policy's false STOPs with the expert's action (true | false)")
-      ->capture_default_str()->group(g);
-  app.add_option("--sft_loss_start_weight", p.sft_loss_start_weight, "SFT term's weight at the start")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
-  app.add_option("--sft_loss_end_weight", p.sft_loss_end_weight, "SFT term's weight at the end")
-      ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
-  app.add_option("--sft_token_sum_norm", p.sft_token_sum_norm,
-                 "SFT term over the surrogate's constant instead of the labels' weight (true | false)")
-      ->capture_default_str()->group(g);
-  app.add_option("--temperature", p.temperature, "sampling temperature of the GRPO rollouts")
-      ->check(CLI::Range(0.05, 10.0))->capture_default_str()->group(g);
-  app.add_option("--greedy_first_sample", p.greedy_first_sample,
-                 "trajectory 0 of each group decoded greedily (true | false)")
-      ->capture_default_str()->group(g);
-  app.add_option("--lora_r", p.lora_r, "LoRA rank of the GRPO stage (alpha = 2 r)")
-      ->check(CLI::Range(1, 4096))->capture_default_str()->group(g);
-  app.add_option("--lora_targets", p.lora_targets, "module names that get LoRA adapters")
-      ->capture_default_str()->group(g);
-  app.add_option("--lr_warmup_updates", p.lr_warmup_updates, "learning-rate warm-up (updates)")
-      ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
-  app.add_option("--loss_agg_mode", p.loss_agg_mode,
-                 "token-mean | seq-mean-token-mean | seq-mean-token-sum-norm")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, io::LossAggMode>{
-          {"token-mean", io::LossAggMode::TokenMean},
-          {"seq-mean-token-mean", io::LossAggMode::SeqMeanTokenMean},
-          {"seq-mean-token-sum-norm", io::LossAggMode::SeqMeanTokenSumNorm}}))
-      ->default_str("seq-mean-token-sum-norm")->group(g);
+  io::addTrainFlag(app, o, "--lr_warmup_updates", g);
+  io::addTrainFlag(app, o, "--loss_agg_mode", g);
   const char* e = "Run";
   app.add_option("--select_every", p.select_every,
                  "evaluate on val_seen every K updates and keep each phase's best adapter (0: the last)")
@@ -192,7 +158,7 @@ void mergeInto(const std::string& model_dir, const std::string& adapter_dir, con
 rl::TrainerConfig grpoConfig(const PipelineOptions& p, Variant v, const std::string& model,
                              const std::string& config_path, const std::string& out,
                              io::Phase phase, int updates) {
-  rl::TrainerConfig t;
+  rl::TrainerConfig t = p.grpo;
   io::TrainOptions& o = t.options;
   o.model_path = model;
   o.habitat_config_path = config_path;
@@ -201,31 +167,9 @@ rl::TrainerConfig grpoConfig(const PipelineOptions& p, Variant v, const std::str
   o.use_hybrid_training = v != Variant::kPureGrpo;
   o.enable_recovery = v != Variant::kNoRecovery;
   o.num_updates = updates;
-  o.num_episodes_per_update = p.episodes_per_update;
-  o.group_size = p.group_size;
-  o.learning_rate = p.learning_rate;
-  o.kl_coef = p.kl_coef;
-  o.forced_stop_penalty = p.forced_stop_penalty;
-  o.false_stop_penalty = p.false_stop_penalty;
-  o.sft_oracle_only = p.sft_oracle_only;
-  o.sft_false_stop_labels = p.sft_false_stop_labels;
-  o.sft_loss_start_weight = p.sft_loss_start_weight;
-  o.sft_loss_end_weight = p.sft_loss_end_weight;
-  o.sft_token_sum_norm = p.sft_token_sum_norm;
-  o.lr_warmup_updates = p.lr_warmup_updates;
-  o.loss_agg_mode = p.loss_agg_mode;
-  o.greedy_first_sample = p.greedy_first_sample;
-  o.mini_batch_size = p.group_size;
-  o.max_grad_norm = 1.0;
+  o.mini_batch_size = o.group_size;
   o.sft_loss_decay_updates = std::max(1, updates);
-  o.offtrack_dist_thresh = p.offtrack_dist_thresh;
-  o.offtrack_patience = p.offtrack_patience;
-  o.recovery_dist_thresh = p.recovery_dist_thresh;
   o.eval_every = v == Variant::kContinuedSft ? 0 : p.select_every;
-  o.eval_split = "val_seen";
-  o.goal_grace_steps = p.goal_grace_steps;
-  o.goal_stop_patience = p.goal_stop_patience;
-  t.temperature = p.temperature;
   t.save_every = std::max(1, updates);
   t.seed = p.seed;
   t.num_threads = p.threads;
@@ -233,11 +177,7 @@ rl::TrainerConfig grpoConfig(const PipelineOptions& p, Variant v, const std::str
   t.device = p.device;
   t.precision = p.precision;
   t.visuals_every = p.visuals_every;
-  t.visuals_episodes = 2;
-  t.progress = false;
-  t.lora.r = p.lora_r;
-  t.lora.alpha = 2.0 * p.lora_r;
-  t.lora.target_modules = p.lora_targets;
+  t.lora.alpha = 2.0 * static_cast<double>(t.lora.r);
   return t;
 }
 
@@ -268,7 +208,7 @@ std::string trainVariant(const PipelineOptions& p, Variant v, const std::string&
     s.model_path = base;
     s.output_path = dir + "/final";
     s.num_updates = p.phase1_updates + p.phase2_updates;
-    s.episodes_per_update = p.episodes_per_update * p.group_size;
+    s.episodes_per_update = p.grpo.options.num_episodes_per_update * p.grpo.options.group_size;
     s.seed = p.seed + 1;  // other demonstrations than the base's
     s.progress = false;
     rl::runSft(s);

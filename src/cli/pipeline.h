@@ -19,14 +19,40 @@
 #include <string>
 #include <vector>
 
-#include "io/train_options.h"
 #include "rl/evaluate.h"
+#include "rl/trainer.h"
 
 namespace CLI {
 class App;
 }
 
 namespace svln::cli {
+
+// The GRPO stages' trainer settings with the pipeline's defaults. Each stage copies them and
+// adds its own: paths, phase, variant, updates, and the run settings of PipelineOptions.
+inline rl::TrainerConfig pipelineGrpoDefaults() {
+  rl::TrainerConfig t;
+  io::TrainOptions& o = t.options;
+  // Off-track thresholds scaled to 30-90 m^2 apartments (the spec's defaults are sized for
+  // Matterport houses, where 3 m off the path with patience 8 rarely triggers here).
+  o.offtrack_dist_thresh = 1.5;
+  o.offtrack_patience = 4;
+  o.recovery_dist_thresh = 1.0;
+  // GRPO: episodes x group per update, one mini-batch of a group.
+  o.num_episodes_per_update = 4;
+  o.group_size = 8;
+  o.max_grad_norm = 1.0;
+  // What made the method beat its base and continued SFT (docs/results.md): adapters on
+  // every linear layer at lr 1e-3, SFT on the expert's steps only (the forced STOPs and
+  // takeovers), sampling at T = 1 (the trainer's default).
+  o.learning_rate = 1e-3;
+  o.sft_oracle_only = true;
+  t.lora.r = 16;  // alpha = 2 r
+  t.lora.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                           "down_proj"};
+  t.progress = false;
+  return t;
+}
 
 struct PipelineOptions {
   // Data: 15 apartments x 36 episodes; val_unseen is 3 unseen apartments, 108 episodes.
@@ -40,45 +66,19 @@ struct PipelineOptions {
   bool hard_data = false;
   float min_geodesic_m = 3.5f;
   float max_geodesic_m = 7.f;
-  // Off-track thresholds scaled to 30-90 m^2 apartments (the spec's defaults are sized for
-  // Matterport houses, where 3 m off the path with patience 8 rarely triggers here).
-  double offtrack_dist_thresh = 1.5;
-  int offtrack_patience = 4;
-  double recovery_dist_thresh = 1.0;
-  int goal_grace_steps = 7;
-  int goal_stop_patience = 5;
   // The SFT base.
   std::string model_size = "tiny";
   int sft_updates = 80;
   int sft_episodes = 4;
   double sft_learning_rate = 2e-3;
-  // GRPO: episodes x group per update; phase1_stop, then (when phase2_updates > 0)
-  // phase2_progress: the guide's two-phase curriculum. The second phase's dense progress
-  // reward gave a gain >= 0.10 on 4 of 5 tuning seeds (5-9) where phase1_stop alone gave
-  // 3, and never less on any of them (docs/results.md, "What was tried").
+  // GRPO: phase1_stop, then (when phase2_updates > 0) phase2_progress: the guide's two-phase
+  // curriculum. The second phase's dense progress reward gave a gain >= 0.10 on 4 of 5
+  // tuning seeds (5-9) where phase1_stop alone gave 3, and never less on any of them
+  // (docs/results.md, "What was tried").
   int phase1_updates = 30;
   int phase2_updates = 20;
-  int episodes_per_update = 4;
-  int group_size = 8;
-  // What made the method beat its base and continued SFT (docs/results.md): adapters on
-  // every linear layer at lr 1e-3, SFT on the expert's steps only (the forced STOPs and
-  // takeovers), sampling at T = 1.
-  double learning_rate = 1e-3;
-  double kl_coef = 0.0;
-  double forced_stop_penalty = 1.0;
-  double false_stop_penalty = 0.5;
-  bool sft_oracle_only = true;
-  bool sft_false_stop_labels = false;
-  double sft_loss_start_weight = 1.0;  // the SFT term's weight, decaying linearly over the
-  double sft_loss_end_weight = 0.5;    // run to the end weight (the spec's defaults)
-  bool sft_token_sum_norm = false;
-  double temperature = 1.0;
-  bool greedy_first_sample = false;
-  int lr_warmup_updates = 0;
-  int lora_r = 16;
-  std::vector<std::string> lora_targets = {"q_proj", "k_proj",  "v_proj", "o_proj",
-                                           "gate_proj", "up_proj", "down_proj"};
-  io::LossAggMode loss_agg_mode = io::LossAggMode::SeqMeanTokenSumNorm;
+  // The trainer's settings of both phases; their flags are `train`'s (io/train_flags.h).
+  rl::TrainerConfig grpo = pipelineGrpoDefaults();
   // Every select_every updates the policy is evaluated on val_seen and the best adapter of
   // each phase (the starting policy included) is the one merged (0: the last one).
   int select_every = 10;
