@@ -73,8 +73,8 @@ struct PipelineOptions {
   double sft_learning_rate = 2e-3;
   // GRPO: phase1_stop, then (when phase2_updates > 0) phase2_progress: the guide's two-phase
   // curriculum. The second phase's dense progress reward gave a gain >= 0.10 on 4 of 5
-  // tuning seeds (5-9) where phase1_stop alone gave 3, and never less on any of them
-  // (docs/results.md, "What was tried").
+  // tuning seeds (5-9) where phase1_stop alone gave 3; one seed ended one episode lower
+  // (docs/results.md, "Choosing the recipe on tuning seeds").
   int phase1_updates = 30;
   int phase2_updates = 20;
   // The trainer's settings of both phases; their flags are `train`'s (io/train_flags.h).
