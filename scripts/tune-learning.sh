@@ -14,8 +14,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:?usage: scripts/tune-learning.sh NAME [bench-learning flags...]}
 shift
-scripts/setup.sh streamvln >/dev/null
-bin=${BUILD_DIR:-build}/streamvln
+# SVLN_BIN: a binary to use as it is (a snapshot, so that builds of a working tree that others
+# are editing cannot change it halfway through a row); otherwise build/streamvln, built first.
+if [[ -n ${SVLN_BIN:-} ]]; then
+  bin=$SVLN_BIN
+else
+  scripts/setup.sh streamvln >/dev/null
+  bin=${BUILD_DIR:-build}/streamvln
+fi
 dir=${TUNE_DIR:-runs/tune}
 first=${TUNE_FIRST_SEED:-5}
 seeds=${TUNE_SEEDS:-5}
