@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 namespace svln::expert {
 namespace {
@@ -25,6 +26,25 @@ const char* followStatusName(FollowStatus s) {
       return "unreachable";
   }
   return "?";
+}
+
+const char* followerRuleName(FollowerRule r) {
+  switch (r) {
+    case FollowerRule::Heading:
+      return "heading";
+    case FollowerRule::VlnCe:
+      return "vlnce";
+    case FollowerRule::Habitat:
+      return "habitat";
+  }
+  return "?";
+}
+
+FollowerRule parseFollowerRule(const std::string& name) {
+  for (FollowerRule r : {FollowerRule::Heading, FollowerRule::VlnCe, FollowerRule::Habitat})
+    if (name == followerRuleName(r)) return r;
+  throw std::invalid_argument("--follower: unknown follower '" + name +
+                              "' (habitat, vlnce, heading)");
 }
 
 float headingTowards(const sim::Vec3& from, const sim::Vec3& to) {
@@ -56,6 +76,7 @@ sim::Action ShortestPathFollower::actionForHeadingError(float e) const {
 
 FollowResult ShortestPathFollower::follow(const sim::AgentState& s, const sim::Vec3& target,
                                           bool is_goal) const {
+  if (rule_ == FollowerRule::Habitat) return followHabitat(s, target, is_goal);
   FollowResult r;
   float geo = std::numeric_limits<float>::infinity();
   path_.clear();
@@ -101,6 +122,64 @@ FollowResult ShortestPathFollower::follow(const sim::AgentState& s, const sim::V
   return r;
 }
 
+FollowResult ShortestPathFollower::followHabitat(const sim::AgentState& s,
+                                                 const sim::Vec3& target, bool is_goal) const {
+  FollowResult r;
+  r.geodesic_m = pf_->geodesicDistance(s.position, target);
+  if (!is_goal && r.geodesic_m < stop_radius_m_) {
+    r.status = FollowStatus::AtWaypoint;
+    return r;
+  }
+  GreedySlot* slot = nullptr;
+  for (GreedySlot& g : greedy_)
+    if (g.target == target) slot = &g;
+  if (slot == nullptr) {
+    GreedySlot fresh{GreedyGeodesicFollower(*pf_, space_, stop_radius_m_), target, {}, {}, 0};
+    if (greedy_.size() < 2) {
+      slot = &greedy_.emplace_back(std::move(fresh));
+    } else {
+      slot = greedy_[0].last_used < greedy_[1].last_used ? &greedy_[0] : &greedy_[1];
+      *slot = std::move(fresh);
+    }
+  }
+  slot->last_used = ++greedy_clock_;
+  if (slot->last_state && slot->last_state->position == s.position &&
+      slot->last_state->heading_rad == s.heading_rad)
+    return slot->last_result;
+  const GreedyCode code = slot->follower.nextActionAlong(s, target);
+  r.action = actionOf(code);
+  if (code == GreedyCode::Error) {
+    r.status = FollowStatus::Unreachable;
+  } else if (code == GreedyCode::Stop) {
+    r.status = is_goal ? FollowStatus::Reached : FollowStatus::AtWaypoint;
+  } else {
+    r.status = FollowStatus::Moving;
+  }
+  slot->last_state = s;
+  slot->last_result = r;
+  return r;
+}
+
+FollowResult ShortestPathFollower::chainHabitat(const sim::AgentState& s,
+                                                const std::vector<sim::Vec3>& waypoints,
+                                                size_t first, const sim::Vec3& goal) const {
+  // Only the chosen target is planned for: planning records the answer in its history.
+  const int goal_index = static_cast<int>(waypoints.size());
+  if (pf_->geodesicDistance(s.position, goal) >= stop_radius_m_) {
+    for (size_t i = first; i < waypoints.size(); ++i) {
+      if (!(pf_->geodesicDistance(s.position, waypoints[i]) >= stop_radius_m_)) continue;
+      FollowResult r = followHabitat(s, waypoints[i], /*is_goal=*/false);
+      if (r.status == FollowStatus::Moving) {
+        r.target_used = static_cast<int>(i);
+        return r;
+      }
+    }
+  }
+  FollowResult at_goal = followHabitat(s, goal, /*is_goal=*/true);
+  at_goal.target_used = goal_index;
+  return at_goal;
+}
+
 FollowResult ShortestPathFollower::towardsGoal(const sim::AgentState& s,
                                                const sim::Vec3& goal) const {
   return follow(s, goal, /*is_goal=*/true);
@@ -114,6 +193,7 @@ FollowResult ShortestPathFollower::towardsPoint(const sim::AgentState& s,
 FollowResult ShortestPathFollower::towardsChain(const sim::AgentState& s,
                                                 const std::vector<sim::Vec3>& waypoints,
                                                 size_t first, const sim::Vec3& goal) const {
+  if (rule_ == FollowerRule::Habitat) return chainHabitat(s, waypoints, first, goal);
   // The goal's STOP wins over any waypoint: a last waypoint lying on the goal must not
   // pull the agent on once it is within the stop radius.
   FollowResult at_goal = follow(s, goal, /*is_goal=*/true);

@@ -13,8 +13,12 @@
 // quantisation leaves at most turn/2 of error, which a forward step tolerates.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "expert/greedy_geodesic_follower.h"
 #include "sim/agent.h"
 #include "sim/path_finder.h"
 #include "sim/vec3.h"
@@ -31,7 +35,18 @@ enum class FollowerRule {
   // forward when the unsigned angle to it is <= turn + 1e-6 rad; else TURN_LEFT when a left
   // turn makes that angle smaller, TURN_RIGHT otherwise. STOP, as above, at <= the radius.
   VlnCe,
+  // habitat-sim 0.2.4's GreedyGeodesicFollower (habitat-lab 0.2.4's ShortestPathFollower,
+  // greedy_geodesic_follower.h): simulated turn-then-forward primitives, the thrashing fix,
+  // STOP at strictly under the radius; its error (no path, or nothing better than colliding
+  // in place) is STOP with status Unreachable, as habitat-lab's stop_on_error. Intermediate
+  // targets are reached when under the radius too (StreamVLN's trajectory generation moves
+  // on to the next reference point on the follower's STOP).
+  Habitat,
 };
+// --follower spellings: "heading", "vlnce", "habitat".
+const char* followerRuleName(FollowerRule r);
+// Throws std::invalid_argument("--follower: ...") for anything else.
+FollowerRule parseFollowerRule(const std::string& name);
 
 enum class FollowStatus {
   Moving,       // action turns or moves towards the target
@@ -45,7 +60,7 @@ struct FollowResult {
   sim::Action action = sim::Action::Stop;
   FollowStatus status = FollowStatus::Unreachable;
   float geodesic_m = 0.f;         // agent -> target along the navmesh (+inf when unreachable)
-  float heading_error_rad = 0.f;  // signed, towards the first leg of the path
+  float heading_error_rad = 0.f;  // signed, towards the first leg of the path (0: Habitat rule)
   int target_used = -1;           // see towardsChain
 };
 
@@ -58,9 +73,11 @@ class ShortestPathFollower {
                        float stop_radius_m = kDefaultStopRadiusM,
                        FollowerRule rule = FollowerRule::Heading);
 
-  // Towards the final goal: STOP once the geodesic distance is <= the stop radius.
+  // Towards the final goal: STOP once the geodesic distance is <= the stop radius (Habitat
+  // rule: < the radius).
   FollowResult towardsGoal(const sim::AgentState& s, const sim::Vec3& goal) const;
-  // Towards an intermediate point: never STOP; AtWaypoint within one forward step.
+  // Towards an intermediate point: never STOP; AtWaypoint within one forward step (Habitat
+  // rule: under the stop radius).
   FollowResult towardsPoint(const sim::AgentState& s, const sim::Vec3& target) const;
   // Fallback chain: STOP when the goal is within the stop radius; otherwise tries
   // waypoints[first], waypoints[first + 1], ... as intermediate targets, moving on when one
@@ -79,12 +96,29 @@ class ShortestPathFollower {
 
  private:
   FollowResult follow(const sim::AgentState& s, const sim::Vec3& target, bool is_goal) const;
+  // The Habitat rule. One greedy follower per target (the goal and the current waypoint,
+  // least recently used replaced), so a label towards the goal does not wipe the history of
+  // the chain's target; a repeated query from the same state returns the same answer
+  // without adding it to the history again (callers ask once to look, once to act).
+  FollowResult followHabitat(const sim::AgentState& s, const sim::Vec3& target,
+                             bool is_goal) const;
+  FollowResult chainHabitat(const sim::AgentState& s, const std::vector<sim::Vec3>& waypoints,
+                            size_t first, const sim::Vec3& goal) const;
+  struct GreedySlot {
+    GreedyGeodesicFollower follower;
+    sim::Vec3 target;
+    std::optional<sim::AgentState> last_state;  // the last query and its answer
+    FollowResult last_result;
+    uint64_t last_used = 0;
+  };
 
   const sim::PathFinder* pf_;
   sim::ActionSpace space_;
   float stop_radius_m_;
   FollowerRule rule_;
   mutable std::vector<sim::Vec3> path_;  // scratch: no allocation per step once warmed up
+  mutable std::vector<GreedySlot> greedy_;  // Habitat rule: at most two
+  mutable uint64_t greedy_clock_ = 0;
 };
 
 // Yaw (radians) that looks from `from` towards `to` in the horizontal plane (0 = -Z).

@@ -1017,6 +1017,18 @@ Vec3 PathFinder::step(const Vec3& start, const Vec3& end, bool allow_sliding) co
   return out;
 }
 
+float PathFinder::distanceToClosestObstacle(const Vec3& p, float max_search_radius_m) const {
+  impl_->requireLoaded();
+  Impl::QueryLease q(*impl_);
+  const auto [ref, s] = impl_->project(q, p);
+  if (ref == 0) return kInf;
+  const float centre[3] = {s.x, s.y, s.z};
+  float hit_dist = kNaN, hit_pos[3], hit_normal[3];
+  q->findDistanceToWall(ref, centre, max_search_radius_m, &impl_->filter, &hit_dist, hit_pos,
+                        hit_normal);
+  return hit_dist;
+}
+
 int PathFinder::islandIndex(const Vec3& p) const {
   impl_->requireLoaded();
   Impl::QueryLease q(*impl_);

@@ -97,6 +97,10 @@ class PathFinder {
   // The same without sliding (Habitat's tryStepNoSliding, `allow_sliding: False`): the move
   // keeps to the straight segment and stops where it meets the navmesh boundary.
   Vec3 tryStepNoSliding(const Vec3& start, const Vec3& end) const;
+  // Distance from p's projection to the nearest navmesh boundary edge (Habitat's
+  // distanceToClosestObstacle: Detour's findDistanceToWall); max_search_radius_m when none is
+  // within it, +inf when p does not project onto the navmesh.
+  float distanceToClosestObstacle(const Vec3& p, float max_search_radius_m = 2.f) const;
   // Connected component ("island") id of the polygon under p; -1 when off the navmesh.
   int islandIndex(const Vec3& p) const;
   // Walkable area (m^2) of an island, or of the whole navmesh when island < 0.
