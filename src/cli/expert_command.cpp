@@ -19,6 +19,8 @@
 #include "cli/command.h"
 #include "expert/intervention.h"
 #include "expert/stand_in_episode.h"
+#include "io/train_flags.h"
+#include "rl/train_setup.h"
 #include "sim/episode.h"
 #include "sim/gltf_io.h"
 #include "sim/gzip_io.h"
@@ -42,6 +44,7 @@ struct ExpertOptions {
   int64_t seed = -1;     // -1 = the Habitat config's seed
   int threads = 0;       // 0 = hardware concurrency
   std::string recovery_mode = "takeover";
+  io::FollowerRule follower = io::FollowerRule::Heading;
   expert::InterventionConfig iv;
 };
 
@@ -106,6 +109,7 @@ nlohmann::json episodeJson(const expert::StandInRun& r) {
 
 int runExpert(ExpertOptions o) {
   o.iv.recovery_mode = expert::parseRecoveryMode(o.recovery_mode);
+  o.iv.follower = rl::expertFollowerRule(o.follower);
   o.iv.validate();
   const expert::StandInPolicy policy = expert::parseStandInPolicy(o.policy);
   if (o.max_episodes < 0) throw std::runtime_error("--max-episodes: must be >= 0");
@@ -127,9 +131,10 @@ int runExpert(ExpertOptions o) {
       scenes.push_back(ep.scene_id);
     }
   }
-  spdlog::info("expert: {} episodes in {} scenes, policy {}, recovery {} ({}), {} threads",
+  spdlog::info("expert: {} episodes in {} scenes, policy {}, recovery {} ({}), follower {}, {} threads",
                episodes.size(), scenes.size(), policy.name(), o.iv.enable_recovery ? "on" : "off",
-               expert::recoveryModeName(o.iv.recovery_mode), threads);
+               expert::recoveryModeName(o.iv.recovery_mode),
+               expert::followerRuleName(o.iv.follower), threads);
   sim::ThreadPool pool(threads);
   std::vector<std::unique_ptr<sim::PathFinder>> nav(scenes.size());
   pool.parallelFor(static_cast<int>(scenes.size()),
@@ -190,6 +195,7 @@ int runExpert(ExpertOptions o) {
                         {"forced_stops", total.forced_stops},
                         {"triggers_per_episode", total.recoveries_triggered / n},
                         {"policy", policy.name()},
+                        {"follower", expert::followerRuleName(o.iv.follower)},
                         {"split", o.split},
                         {"seed", seed},
                         {"per_episode", per_episode}};
@@ -264,6 +270,7 @@ void addInterventionFlags(CLI::App& app, ExpertOptions& o) {
                  "m; the expert's own STOP radius around the goal (not a trainer flag)")
       ->capture_default_str()
       ->group(g);
+  io::addFollowerFlag(app, o.follower, g);
 }
 
 const RegisterCommand kRegister(

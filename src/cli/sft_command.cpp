@@ -39,6 +39,7 @@ const RegisterCommand kRegister(
           ->capture_default_str();
       io::addNdtwReferenceFlag(app, c->ndtw_reference);
       io::addPathSearchLimitsFlag(app, c->habitat_path_limits);
+      io::addFollowerFlag(app, c->follower);
       app.add_option("--precision", c->precision, rl::kPrecisionHelp)
           ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
           ->capture_default_str();

@@ -136,7 +136,7 @@ void Intervention::reset(const sim::PathFinder& pf, const std::vector<sim::Vec3>
   if (reference_path.empty()) throw std::invalid_argument("Intervention: empty reference path");
   if (goals.empty()) throw std::invalid_argument("Intervention: no goal");
   pf_ = &pf;
-  follower_.emplace(pf, space_, cfg_.expert_stop_radius_m);
+  follower_.emplace(pf, space_, cfg_.expert_stop_radius_m, cfg_.follower);
   path_ = reference_path;
   goals_ = goals;
   nearest_ = 0;

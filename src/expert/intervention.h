@@ -51,6 +51,8 @@ struct InterventionConfig {
   bool label_towards_goal = false;
   // Not a trainer flag: the expert's own STOP radius around the goal (VLN-CE's oracle).
   float expert_stop_radius_m = ShortestPathFollower::kDefaultStopRadiusM;
+  // The expert's follower (the trainer's, sft's and the expert command's --follower).
+  FollowerRule follower = FollowerRule::Heading;
 
   // Throws std::runtime_error("--<flag>: <problem>") for out-of-range values and for
   // recovery_dist_thresh >= offtrack_dist_thresh.

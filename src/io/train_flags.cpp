@@ -226,6 +226,9 @@ std::vector<Setting> recoverySettings() {
                                               {"rollback", RecoveryMode::Rollback}}))
            ->default_str(recoveryModeName(o.recovery_mode))->group(g);
      }},
+    {"--follower", kRecovery, [](App& app, Opts& o, Group& g) {
+       addFollowerFlag(app, o.follower, g.c_str());
+     }},
     {"--greedy_first_sample", kRecovery, [](App& app, Opts& o, Group& g) {
        addSwitch(app, "--greedy_first_sample", o.greedy_first_sample,
                  "trajectory 0 of each group is decoded greedily (an anchor)")->group(g);
@@ -457,6 +460,20 @@ void addPathSearchLimitsFlag(CLI::App& app, bool& habitat, const char* group) {
                   ->transform(CLI::CheckedTransformer(
                       std::map<std::string, bool>{{"habitat", true}, {"unlimited", false}}))
                   ->default_str("habitat");
+  if (group) opt->group(group);
+}
+
+void addFollowerFlag(CLI::App& app, FollowerRule& f, const char* group) {
+  auto* opt = app.add_option("--follower", f,
+                             "the expert's shortest-path follower: heading = turn within half a "
+                             "turn step of the path, STOP at <= its radius; vlnce = VLN-CE's "
+                             "ShortestPathFollowerCompat (forward within a whole turn step); "
+                             "habitat = habitat-sim 0.2.4's greedy geodesic follower "
+                             "(simulated turn-then-forward options, STOP at < its radius)")
+                  ->transform(enumMap<FollowerRule>({{"heading", FollowerRule::Heading},
+                                                     {"vlnce", FollowerRule::VlnCe},
+                                                     {"habitat", FollowerRule::Habitat}}))
+                  ->default_str(followerRuleName(f));
   if (group) opt->group(group);
 }
 

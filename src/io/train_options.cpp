@@ -22,6 +22,15 @@ const char* recoveryModeName(RecoveryMode m) {
   return m == RecoveryMode::Takeover ? "takeover" : "rollback";
 }
 
+const char* followerRuleName(FollowerRule f) {
+  switch (f) {
+    case FollowerRule::Heading: return "heading";
+    case FollowerRule::VlnCe: return "vlnce";
+    case FollowerRule::Habitat: return "habitat";
+  }
+  return "?";
+}
+
 const char* lossAggModeName(LossAggMode m) {
   switch (m) {
     case LossAggMode::TokenMean: return "token-mean";

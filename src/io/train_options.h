@@ -29,6 +29,11 @@ enum class AdvantageStd { Sample, Population };
 const char* phaseName(Phase p);
 const char* decayTypeName(DecayType d);
 const char* recoveryModeName(RecoveryMode m);
+// The expert's follower (expert::FollowerRule; rl::expertFollowerRule maps it): heading =
+// this project's, vlnce = VLN-CE's ShortestPathFollowerCompat (behind its _gt data), habitat =
+// habitat-sim 0.2.4's GreedyGeodesicFollower (habitat-lab's ShortestPathFollower).
+enum class FollowerRule { Heading, VlnCe, Habitat };
+const char* followerRuleName(FollowerRule f);
 const char* lossAggModeName(LossAggMode m);
 const char* advantageStdName(AdvantageStd s);
 
@@ -67,6 +72,7 @@ struct TrainOptions {
   int goal_grace_steps = 7;
   int goal_stop_patience = 5;
   RecoveryMode recovery_mode = RecoveryMode::Takeover;
+  FollowerRule follower = FollowerRule::Heading;  // --follower: the expert's rule
   bool greedy_first_sample = false;
   // GRPO
   int num_updates = 500;

@@ -9,6 +9,7 @@
 #include "io/progress.h"
 #include "model/stream_session.h"
 #include "rl/policy.h"
+#include "rl/train_setup.h"
 #include "sim/episode_iterator.h"
 #include "sim/habitat_config.h"
 #include "sim/vec_env.h"
@@ -121,6 +122,7 @@ SftResult runSft(const SftConfig& c) {
   if (episodes.size() == 0) throw std::runtime_error(c.habitat_config_path + ": split '" + c.split + "' has no episodes");
   RolloutOptions ro;
   ro.mode = RolloutMode::kExpertDemo;
+  ro.intervention.follower = expertFollowerRule(c.follower);
   RolloutEngine engine(envs, net, *policy.tokenizer, *policy.codec, ro);
 
   SftResult result;

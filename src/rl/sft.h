@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "io/train_options.h"
 #include "model/lora.h"
 #include "rl/rollout.h"
 #include "sim/measures.h"
@@ -32,6 +33,7 @@ struct SftConfig {
   std::string precision = "auto";  // rl::deviceLoadOptions
   sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;  // --ndtw_reference
   bool habitat_path_limits = true;                                // --path_search_limits
+  io::FollowerRule follower = io::FollowerRule::Heading;          // --follower: the expert's
   bool gradient_checkpointing = true;  // recompute decoder layers in backward
   model::LoraConfig lora = [] {
     model::LoraConfig l;

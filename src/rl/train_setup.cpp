@@ -34,7 +34,20 @@ expert::InterventionConfig interventionConfig(const io::TrainOptions& o) {
   c.label_towards_goal = o.sft_label_towards_goal;
   c.recovery_mode = o.recovery_mode == io::RecoveryMode::Rollback ? expert::RecoveryMode::Rollback
                                                                   : expert::RecoveryMode::Takeover;
+  c.follower = expertFollowerRule(o.follower);
   return c;
+}
+
+expert::FollowerRule expertFollowerRule(io::FollowerRule f) {
+  switch (f) {
+    case io::FollowerRule::Heading:
+      return expert::FollowerRule::Heading;
+    case io::FollowerRule::VlnCe:
+      return expert::FollowerRule::VlnCe;
+    case io::FollowerRule::Habitat:
+      return expert::FollowerRule::Habitat;
+  }
+  return expert::FollowerRule::Heading;
 }
 
 }  // namespace svln::rl

@@ -17,5 +17,7 @@ void initStreamVLNCheckpoint(const std::string& dir, const std::string& size, ui
 
 // The trainer's intervention flags as expert::Intervention takes them.
 expert::InterventionConfig interventionConfig(const io::TrainOptions& o);
+// --follower's value in the expert layer's terms.
+expert::FollowerRule expertFollowerRule(io::FollowerRule f);
 
 }  // namespace svln::rl

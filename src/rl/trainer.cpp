@@ -229,6 +229,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  goal_grace_steps: " << o.goal_grace_steps
     << "\n  goal_stop_patience: " << o.goal_stop_patience
     << "\n  recovery_mode: " << io::recoveryModeName(o.recovery_mode)
+    << "\n  follower: " << io::followerRuleName(o.follower)
     << "\n  greedy_first_sample: " << o.greedy_first_sample
     << "\n  num_updates: " << o.num_updates
     << "\n  num_episodes_per_update: " << o.num_episodes_per_update

@@ -430,6 +430,23 @@ TEST_F(InterventionTest, RollbackCutsTheTrajectoryAndDemonstratesFromTheLastWayp
   }
 }
 
+TEST_F(InterventionTest, TheHabitatFollowerDemonstratesWithItsPrimitivesAndStrictRadius) {
+  // Facing -z at the start, the target waypoint 1 m along +x is 90 deg to the right: the
+  // greedy follower's best primitive is [RIGHT]*6 + FORWARD (reward 1 - 0.075). Then
+  // straight on until the goal is strictly under 0.5 m: 12 m in 0.25 m steps stops after
+  // 47 forward steps (at 0.5 m exactly it still walks), 46 if float sums land a hair short.
+  InterventionConfig cfg;
+  cfg.follower = FollowerRule::Habitat;
+  Intervention iv = make(cfg);
+  const std::vector<DemoStep> demo = iv.demonstrate({at(2, 10), kFaceMinusZ}, 0, 200);
+  ASSERT_GE(demo.size(), 53u);
+  EXPECT_LE(demo.size(), 54u);
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(demo[i].action, Action::TurnRight) << i;
+  for (size_t i = 6; i + 1 < demo.size(); ++i) EXPECT_EQ(demo[i].action, Action::MoveForward);
+  EXPECT_EQ(demo.back().action, Action::Stop);
+  EXPECT_LT(pf_->geodesicDistance(demo.back().state.position, at(14, 10)), 0.5f);
+}
+
 // Rolls out a stand-in policy on the open floor under an intervention and reports whether
 // the episode ended with a STOP within 3 m (geodesic) of the goal.
 struct Rollout {
