@@ -33,9 +33,14 @@ const RegisterCommand kRegister(
       app.add_option("--save_every", cfg->save_every,
                      "updates between checkpoints (one is always written at the end)")
           ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
-      app.add_flag("--resume", cfg->resume,
-                   "continue from <output_path>/latest (same metrics as an uninterrupted run)")
-          ->group(g);
+      auto* resume =
+          app.add_flag("--resume", cfg->resume,
+                       "continue from <output_path>/latest (same metrics as an uninterrupted run)")
+              ->group(g);
+      app.add_option("--resume_from", cfg->resume_from,
+                     "continue from this checkpoint directory (BudVLN's spelling; --resume takes "
+                     "<output_path>/latest)")
+          ->check(CLI::ExistingDirectory)->excludes(resume)->group(g);
       app.add_option("--seed", cfg->seed, "rollout, adapter-init and torch seed")
           ->capture_default_str()->group(g);
       io::addTemperatureFlag(app, cfg->temperature, g.c_str());

@@ -343,6 +343,28 @@ std::vector<Setting> grpoSettings() {
                  "gradient)")
            ->group(g);
      }},
+    {"--disable_grpo_loss", kGrpo, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--disable_grpo_loss", o.disable_grpo_loss,
+                 "extension (BudVLN's debugging switch): no clipped surrogate, entropy or KL "
+                 "term; the SFT terms alone train")
+           ->group(g);
+     }},
+    {"--sft_only", kGrpo, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--sft_only", o.sft_only,
+                 "extension (BudVLN): SFT on the expert's steps and rollback demonstrations "
+                 "alone (weighted mean, coefficient 1, expert steps weigh 2), no surrogate; an "
+                 "update without any is rolled out again with the next episodes")
+           ->group(g);
+     }},
+    {"--checkpoint_naming", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--checkpoint_naming", o.checkpoint_naming,
+                      "extension: streamvln = checkpoint-<u> at every save; budvln = BudVLN's "
+                      "checkpoint_<u> every --save_every updates and checkpoint_final at the end "
+                      "(latest points at the newest either way)")
+           ->transform(enumMap<CheckpointNaming>({{"streamvln", CheckpointNaming::Streamvln},
+                                                  {"budvln", CheckpointNaming::Budvln}}))
+           ->default_str(checkpointNamingName(o.checkpoint_naming))->group(g);
+     }},
     {"--eval_every", kGrpo, [](App& app, Opts& o, Group& g) {
        app.add_option("--eval_every", o.eval_every,
                       "extension: every K updates evaluate greedily on --eval_split and keep the "

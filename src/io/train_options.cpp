@@ -44,6 +44,10 @@ const char* advantageStdName(AdvantageStd s) {
   return s == AdvantageStd::Sample ? "sample" : "population";
 }
 
+const char* checkpointNamingName(CheckpointNaming n) {
+  return n == CheckpointNaming::Streamvln ? "streamvln" : "budvln";
+}
+
 void TrainOptions::validate() const {
   auto fail = [](const std::string& msg) { throw std::runtime_error(msg); };
   if (recovery_dist_thresh >= offtrack_dist_thresh) {
@@ -53,6 +57,10 @@ void TrainOptions::validate() const {
   if (sft_loss_decay_type == DecayType::Exponential && !(sft_loss_start_weight > 0)) {
     fail("--sft_loss_start_weight: must be > 0 with --sft_loss_decay_type exponential "
          "(w = s (e/s)^p divides by it)");
+  }
+  if (sft_only && !enable_recovery) {
+    fail("--sft_only: needs the expert (--enable_recovery): with --disable_recovery no step is "
+         "ever the expert's, so there is nothing to train on");
   }
   if (use_deepspeed && deepspeed_config.empty()) {
     fail("--deepspeed_config: required with --use_deepspeed");

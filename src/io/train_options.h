@@ -25,6 +25,10 @@ enum class LossAggMode { TokenMean, SeqMeanTokenMean, SeqMeanTokenSumNorm };
 // The std that divides group advantages (rl/advantages.h): sample = Bessel's (n - 1) plus
 // 1e-6; population = numpy's np.std (n), no epsilon, as BudVLN's trainer (G:1992-1998).
 enum class AdvantageStd { Sample, Population };
+// How checkpoint directories are named: streamvln = checkpoint-<u> for every save (the last
+// update's included); budvln = the reference's checkpoint_<u> every --save_every updates and
+// checkpoint_final after the last (G:613-626, 3044).
+enum class CheckpointNaming { Streamvln, Budvln };
 
 const char* phaseName(Phase p);
 const char* decayTypeName(DecayType d);
@@ -36,6 +40,7 @@ enum class FollowerRule { Heading, VlnCe, Habitat };
 const char* followerRuleName(FollowerRule f);
 const char* lossAggModeName(LossAggMode m);
 const char* advantageStdName(AdvantageStd s);
+const char* checkpointNamingName(CheckpointNaming n);
 
 struct TrainOptions {
   // Basic
@@ -97,6 +102,14 @@ struct TrainOptions {
   double tdr_weight = 0.2;
   double tdr_gamma = 0.9;          // [0, 1]
   bool tdr_strict = true;          // the sum stops at the first mismatch
+  // --disable_grpo_loss: no surrogate (nor its entropy and KL terms); the SFT terms stay
+  // (the reference's debugging switch, G:2194,2306).
+  bool disable_grpo_loss = false;
+  // --sft_only: SFT on expert-controlled steps (and rollback demonstrations) alone, the
+  // weighted mean with coefficient 1, no surrogate; an update whose rollouts have no such
+  // step is rolled out again with the next episodes (G:523-585, 2847-2930).
+  bool sft_only = false;
+  CheckpointNaming checkpoint_naming = CheckpointNaming::Streamvln;
   // phase1_stop's penalty for a STOP forced by the goal-zone patience (rl/rewards.h); 0 gives
   // the earlier reward, where a forced STOP earned the distance term alone.
   double forced_stop_penalty = 1.0;

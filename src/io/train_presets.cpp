@@ -60,6 +60,9 @@ TrainPreset seedGuide() {
               {"--tdr_gamma", "0.9"},
               {"--tdr_strict_mode", "true"},
               {"--wandb_project", "streamvln_hybrid"},
+              {"--disable_grpo_loss", "false"},
+              {"--sft_only", "false"},
+              {"--checkpoint_naming", "streamvln"},
               {"--save_every", "50"},
               {"--temperature", "1.0"},
               {"--max_episode_steps", "0"},
@@ -116,7 +119,10 @@ TrainPreset budvln() {
               {"--tdr_weight", "0.2"},                  // G:1936-1963
               {"--tdr_gamma", "0.9"},
               {"--tdr_strict_mode", "true"},
+              {"--disable_grpo_loss", "false"},         // G:146 (a debugging switch)
+              {"--sft_only", "false"},                  // G:149
               {"--save_every", "10"},                   // G:157
+              {"--checkpoint_naming", "budvln"},        // G:613-626,3044: checkpoint_{N}, _final
               {"--lora_r", "32"},                       // G:3252-3259
               {"--lora_alpha", "64"},
               {"--wandb_project", "streamvln_grpo"},    // G:3069-3158 argparse default

@@ -20,8 +20,10 @@ std::string optimizerFileName(int rank) {
   return rank == 0 ? "optimizer.pt" : "optimizer.rank" + std::to_string(rank) + ".pt";
 }
 
-std::string checkpointBuildDir(const std::string& output_dir, int64_t update) {
-  return (fs::path(output_dir) / ("checkpoint-" + std::to_string(update) + ".tmp")).string();
+std::string checkpointName(int64_t update) { return "checkpoint-" + std::to_string(update); }
+
+std::string checkpointBuildDir(const std::string& output_dir, const std::string& name) {
+  return (fs::path(output_dir) / (name + ".tmp")).string();
 }
 
 void saveArchiveAtomic(torch::serialize::OutputArchive& archive, const std::string& path) {
@@ -34,10 +36,11 @@ std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerStat
                                 torch::nn::Module& root, const model::LoraConfig& lora,
                                 torch::optim::Optimizer& optimizer,
                                 const std::string& base_model_path,
-                                const std::function<void(const std::string&)>& before_publish) {
-  const std::string name = "checkpoint-" + std::to_string(state.update);
+                                const std::function<void(const std::string&)>& before_publish,
+                                const std::string& given_name) {
+  const std::string name = given_name.empty() ? checkpointName(state.update) : given_name;
   const fs::path final_dir = fs::path(output_dir) / name;
-  const fs::path tmp_dir = checkpointBuildDir(output_dir, state.update);
+  const fs::path tmp_dir = checkpointBuildDir(output_dir, name);
   fs::remove_all(tmp_dir);
   fs::create_directories(tmp_dir);
   model::saveLoraAdapter(root, lora, tmp_dir.string(), base_model_path);

@@ -9,6 +9,9 @@
 //                                                      baseline, NaN streak, trainer RNG
 //   <output>/latest                                    "checkpoint-<u>" (written atomically)
 //
+// The directory's name is checkpointName(u) unless the caller names it (BudVLN's
+// checkpoint_<u> / checkpoint_final, --checkpoint_naming budvln).
+//
 // A save is built in checkpoint-<u>.tmp and renamed, then `latest` moves: a crash at any
 // point leaves the previous checkpoint and pointer intact.
 #pragma once
@@ -43,18 +46,21 @@ void saveArchiveAtomic(torch::serialize::OutputArchive& archive, const std::stri
 
 // "optimizer.pt" for rank 0 (and every unsharded run), "optimizer.rank<k>.pt" otherwise.
 std::string optimizerFileName(int rank);
-// Where saveTrainCheckpoint builds checkpoint-<update> before publishing it.
-std::string checkpointBuildDir(const std::string& output_dir, int64_t update);
+// "checkpoint-<update>", the default directory name.
+std::string checkpointName(int64_t update);
+// Where saveTrainCheckpoint builds checkpoint `name` before publishing it.
+std::string checkpointBuildDir(const std::string& output_dir, const std::string& name);
 
-// Saves into output_dir/checkpoint-<state.update>; returns that directory. before_publish
-// runs once everything is in the build directory and before it is renamed (the other
-// ranks add their optimizer shards there).
+// Saves into output_dir/<name> (checkpointName(state.update) when empty); returns that
+// directory. before_publish runs once everything is in the build directory and before it is
+// renamed (the other ranks add their optimizer shards there).
 std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerState& state,
                                 torch::nn::Module& root, const model::LoraConfig& lora,
                                 torch::optim::Optimizer& optimizer,
                                 const std::string& base_model_path,
                                 const std::function<void(const std::string& build_dir)>&
-                                    before_publish = {});
+                                    before_publish = {},
+                                const std::string& name = "");
 // The directory `latest` points at ("" when there is no checkpoint).
 std::string latestCheckpoint(const std::string& output_dir);
 TrainerState loadTrainerState(const std::string& checkpoint_dir);

@@ -168,18 +168,19 @@ std::string saveCheckpointOnRanks(const DistContext& ctx, bool sharded, const st
                                   const TrainerState& state, torch::nn::Module& root,
                                   const model::LoraConfig& lora,
                                   torch::optim::Optimizer& optimizer,
-                                  const std::string& model_path) {
+                                  const std::string& model_path, const std::string& name) {
   if (ctx.isMain()) {
     return saveTrainCheckpoint(out, state, root, lora, optimizer, model_path,
                                [&](const std::string&) {
                                  if (!sharded) return;
                                  ctx.barrier();  // the build directory exists
                                  ctx.barrier();  // every shard is in it
-                               });
+                               },
+                               name);
   }
   if (sharded) {
     ctx.barrier();
-    const std::string dir = checkpointBuildDir(out, state.update);
+    const std::string dir = checkpointBuildDir(out, name);
     const std::string file = dir + "/" + optimizerFileName(ctx.rank());
     torch::serialize::OutputArchive a;
     optimizer.save(a);
@@ -187,6 +188,21 @@ std::string saveCheckpointOnRanks(const DistContext& ctx, bool sharded, const st
     ctx.barrier();
   }
   return "";
+}
+
+// The checkpoints written after update u (1-based) of n: streamvln, checkpoint-<u> every
+// save_every updates and after the last; budvln, checkpoint_<u> every save_every updates and
+// checkpoint_final after the last (both when the last is a multiple, as the reference does).
+std::vector<std::string> checkpointNamesAt(io::CheckpointNaming naming, int save_every,
+                                           int64_t u, int64_t n) {
+  const bool periodic = u % save_every == 0;
+  if (naming == io::CheckpointNaming::Streamvln)
+    return periodic || u == n ? std::vector<std::string>{checkpointName(u)}
+                              : std::vector<std::string>{};
+  std::vector<std::string> names;
+  if (periodic) names.push_back("checkpoint_" + std::to_string(u));
+  if (u == n) names.push_back("checkpoint_final");
+  return names;
 }
 
 std::string rngText(const std::mt19937_64& rng) {
@@ -243,7 +259,10 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  spread_advantages: " << o.spread_advantages
     << "\n  zero_old_logprob: " << o.zero_old_logprob << "\n  use_tdr: " << o.use_tdr
     << "\n  tdr_weight: " << o.tdr_weight << "\n  tdr_gamma: " << o.tdr_gamma
-    << "\n  tdr_strict_mode: " << o.tdr_strict << "\n  eval_every: " << o.eval_every
+    << "\n  tdr_strict_mode: " << o.tdr_strict
+    << "\n  disable_grpo_loss: " << o.disable_grpo_loss << "\n  sft_only: " << o.sft_only
+    << "\n  checkpoint_naming: " << io::checkpointNamingName(o.checkpoint_naming)
+    << "\n  eval_every: " << o.eval_every
     << "\n  eval_split: " << o.eval_split << "\n  eval_episodes: " << o.eval_episodes
     << "\n  ndtw_reference: " << sim::ndtwReferenceName(o.ndtw_reference)
     << "\n  path_search_limits: " << (o.habitat_path_limits ? "habitat" : "unlimited")
@@ -262,6 +281,36 @@ std::string describeConfig(const TrainerConfig& c) {
 }
 
 namespace {
+
+// The checkpoint a run continues from: --resume_from DIR, or with --resume the one
+// <output_path>/latest names ("" when there is none).
+std::string resumeCheckpoint(const TrainerConfig& cfg) {
+  if (cfg.resume_from.empty()) return cfg.resume ? latestCheckpoint(cfg.options.output_path) : "";
+  if (cfg.resume)
+    throw std::runtime_error(
+        "--resume_from: given with --resume; name one checkpoint or the other");
+  if (!std::filesystem::exists(std::filesystem::path(cfg.resume_from) / "trainer_state.json"))
+    throw std::runtime_error("--resume_from: " + cfg.resume_from +
+                             " is not a checkpoint of streamvln train (no trainer_state.json)");
+  return cfg.resume_from;
+}
+
+// --sft_only draws an update again when its rollouts gave no expert label; after this many
+// in a row the run stops (the reference would loop for ever).
+constexpr int kMaxSftOnlyResamples = 100;
+
+// SFT labels of the update (every rank's): with --sft_only, its expert-controlled steps and
+// rollback demonstrations.
+double expertLabels(const DistContext& ctx, const std::vector<Trajectory>& trajs,
+                    const model::ActionCodec& codec, const UpdateOptions& uo) {
+  double n = 0;
+  for (const Trajectory& t : trajs) {
+    n += static_cast<double>(collectTargets(t, codec, uo).sft.size());
+    if (t.rollback_demo)
+      n += static_cast<double>(collectTargets(*t.rollback_demo, codec, uo).sft.size());
+  }
+  return ctx.reduceMetrics({n}, MetricReduce::kSum)[0];
+}
 
 // The optimizer: AdamW on every rank, or with ZeRO stage >= 1 the sharded one (each rank
 // keeps the moments of its parameters only).
@@ -441,7 +490,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   if (is_main) std::filesystem::create_directories(o.output_path);
   ctx.barrier();
 
-  const std::string resume_from = cfg.resume ? latestCheckpoint(o.output_path) : "";
+  const std::string resume_from = resumeCheckpoint(cfg);
   if (cfg.resume && resume_from.empty() && is_main)
     spdlog::warn("--resume: no checkpoint in {}, starting from update 0", o.output_path);
 
@@ -550,7 +599,12 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     throw std::runtime_error(o.habitat_config_path + ": the train split has no episodes");
   // The saved cursor: every update draws E episodes, so a checkpoint of another E (or a
   // corrupt counter, which would replay the iterator for ever) cannot be resumed exactly.
-  if (state.episodes_drawn != state.update * E)
+  // --sft_only rolls an update out again when it had no expert step: more draws, still
+  // whole updates' worth.
+  const bool cursor_ok = o.sft_only ? state.episodes_drawn >= state.update * E &&
+                                          state.episodes_drawn % E == 0
+                                    : state.episodes_drawn == state.update * E;
+  if (!cursor_ok)
     throw std::runtime_error(resume_from + "/trainer_state.json: " +
                              std::to_string(state.episodes_drawn) + " episodes drawn in " +
                              std::to_string(state.update) + " updates, not " +
@@ -567,8 +621,9 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   PolicyUpdater updater(*policy.model, *policy.codec, params, *optimizer);
 
   UpdateOptions uo;
-  uo.use_hybrid = o.use_hybrid_training;
-  uo.sft_oracle_only = o.sft_oracle_only;
+  uo.use_hybrid = o.use_hybrid_training || o.sft_only;
+  uo.sft_oracle_only = o.sft_oracle_only || o.sft_only;
+  uo.disable_grpo = o.disable_grpo_loss || o.sft_only;
   uo.sft_false_stop_labels = o.sft_false_stop_labels;
   uo.success_distance = hcfg.success_distance;
   uo.aggregation = o.loss_agg_mode;
@@ -603,16 +658,25 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   io::Progress progress("train", o.num_updates, cfg.progress && is_main ? 1 : 0);
   for (int64_t u = state.update; u < o.num_updates; ++u) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<sim::Episode> batch;  // the whole update's episodes, the same on every rank
-    for (int i = 0; i < E; ++i) batch.push_back(*episodes.next());
-    state.episodes_drawn += E;
-    const uint64_t rollout_seed = rng();
-    const std::vector<sim::Episode> mine(batch.begin() + static_cast<std::ptrdiff_t>(shard_b),
-                                         batch.begin() + static_cast<std::ptrdiff_t>(shard_e));
-    std::vector<Trajectory> trajs;
-    {
+    auto rollOut = [&] {
+      std::vector<sim::Episode> batch;  // the whole update's episodes, the same on every rank
+      for (int i = 0; i < E; ++i) batch.push_back(*episodes.next());
+      state.episodes_drawn += E;
+      const uint64_t rollout_seed = rng();
+      const std::vector<sim::Episode> mine(batch.begin() + static_cast<std::ptrdiff_t>(shard_b),
+                                           batch.begin() + static_cast<std::ptrdiff_t>(shard_e));
       torch::NoGradGuard no_grad;
-      trajs = engine.run(mine, G, shardRolloutSeed(rollout_seed, shard_b));
+      return engine.run(mine, G, shardRolloutSeed(rollout_seed, shard_b));
+    };
+    std::vector<Trajectory> trajs = rollOut();
+    int resamples = 0;  // --sft_only: rollouts without an expert step, drawn again
+    while (o.sft_only && expertLabels(ctx, trajs, *policy.codec, uo) == 0) {
+      if (++resamples >= kMaxSftOnlyResamples)
+        throw std::runtime_error("--sft_only: no expert step in " +
+                                 std::to_string(kMaxSftOnlyResamples) +
+                                 " rollouts in a row (the policy never went off track); "
+                                 "nothing to train on");
+      trajs = rollOut();
     }
     const double rollout_secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -624,7 +688,10 @@ TrainResult runTraining(const TrainerConfig& cfg) {
         policy_tokens.push_back(static_cast<double>(collectTargets(t, *policy.codec, uo).policy.size()));
     const std::vector<double> adv = shardAdvantages(ctx, o, returns, policy_tokens,
                                                     uo.shard_begin, uo.shard_total, baseline);
-    uo.sft_weight = o.use_hybrid_training ? io::sftWeight(o, static_cast<int>(u)) : 0.0;
+    // --sft_only: the weighted mean alone (the reference's coefficient 1).
+    uo.sft_weight = o.sft_only              ? 1.0
+                    : o.use_hybrid_training ? io::sftWeight(o, static_cast<int>(u))
+                                            : 0.0;
     const double lr = learningRateAt(o, u);
     setLearningRate(*optimizer, lr);
     const UpdateStats st = updater.update(trajs, adv, uo);
@@ -634,6 +701,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     std::map<std::string, double> m =
         updateMetrics(rolloutMetrics(ctx, trajs, returns, adv), st, uo.sft_weight,
                       o.entropy_coef, lr, secs, rollout_secs);
+    if (o.sft_only) m["sft_only_resamples"] = resamples;
     if (o.eval_every > 0 && ((u + 1) % o.eval_every == 0 || u + 1 == o.num_updates)) {
       const EvalResult r = validate(u + 1);
       m["val_success_rate"] = r.summary.at("success_rate");
@@ -658,9 +726,12 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     state.baseline_count = baseline.count();
     state.nonfinite_streak = guard.consecutive();
     state.rng = rngText(rng);
-    if (state.update % cfg.save_every == 0 || state.update == o.num_updates) {
+    const std::vector<std::string> saves =
+        checkpointNamesAt(o.checkpoint_naming, cfg.save_every, state.update, o.num_updates);
+    for (const std::string& name : saves)
       result.last_checkpoint = saveCheckpointOnRanks(ctx, sharded_optimizer, o.output_path, state,
-                                                     root, lora, *optimizer, o.model_path);
+                                                     root, lora, *optimizer, o.model_path, name);
+    if (!saves.empty()) {
       // report.html at every checkpoint (and so at the end of the run), no flag needed.
       if (is_main) {
         if (logger) logger->flush();

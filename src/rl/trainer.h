@@ -31,6 +31,9 @@ struct TrainerConfig {
   io::PresetResolution preset;  // what --preset set and what the command line overrode
   int save_every = 50;        // updates between checkpoints (and one at the end)
   bool resume = false;        // continue from <output_path>/latest
+  // Continue from this checkpoint directory instead (BudVLN's --resume_from DIR; any
+  // checkpoint of this trainer, e.g. another run's checkpoint_<u>). Excludes `resume`.
+  std::string resume_from;
   uint64_t seed = 0;          // rollouts, episode order, adapter init
   double temperature = 1.0;   // rollout sampling temperature
   int num_threads = 0;        // simulator threads (0: hardware concurrency)

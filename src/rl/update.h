@@ -42,6 +42,9 @@ struct UpdateOptions {
   double kl_coef = 0.0;
   double entropy_coef = 0.0;      // L -= entropy_coef H (rl/losses.h actionEntropy)
   bool zero_old_logprob = false;  // BudVLN's placeholder: old log-prob 0, ratio = pi(a|s)
+  // No policy tokens enter the loss (no surrogate, entropy or KL): --disable_grpo_loss and
+  // --sft_only.
+  bool disable_grpo = false;
   double temperature = 1.0;       // the rollout's sampling temperature
   int ppo_epochs = 1;
   int mini_batch_size = 2;

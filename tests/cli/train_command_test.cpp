@@ -46,7 +46,7 @@ TEST(TrainCommand, BudvlnPresetPrintsTheReferenceValues) {
         "  entropy_coef: 0.02\n", "  weight_decay: 0.01\n", "  advantage_std: population\n",
         "  spread_advantages: 1\n", "  zero_old_logprob: 1\n", "  use_tdr: 1\n",
         "  sft_loss_end_weight: 0.9\n", "  sft_loss_decay_updates: 600\n",
-        "  loss_agg_mode: token-mean\n", "  save_every: 10\n"})
+        "  loss_agg_mode: token-mean\n", "  save_every: 10\n", "  checkpoint_naming: budvln\n"})
     EXPECT_NE(r.output.find(line), std::string::npos) << line << r.output;
 }
 
@@ -54,6 +54,13 @@ TEST(TrainCommand, NaNForANewFlagIsAnErrorNamingIt) {
   const CliRun r = runCli("train " + kPaths + "--entropy_coef nan --print_config");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("--entropy_coef"), std::string::npos) << r.output;
+}
+
+TEST(TrainCommand, ResumeFromAMissingDirectoryIsAnErrorNamingTheFlag) {
+  const CliRun r =
+      runCli("train " + kPaths + "--resume_from /nonexistent/checkpoint_10 --print_config");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--resume_from"), std::string::npos) << r.output;
 }
 
 TEST(TrainCommand, UnknownPresetIsAOneLineErrorNamingTheFlag) {

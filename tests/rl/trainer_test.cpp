@@ -139,6 +139,66 @@ TEST_F(TinyWorld, BudvlnMechanismsTrainEndToEnd) {
   EXPECT_NE(s.str().find("  use_tdr: 1\n"), std::string::npos);
 }
 
+// --checkpoint_naming budvln: checkpoint_<u> every --save_every updates and checkpoint_final
+// at the end, as the reference names them; --resume_from DIR continues from one of them in
+// another output directory exactly as the run itself went on.
+TEST_F(TinyWorld, BudvlnCheckpointNamesAndResumeFromADirectory) {
+  fs::remove_all(kRoot / "names");
+  fs::remove_all(kRoot / "from");
+  TrainerConfig c = config("names", 3);
+  c.options.checkpoint_naming = io::CheckpointNaming::Budvln;
+  runTraining(c);
+  const fs::path run = kRoot / "names";
+  EXPECT_TRUE(fs::exists(run / "checkpoint_2" / "adapter_model.safetensors"));
+  EXPECT_TRUE(fs::exists(run / "checkpoint_final" / "trainer_state.json"));
+  EXPECT_FALSE(fs::exists(run / "checkpoint_3"));
+  EXPECT_FALSE(fs::exists(run / "checkpoint-2"));
+  std::ifstream latest(run / "latest");
+  std::string name;
+  std::getline(latest, name);
+  EXPECT_EQ(name, "checkpoint_final");
+
+  TrainerConfig r = config("from", 3);
+  r.resume_from = (run / "checkpoint_2").string();
+  EXPECT_EQ(runTraining(r).updates_done, 3);
+  const auto a = metrics("names"), b = metrics("from");
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[2].dump(), b[0].dump());
+
+  r.resume = true;  // both: one error naming the flag
+  try {
+    runTraining(r);
+    ADD_FAILURE() << "--resume with --resume_from was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--resume_from"), std::string::npos) << e.what();
+  }
+}
+
+// --sft_only: the expert's steps alone train (no surrogate), at the weighted mean's
+// coefficient 1; an update without one is rolled out again.
+TEST_F(TinyWorld, SftOnlyTrainsOnTheExpertsStepsAlone) {
+  fs::remove_all(kRoot / "sftonly");
+  TrainerConfig c = config("sftonly", 2);
+  c.options.sft_only = true;
+  c.options.offtrack_dist_thresh = 0.3;  // the expert takes over within a few steps
+  c.options.recovery_dist_thresh = 0.1;
+  c.options.offtrack_patience = 1;
+  runTraining(c);
+  const auto m = metrics("sftonly");
+  ASSERT_EQ(m.size(), 2u);
+  for (const auto& row : m) {
+    EXPECT_EQ(row["grpo_loss"].get<double>(), 0.0);
+    EXPECT_EQ(row["clip_fraction"].get<double>(), 0.0);
+    EXPECT_GT(row["sft_loss"].get<double>(), 0.0);
+    EXPECT_EQ(row["sft_weight"].get<double>(), 1.0);
+    EXPECT_GT(row["oracle_rate"].get<double>(), 0.0);
+    EXPECT_TRUE(row.contains("sft_only_resamples"));
+  }
+  c.options.enable_recovery = false;  // no expert, nothing to learn from: refused up front
+  EXPECT_THROW(runTraining(c), std::runtime_error);
+}
+
 TEST_F(TinyWorld, ResumeGivesTheSameMetricsAsAnUninterruptedRun) {
   fs::remove_all(kRoot / "straight");
   fs::remove_all(kRoot / "split");

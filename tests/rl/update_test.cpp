@@ -301,6 +301,31 @@ TEST_F(TinyUpdate, RollbackDemonstrationsAreSftData) {
   EXPECT_EQ(up.update({cut}, {0.5}, o).sft_tokens, up.update({t}, {0.5}, o).sft_tokens);
 }
 
+// --disable_grpo_loss / --sft_only: no policy token enters the loss (no surrogate, no
+// entropy), and the SFT term is what it was.
+TEST_F(TinyUpdate, DisabledGrpoLossLeavesOnlyTheSftTerm) {
+  const Trajectory t = rollout(1.0);
+  UpdateOptions o;
+  o.use_hybrid = true;
+  o.sft_weight = 1.0;
+  o.entropy_coef = 0.02;
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(1e-12));
+  PolicyUpdater up(net, codec, params, opt);
+  const UpdateStats with = up.update({t}, {0.5}, o);
+  ASSERT_GT(with.policy_tokens, 0);
+  EXPECT_NEAR(with.grpo_loss, -0.5, 1e-4);  // ratio 1: -A
+  EXPECT_GT(with.entropy, 0.0);
+  o.disable_grpo = true;
+  EXPECT_TRUE(collectTargets(t, codec, o).policy.empty());
+  const UpdateStats without = up.update({t}, {0.5}, o);
+  EXPECT_EQ(without.policy_tokens, 0);
+  EXPECT_EQ(without.grpo_loss, 0.0);
+  EXPECT_EQ(without.entropy, 0.0);
+  EXPECT_EQ(without.sft_tokens, with.sft_tokens);
+  EXPECT_NEAR(without.sft_loss, with.sft_loss, 1e-5);
+  EXPECT_EQ(without.steps_applied, 1);
+}
+
 TEST_F(TinyUpdate, NanAdvantageSkipsTheStepAndLeavesParametersAlone) {
   const Trajectory t = rollout(1.0);
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2).weight_decay(0.0));
