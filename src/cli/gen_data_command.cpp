@@ -5,6 +5,9 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "expert/shortest_path_follower.h"
+#include "io/train_flags.h"
+#include "rl/train_setup.h"
 #include "sim/procedural_dataset.h"
 
 namespace svln::cli {
@@ -30,6 +33,7 @@ const RegisterCommand kRegister(
     [](CLI::App& app) {
       auto opt = std::make_shared<sim::GenDataOptions>();
       auto task = std::make_shared<std::string>("route");
+      auto follower = std::make_shared<io::FollowerRule>(io::FollowerRule::Heading);
       app.add_option("--out", opt->out_dir, "output folder")->required();
       app.add_option("--task", *task,
                      "route: R2R-like routes through furnished apartments; choice: walk to the "
@@ -77,7 +81,23 @@ const RegisterCommand kRegister(
                      "RGB and depth width = height written to config.yaml")
           ->check(CLI::Range(8, 4096))
           ->capture_default_str();
-      return [opt, task] {
+      CLI::Option* follower_opt = io::addFollowerFlag(app, *follower);
+      follower_opt->description(
+          follower_opt->get_description() +
+          ". The ground truth's follower, stopping within 0.5 m (VLN-CE's GOAL_RADIUS); without "
+          "the flag the world's own replay (STOP under one forward step), as before");
+      follower_opt->default_str("");
+      return [opt, task, follower, follower_opt] {
+        if (follower_opt->count() > 0) {
+          const expert::FollowerRule rule = rl::expertFollowerRule(*follower);
+          opt->ground_truth = [rule](const sim::PathFinder& pf, const sim::AgentState& start,
+                                     const sim::Vec3& goal, const sim::ActionSpace& space,
+                                     int max_steps, std::vector<int>& actions,
+                                     std::vector<sim::Vec3>& locations) {
+            return expert::followToGoal(pf, start, goal, space, rule, sim::kGtFinalRadiusM,
+                                        max_steps, actions, locations);
+          };
+        }
         opt->sensor_height = opt->sensor_width;
         opt->task = sim::parseDatasetTask(*task);
         return runGenData(*opt);

@@ -209,4 +209,22 @@ FollowResult ShortestPathFollower::towardsChain(const sim::AgentState& s,
   return at_goal;
 }
 
+bool followToGoal(const sim::PathFinder& pf, const sim::AgentState& start, const sim::Vec3& goal,
+                  const sim::ActionSpace& space, FollowerRule rule, float stop_radius_m,
+                  int max_steps, std::vector<int>& actions, std::vector<sim::Vec3>& locations) {
+  actions.clear();
+  locations.clear();
+  const ShortestPathFollower follower(pf, space, stop_radius_m, rule);
+  sim::AgentState s = start;
+  for (int i = 0; i < max_steps; ++i) {
+    const FollowResult r = follower.towardsGoal(s, goal);
+    if (r.status == FollowStatus::Unreachable) return false;
+    locations.push_back(s.position);
+    actions.push_back(static_cast<int>(r.action));
+    if (r.action == sim::Action::Stop) return true;
+    s = sim::applyAction(pf, s, r.action, space).state;
+  }
+  return false;
+}
+
 }  // namespace svln::expert

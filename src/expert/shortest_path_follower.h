@@ -121,6 +121,14 @@ class ShortestPathFollower {
   mutable uint64_t greedy_clock_ = 0;
 };
 
+// Drives a follower of `rule` from `start` until its STOP at `goal` (VLN-CE's oracle episode):
+// `actions` gets VLN-CE's codes ending with STOP (0), `locations` the position before each
+// action. False when the follower finds no path (Habitat: its error) or has not stopped
+// after max_steps actions. gen-data's ground truth under --follower.
+bool followToGoal(const sim::PathFinder& pf, const sim::AgentState& start, const sim::Vec3& goal,
+                  const sim::ActionSpace& space, FollowerRule rule, float stop_radius_m,
+                  int max_steps, std::vector<int>& actions, std::vector<sim::Vec3>& locations);
+
 // Yaw (radians) that looks from `from` towards `to` in the horizontal plane (0 = -Z).
 float headingTowards(const sim::Vec3& from, const sim::Vec3& to);
 

@@ -485,7 +485,7 @@ void addPathSearchLimitsFlag(CLI::App& app, bool& habitat, const char* group) {
   if (group) opt->group(group);
 }
 
-void addFollowerFlag(CLI::App& app, FollowerRule& f, const char* group) {
+CLI::Option* addFollowerFlag(CLI::App& app, FollowerRule& f, const char* group) {
   auto* opt = app.add_option("--follower", f,
                              "the expert's shortest-path follower: heading = turn within half a "
                              "turn step of the path, STOP at <= its radius; vlnce = VLN-CE's "
@@ -496,7 +496,7 @@ void addFollowerFlag(CLI::App& app, FollowerRule& f, const char* group) {
                                                      {"vlnce", FollowerRule::VlnCe},
                                                      {"habitat", FollowerRule::Habitat}}))
                   ->default_str(followerRuleName(f));
-  if (group) opt->group(group);
+  return group ? opt->group(group) : opt;
 }
 
 void addTemperatureFlag(CLI::App& app, double& temperature, const char* group) {

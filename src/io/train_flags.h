@@ -28,7 +28,7 @@ void addNdtwReferenceFlag(CLI::App& app, sim::NdtwReference& r, const char* grou
 // --path_search_limits habitat|unlimited (sim::PathSearchLimits): habitat = true.
 void addPathSearchLimitsFlag(CLI::App& app, bool& habitat, const char* group = nullptr);
 // --follower heading|vlnce|habitat: the expert's follower (train, sft, expert, gen-data).
-void addFollowerFlag(CLI::App& app, FollowerRule& f, const char* group = nullptr);
+CLI::Option* addFollowerFlag(CLI::App& app, FollowerRule& f, const char* group = nullptr);
 // --temperature (--sampling_temperature): rl::TrainerConfig::temperature. [Limit: 0.05-10]
 void addTemperatureFlag(CLI::App& app, double& temperature, const char* group);
 // --lora_r: the rank of LoRA adapters (model::LoraConfig::r). [Limit: 1-4096]

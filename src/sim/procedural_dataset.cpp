@@ -164,13 +164,29 @@ std::optional<Episode> routeEpisode(const PathFinder& pf, const std::string& sce
   ep.instruction.instruction_text = text;
   ep.geodesic_distance = geodesic;
   ep.info = {{"geodesic_distance", geodesic}};
-  if (!replayShortestPath(pf, ep.start_position, heading, ep.goals[0].position, opt.actions,
-                          opt.max_episode_steps, ep.gt_actions, ep.gt_locations))
+  std::vector<Vec3> before_each_action;
+  const Vec3& goal = ep.goals[0].position;
+  const bool reached =
+      opt.ground_truth
+          ? opt.ground_truth(pf, {ep.start_position, heading}, goal, opt.actions,
+                             opt.max_episode_steps, ep.gt_actions, before_each_action)
+          : replayShortestPath(pf, ep.start_position, heading, goal, opt.actions,
+                               opt.max_episode_steps, ep.gt_actions, before_each_action);
+  if (!reached || before_each_action.empty() ||
+      distance(before_each_action.back(), goal) > kGtFinalRadiusM)
     return std::nullopt;
+  ep.gt_locations = dedupLocations(before_each_action);
   return ep;
 }
 
 }  // namespace
+
+std::vector<Vec3> dedupLocations(const std::vector<Vec3>& before_each_action) {
+  std::vector<Vec3> out;
+  for (const Vec3& p : before_each_action)
+    if (out.empty() || !(out.back() == p)) out.push_back(p);
+  return out;
+}
 
 DatasetTask parseDatasetTask(const std::string& name) {
   if (name == "route") return DatasetTask::kRoute;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -35,6 +36,23 @@ enum class DatasetTask { kRoute, kChoice };
 DatasetTask parseDatasetTask(const std::string& name);  // "route" | "choice"; throws
 const char* datasetTaskName(DatasetTask task);
 
+// A follower that drives the agent from `start` to a STOP near `goal`: it fills `actions`
+// (VLN-CE's codes, ending with STOP = 0) and `locations` (the position before each action,
+// the last one where STOP was called); false when it does not get there within max_steps.
+using GroundTruthReplay =
+    std::function<bool(const PathFinder& pf, const AgentState& start, const Vec3& goal,
+                       const ActionSpace& space, int max_steps, std::vector<int>& actions,
+                       std::vector<Vec3>& locations)>;
+
+// VLN-CE's `_gt` locations from the positions before each action: consecutive repeats (turns,
+// a step that did not move) dropped, so a replay whose forward steps all move gives
+// forward_steps + 1 points, the start first.
+std::vector<Vec3> dedupLocations(const std::vector<Vec3>& before_each_action);
+
+// VLN-CE's gt data ends within this of the goal (its follower's GOAL_RADIUS); a replay that
+// stops farther away drops the episode.
+constexpr float kGtFinalRadiusM = 0.5f;
+
 struct GenDataOptions {
   std::string out_dir;
   DatasetTask task = DatasetTask::kRoute;
@@ -54,6 +72,9 @@ struct GenDataOptions {
   float max_waypoint_spacing_m = 1.0f;  // reference_path points are at most this far apart
   ActionSpace actions;                  // for the ground-truth replay and config.yaml
   int max_episode_steps = 500;          // the replay must reach the goal within this
+  // The ground truth's follower (gen-data --follower); empty: the world's own replay (face the
+  // next corner within half a turn step, STOP under one forward step from the goal).
+  GroundTruthReplay ground_truth;
   int sensor_width = 224;
   int sensor_height = 224;
   ApartmentSpec apartment;
@@ -76,7 +97,8 @@ uint64_t proceduralSceneSeed(uint64_t dataset_seed, int index);
 // Samples up to `count` episodes in one scene: start anywhere on the main island, goal in
 // front of a piece of furniture, geodesic distance in [min, max], at most max_rooms rooms
 // on the way, instruction generated from the path, ground truth (gt_actions, and
-// gt_locations = the position before each action) from a greedy shortest-path follower
+// gt_locations as VLN-CE's: the de-duplicated positions, start first, final within
+// kGtFinalRadiusM of the goal) from opt.ground_truth or the world's own shortest-path replay,
 // stepping with applyAction. `pf` is the scene's navmesh.
 std::vector<Episode> sampleEpisodes(const Mesh& mesh, const PathFinder& pf,
                                     const std::string& scene_id, int count,

@@ -2,6 +2,7 @@
 // scenes and navmeshes load back; bad arguments give one error line and a non-zero exit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +49,33 @@ TEST(GenDataCommand, WritesADatasetThatLoadsBack) {
                 1e-3f * ep.geodesic_distance);
   }
   fs::remove_all(out);
+}
+
+TEST(GenDataCommand, FollowerGroundTruthComesOutAsVlnCesDoes) {
+  // VLN-CE's _gt files: locations de-duplicated, start first, one per forward step
+  // (len = forward_steps + 1), actions ending with the one STOP, final point within 0.5 m.
+  for (const char* follower : {"habitat", "vlnce", "heading"}) {
+    const fs::path out = fs::temp_directory_path() / (std::string("svln_gen_data_gt_") + follower);
+    fs::remove_all(out);
+    const auto r = run("gen-data --out " + out.string() +
+                       " --scenes 2 --episodes-per-scene 4 --seed 3 --follower " + follower);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const sim::HabitatConfig cfg = sim::loadHabitatConfig((out / "config.yaml").string());
+    const sim::EpisodeDataset ds = sim::loadEpisodes(cfg.episodesPath("train"));
+    ASSERT_FALSE(ds.episodes.empty()) << follower;
+    for (const sim::Episode& ep : ds.episodes) {
+      const auto forward = std::count(ep.gt_actions.begin(), ep.gt_actions.end(), 1);
+      ASSERT_EQ(ep.gt_locations.size(), static_cast<size_t>(forward + 1)) << follower;
+      EXPECT_EQ(ep.gt_locations.front(), ep.start_position);
+      for (size_t i = 1; i < ep.gt_locations.size(); ++i)
+        EXPECT_NE(ep.gt_locations[i - 1], ep.gt_locations[i]);
+      EXPECT_EQ(ep.gt_actions.back(), 0);
+      EXPECT_EQ(std::count(ep.gt_actions.begin(), ep.gt_actions.end(), 0), 1);
+      EXPECT_LE(sim::distance(ep.gt_locations.back(), ep.goals[0].position), 0.5f) << follower;
+    }
+    fs::remove_all(out);
+  }
+  EXPECT_NE(run("gen-data --out /tmp/svln_gen_data_gt_bad --follower greedy").exit_code, 0);
 }
 
 TEST(GenDataCommand, BadArgumentsFailWithOneLine) {

@@ -326,9 +326,13 @@ TEST(ProceduralDataset, OutputLoadsBackAndEpisodesAreTrue) {
           ep.start_rotation.y * ep.start_rotation.y + ep.start_rotation.w * ep.start_rotation.w,
           1.f, 1e-5f);
 
-      // Ground truth: a follower's actions from the start heading to STOP near the goal.
+      // Ground truth: a follower's actions from the start heading to STOP near the goal;
+      // locations as VLN-CE's: de-duplicated, one per forward step plus the start.
       ASSERT_GE(ep.gt_actions.size(), 2u);
-      ASSERT_EQ(ep.gt_locations.size(), ep.gt_actions.size());
+      ASSERT_EQ(ep.gt_locations.size(),
+                std::count(ep.gt_actions.begin(), ep.gt_actions.end(), 1) + 1);
+      for (size_t i = 1; i < ep.gt_locations.size(); ++i)
+        EXPECT_NE(ep.gt_locations[i - 1], ep.gt_locations[i]);
       EXPECT_EQ(ep.gt_locations.front(), ep.start_position);
       EXPECT_EQ(ep.gt_actions.back(), 0);
       EXPECT_EQ(std::count(ep.gt_actions.begin(), ep.gt_actions.end(), 0), 1);
