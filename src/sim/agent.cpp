@@ -21,9 +21,9 @@ const char* actionName(Action a) {
 StepOutcome applyAction(const PathFinder& pf, const AgentState& s, Action a,
                         const ActionSpace& space) {
   constexpr float kDegToRad = 3.14159265358979323846f / 180.f;
-  // Habitat counts a collision when the filtered move is shorter than the intended one;
-  // the 1 cm slack absorbs the navmesh's height snapping.
-  constexpr float kCollisionSlackM = 0.01f;
+  // habitat-sim's ObjectControls: collided = |moved|^2 + 1e-5 < |intended|^2 (squared 3-D
+  // lengths; its EPS absorbs float noise), i.e. any shortfall beyond ~0.02 mm at 0.25 m.
+  constexpr float kCollisionEps = 1e-5f;
   StepOutcome out{s, false};
   switch (a) {
     case Action::Stop:
@@ -35,11 +35,12 @@ StepOutcome applyAction(const PathFinder& pf, const AgentState& s, Action a,
       out.state.heading_rad = wrapAngle(s.heading_rad - space.turn_angle_deg * kDegToRad);
       break;
     case Action::MoveForward: {
-      const Vec3 target = s.position + forwardFromHeading(s.heading_rad) * space.forward_step_m;
+      const Vec3 intended = forwardFromHeading(s.heading_rad) * space.forward_step_m;
+      const Vec3 target = s.position + intended;
       out.state.position = space.allow_sliding ? pf.tryStep(s.position, target)
                                                : pf.tryStepNoSliding(s.position, target);
-      out.collided =
-          distance(out.state.position, s.position) < space.forward_step_m - kCollisionSlackM;
+      const Vec3 moved = out.state.position - s.position;
+      out.collided = dot(moved, moved) + kCollisionEps < dot(intended, intended);
       break;
     }
   }

@@ -30,8 +30,8 @@ struct StepOutcome {
 };
 
 // Applies one action. MOVE_FORWARD goes through PathFinder::tryStep (sliding along walls),
-// or tryStepNoSliding when the action space does not allow sliding; a collision is recorded when
-// the distance moved is shorter than the step by more than 1 cm. STOP leaves the state unchanged.
+// or tryStepNoSliding when the action space does not allow sliding; a collision is recorded as
+// habitat-sim records it: |moved|^2 + 1e-5 < |intended|^2. STOP leaves the state unchanged.
 StepOutcome applyAction(const PathFinder& pf, const AgentState& s, Action a,
                         const ActionSpace& space);
 

@@ -67,7 +67,7 @@ TEST(Agent, WallCutsTheStepShortAndCountsACollision) {
   EXPECT_NEAR(o.state.position.x, 4.85f, 0.05f);
   EXPECT_NEAR(o.state.position.z, 2.f, 1e-4f);
   EXPECT_TRUE(o.collided);
-  // Diagonal into the wall: slides along it, still a collision (moved < 0.24 m).
+  // Diagonal into the wall: slides along it, still a collision (moved < 0.24998 m).
   const AgentState d{nav().snapPoint({4.8f, 0, 2}), -kPi / 4};
   const StepOutcome od = applyAction(nav(), d, Action::MoveForward, space);
   EXPECT_GT(od.state.position.z, 1.8f - 1e-3f);  // forward has z component -sin(45)*0.25
@@ -78,6 +78,22 @@ TEST(Agent, WallCutsTheStepShortAndCountsACollision) {
   EXPECT_EQ(st.state.position, s.position);
   EXPECT_EQ(st.state.heading_rad, s.heading_rad);
   EXPECT_FALSE(st.collided);
+}
+
+TEST(Agent, AnyShortfallIsACollisionAsInHabitat) {
+  // habitat-sim: collided = |moved|^2 + 1e-5 < |intended|^2. A step cut 5 mm short (0.245 m:
+  // 0.060025 + 0.00001 < 0.0625) is a collision; a full free step (0.0625 + 1e-5) is not.
+  const ActionSpace space;
+  const AgentState probe{nav().snapPoint({4.75f, 0, 2}), -kPi / 2};
+  const float face_x = applyAction(nav(), probe, Action::MoveForward, space).state.position.x;
+  const AgentState s{nav().snapPoint({face_x - 0.245f, 0, 2}), -kPi / 2};
+  const StepOutcome o = applyAction(nav(), s, Action::MoveForward, space);
+  EXPECT_NEAR(distance(o.state.position, s.position), 0.245f, 1e-4f);
+  EXPECT_TRUE(o.collided);
+  const AgentState free{nav().snapPoint({2, 0, 3}), 0.f};
+  const StepOutcome f = applyAction(nav(), free, Action::MoveForward, space);
+  EXPECT_NEAR(distance(f.state.position, free.position), 0.25f, 1e-6f);
+  EXPECT_FALSE(f.collided);
 }
 
 TEST(Agent, WithoutSlidingTheStepStopsAtTheWallAndCountsACollision) {
