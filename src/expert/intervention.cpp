@@ -67,6 +67,12 @@ const char* reasonName(Reason r) {
       return "safety_stop";
     case Reason::Stuck:
       return "stuck";
+    case Reason::StuckAtWaypoint:
+      return "stuck_at_waypoint";
+    case Reason::PrematureStop:
+      return "premature_stop";
+    case Reason::ZoneTimeout:
+      return "zone_timeout";
     case Reason::Recovered:
       return "recovered";
   }
@@ -80,7 +86,8 @@ void InterventionConfig::validate() const {
                          std::pair{"recovery_dist_thresh", recovery_dist_thresh},
                          std::pair{"recovery_heading_thresh_deg", recovery_heading_thresh_deg},
                          std::pair{"goal_radius", goal_radius},
-                         std::pair{"expert_stop_radius", expert_stop_radius_m}}) {
+                         std::pair{"expert_stop_radius", expert_stop_radius_m},
+                         std::pair{"oracle_goal_radius", oracle_goal_radius_m}}) {
     requireFinite(flag, v);
   }
   if (offtrack_dist_thresh <= 0) fail("offtrack_dist_thresh", "> 0", offtrack_dist_thresh);
@@ -102,6 +109,9 @@ void InterventionConfig::validate() const {
   if (goal_grace_steps < 0) fail("goal_grace_steps", ">= 0", goal_grace_steps);
   if (goal_stop_patience < 0) fail("goal_stop_patience", ">= 0", goal_stop_patience);
   if (expert_stop_radius_m <= 0) fail("expert_stop_radius", "> 0", expert_stop_radius_m);
+  if (oracle_goal_radius_m < 0) fail("oracle_goal_radius", ">= 0", oracle_goal_radius_m);
+  if (stuck_steps < 0) fail("stuck_motion_steps", ">= 0", stuck_steps);
+  if (stuck_patience < 1) fail("stuck_patience", ">= 1", stuck_patience);
 }
 
 InterventionCounters& InterventionCounters::operator+=(const InterventionCounters& o) {
@@ -145,6 +155,10 @@ void Intervention::reset(const sim::PathFinder& pf, const std::vector<sim::Vec3>
   recent_.clear();
   recovery_steps_ = 0;
   goal_zone_steps_ = 0;
+  pose_waypoint_ = -1;
+  steps_at_waypoint_ = 0;
+  waypoint_pose_.reset();
+  start_state_.reset();
   over_ = false;
   counters_ = {};
 }
@@ -241,6 +255,9 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
   d.expert_action = ex.action;
   d.expert_status = ex.status;
   const bool expert_ok = ex.status != FollowStatus::Unreachable;
+  if (!start_state_) start_state_ = s;
+  if (cfg_.enable_recovery && (cfg_.stuck_enable || cfg_.rollback_to_own_pose))
+    trackWaypoint(s, m);
 
   auto policy_acts = [&] {
     d.action = policy_action;
@@ -256,6 +273,18 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
     d.reason = Reason::SafetyStop;
     d.episode_over = true;
     recovering_ = false;
+  };
+  // A BudVLN trigger: the policy's trajectory ends here, nothing is executed.
+  auto cut = [&](Reason why) {
+    ++counters_.recoveries_triggered;
+    d.reason = why;
+    d.rollback = true;
+    d.episode_over = true;
+    d.action = sim::Action::Stop;
+    d.source = Source::Expert;
+    over_ = true;
+    spdlog::debug("intervention: rollback at waypoint {} ({})", nearest_, reasonName(why));
+    return d;
   };
   auto end_recovery = [&](Reason why) {
     recovering_ = false;
@@ -275,8 +304,16 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
     if (recovering_) end_recovery(Reason::GoalZone);
     // Steps 1..grace are free, the next `patience` are counted, the one after is STOP.
     const int before = goal_zone_steps_++;
-    if (cfg_.goal_stop_patience > 0 && before >= cfg_.goal_grace_steps + cfg_.goal_stop_patience &&
-        policy_action != sim::Action::Stop) {
+    // BudVLN: zone step k = before + 1 cuts once k - grace >= patience (G:1252-1259).
+    if (cfg_.goal_zone_rollback) {
+      if (cfg_.goal_stop_patience > 0 &&
+          before + 1 - cfg_.goal_grace_steps >= cfg_.goal_stop_patience &&
+          policy_action != sim::Action::Stop)
+        return cut(Reason::ZoneTimeout);
+      policy_acts();
+    } else if (cfg_.goal_stop_patience > 0 &&
+               before >= cfg_.goal_grace_steps + cfg_.goal_stop_patience &&
+               policy_action != sim::Action::Stop) {
       d.action = sim::Action::Stop;
       d.source = Source::Expert;
       d.reason = Reason::ForcedStop;
@@ -295,7 +332,10 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
       expert_acts();
     }
   } else {
+    if (cfg_.goal_zone_rollback) goal_zone_steps_ = 0;  // the reference's counter restarts
     offtrack_count_ = m.offtrack ? offtrack_count_ + 1 : 0;
+    if (cfg_.stuck_enable && steps_at_waypoint_ >= cfg_.stuck_patience)
+      return cut(Reason::StuckAtWaypoint);
     bool stuck = false;
     if (cfg_.recovery_mode == RecoveryMode::Rollback && cfg_.stuck_steps > 0) {
       // The window holds the last stuck_steps positions before this one.
@@ -338,6 +378,8 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
         recovery_steps_ = 1;
         expert_acts();
       }
+    } else if (cfg_.premature_stop_rollback && policy_action == sim::Action::Stop) {
+      return cut(Reason::PrematureStop);  // outside the zone, the expert not driving
     } else {
       policy_acts();
     }
@@ -365,8 +407,24 @@ Decision Intervention::step(const sim::AgentState& s, sim::Action policy_action)
   return d;
 }
 
+void Intervention::trackWaypoint(const sim::AgentState& s, const PathMeasures& m) {
+  if (m.in_goal_zone) return;
+  const int raw = nearestIndex(s.position, 0);
+  if (raw != pose_waypoint_) {
+    pose_waypoint_ = raw;
+    waypoint_pose_ = s;
+    steps_at_waypoint_ = 0;
+  } else {
+    ++steps_at_waypoint_;
+  }
+}
+
 sim::AgentState Intervention::rollbackStart() const {
   requireReset("rollbackStart");
+  if (cfg_.rollback_to_own_pose) {
+    if (waypoint_pose_) return *waypoint_pose_;
+    if (start_state_) return *start_state_;
+  }
   sim::AgentState s;
   s.position = path_[nearest_];
   const sim::Vec3 snapped = pf_->snapPoint(s.position);
@@ -385,9 +443,21 @@ std::vector<DemoStep> Intervention::demonstrate(const sim::AgentState& start, in
   std::vector<DemoStep> demo;
   sim::AgentState s = start;
   int nearest = std::clamp(first_waypoint, 0, static_cast<int>(path_.size()) - 1);
+  // The expert's follower, or one of its own when the demonstration stops elsewhere
+  // (oracle_goal_radius_m) or goes straight to the goal.
+  const float radius =
+      cfg_.oracle_goal_radius_m > 0 ? cfg_.oracle_goal_radius_m : cfg_.expert_stop_radius_m;
+  std::optional<ShortestPathFollower> own;
+  if (cfg_.demo_towards_goal || radius != cfg_.expert_stop_radius_m)
+    own.emplace(*pf_, space_, radius, cfg_.follower);
+  const ShortestPathFollower& follower = own ? *own : *follower_;
   for (int i = 0; i < max_steps; ++i) {
     nearest = nearestIndex(s.position, nearest);
-    const FollowResult r = expertFrom(s, targetIndex(nearest));
+    const sim::Vec3& goal = nearestGoal(s.position);
+    const FollowResult r =
+        cfg_.demo_towards_goal
+            ? follower.towardsGoal(s, goal)
+            : follower.towardsChain(s, path_, static_cast<size_t>(targetIndex(nearest)), goal);
     if (r.status == FollowStatus::Unreachable) return {};
     demo.push_back({s, r.action});
     if (r.action == sim::Action::Stop) break;

@@ -6,6 +6,7 @@
 // state, the SFT label. State machine and interpretation choices: docs/expert.md.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,11 +38,36 @@ struct InterventionConfig {
   int goal_grace_steps = 7;                    // steps, >= 0
   int goal_stop_patience = 5;                  // steps, >= 0 (0 disables the forced STOP)
   RecoveryMode recovery_mode = RecoveryMode::Takeover;
-  // Not trainer flags: rollback mode also cuts a policy that is stuck, i.e. whose position
-  // moved less than stuck_move_m over the last stuck_steps steps outside the goal zone
-  // (longer than a full turn in place: 24 turns of 15 degrees). 0 disables it.
+  // Rollback mode also cuts a policy that is stuck, i.e. whose position moved less than
+  // stuck_move_m over the last stuck_steps steps outside the goal zone (longer than a full
+  // turn in place: 24 turns of 15 degrees). 0 disables it (--stuck_motion_steps).
   int stuck_steps = 30;
   float stuck_move_m = 0.25f;
+  // BudVLN's rollback triggers and demonstration (shared/spec/budvln-reference.md, G: =
+  // streamvln_grpo_train.py), each off by default; a trigger cuts the policy's trajectory
+  // and the expert demonstrates from rollbackStart(), in either recovery mode.
+  //   premature_stop_rollback: a policy STOP outside the goal zone (G:1299-1341).
+  //   goal_zone_rollback: the goal-zone timeout cuts instead of forcing a STOP, with the
+  //     reference's counter: reset whenever the agent leaves the zone, firing at zone step
+  //     goal_grace_steps + goal_stop_patience (the 12th with 7 and 5) when the policy
+  //     proposes anything but STOP (G:869-895, 1252-1296).
+  //   stuck_enable: stuck_patience steps outside the zone with the same nearest waypoint
+  //     (argmin over the reference path, not monotonic), not while the expert drives
+  //     (G:947-992).
+  //   rollback_to_own_pose: rollbackStart() is the agent's own pose when its nearest
+  //     waypoint last changed outside the zone (else the episode's start), not the
+  //     waypoint itself (G:902-916, 1003-1011).
+  //   demo_towards_goal: demonstrate() follows the shortest path straight to the goal with a
+  //     follower of stop radius oracle_goal_radius_m, not the reference waypoints
+  //     (G:1579-1752). oracle_goal_radius_m is the demonstration's stop radius either way
+  //     (0: expert_stop_radius_m).
+  bool premature_stop_rollback = false;
+  bool goal_zone_rollback = false;
+  bool stuck_enable = false;
+  int stuck_patience = 60;  // steps, >= 1
+  bool rollback_to_own_pose = false;
+  bool demo_towards_goal = false;
+  float oracle_goal_radius_m = 0.f;  // m, >= 0
   // The label of a policy step: the oracle's action towards the goal (true: VLN-CE's
   // DAgger oracle, the geodesic shortest-path follower to the goal) or along the reference
   // waypoints (false: the takeover expert's target). The waypoint label says "turn back to
@@ -72,6 +98,9 @@ enum class Reason {
   SafetyStop,        // recovery lasted recovery_max_steps (or the expert has no path)
   Recovered,         // recovery ends: near the path and facing along it
   Stuck,             // rollback mode: the policy has not moved for stuck_steps steps
+  StuckAtWaypoint,   // stuck_enable: stuck_patience steps at the same nearest waypoint
+  PrematureStop,     // premature_stop_rollback: the policy's STOP outside the goal zone
+  ZoneTimeout,       // goal_zone_rollback: the goal-zone patience ran out
 };
 const char* reasonName(Reason r);
 
@@ -153,13 +182,17 @@ class Intervention {
   const InterventionConfig& config() const { return cfg_; }
 
   // Rollback mode: the state the world is restored to after a cut, at the last reference
-  // waypoint the agent passed (the nearest index; 0 = the start), facing the next one.
+  // waypoint the agent passed (the nearest index; 0 = the start), facing the next one; with
+  // rollback_to_own_pose the agent's pose when its nearest waypoint last changed.
   sim::AgentState rollbackStart() const;
   // The reference waypoint rollbackStart() stands on (pass it to demonstrate()).
-  int rollbackWaypoint() const { return nearest_; }
+  int rollbackWaypoint() const {
+    return cfg_.rollback_to_own_pose ? std::max(0, pose_waypoint_) : nearest_;
+  }
   // The expert's demonstration from `start` along the reference path (waypoints from
-  // `first_waypoint` on) to the goal, ending with its STOP; at most max_steps actions.
-  // Empty when the expert has no path. Uses sim::applyAction, so it replays exactly.
+  // `first_waypoint` on) to the goal, or with demo_towards_goal straight to it, ending with
+  // its STOP (within oracle_goal_radius_m); at most max_steps actions. Empty when the
+  // expert has no path. Uses sim::applyAction, so it replays exactly.
   std::vector<DemoStep> demonstrate(const sim::AgentState& start, int first_waypoint,
                                     int max_steps) const;
 
@@ -171,6 +204,8 @@ class Intervention {
   const sim::Vec3& nearestGoal(const sim::Vec3& p) const;
   FollowResult expertFrom(const sim::AgentState& s, int target_index) const;
   void requireReset(const char* what) const;
+  // The argmin waypoint outside the goal zone: steps at it and the pose when it changed.
+  void trackWaypoint(const sim::AgentState& s, const PathMeasures& m);
 
   InterventionConfig cfg_;
   sim::ActionSpace space_;
@@ -186,6 +221,12 @@ class Intervention {
   std::vector<sim::Vec3> recent_;  // policy positions outside the goal zone (stuck test)
   int recovery_steps_ = 0;
   int goal_zone_steps_ = 0;
+  // BudVLN's waypoint bookkeeping outside the goal zone: the argmin waypoint, steps since it
+  // last changed (stuck_enable), the agent's pose then (rollback_to_own_pose); the first
+  // state of the episode.
+  int pose_waypoint_ = -1;
+  int steps_at_waypoint_ = 0;
+  std::optional<sim::AgentState> waypoint_pose_, start_state_;
   bool over_ = false;
   InterventionCounters counters_;
 };

@@ -229,6 +229,64 @@ std::vector<Setting> recoverySettings() {
     {"--follower", kRecovery, [](App& app, Opts& o, Group& g) {
        addFollowerFlag(app, o.follower, g.c_str());
      }},
+    {"--rollback_on_premature_stop", kRecovery, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--rollback_on_premature_stop", o.rollback_on_premature_stop,
+                 "extension (BudVLN): a STOP the policy calls outside the goal zone is not "
+                 "executed; its trajectory is cut and the expert demonstrates from the rollback "
+                 "pose, as an off-track rollback")
+           ->group(g);
+     }},
+    {"--goal_zone_timeout", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--goal_zone_timeout", o.goal_zone_timeout_rollback,
+                      "extension: what the goal-zone patience does when it runs out. force_stop "
+                      "(the guide): the expert executes STOP after grace + patience zone steps; "
+                      "rollback (BudVLN): the trajectory is cut at zone step grace + patience "
+                      "(the 12th with 7 and 5), the zone counter restarting whenever the agent "
+                      "leaves, and the expert demonstrates")
+           ->transform(CLI::CheckedTransformer(
+               std::map<std::string, bool>{{"force_stop", false}, {"rollback", true}}))
+           ->default_str(o.goal_zone_timeout_rollback ? "rollback" : "force_stop")->group(g);
+     }},
+    {"--stuck_enable", kRecovery, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--stuck_enable", o.stuck_enable,
+                 "extension (BudVLN): cut and demonstrate after --stuck_patience steps outside "
+                 "the goal zone with the same nearest reference waypoint")
+           ->group(g);
+     }},
+    {"--stuck_patience", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--stuck_patience", o.stuck_patience,
+                      "steps at one nearest waypoint before --stuck_enable cuts")
+           ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
+     }},
+    {"--stuck_motion_steps", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--stuck_motion_steps", o.stuck_motion_steps,
+                      "extension, --recovery_mode rollback: cut a policy that moved less than "
+                      "0.25 m over this many steps outside the goal zone (0: never)")
+           ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
+     }},
+    {"--rollback_pose", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--rollback_pose", o.rollback_to_own_pose,
+                      "extension: where a rollback restarts. waypoint: the last reference "
+                      "waypoint passed, facing the next; own (BudVLN): the agent's own pose when "
+                      "its nearest waypoint last changed (else the episode's start)")
+           ->transform(CLI::CheckedTransformer(
+               std::map<std::string, bool>{{"waypoint", false}, {"own", true}}))
+           ->default_str(o.rollback_to_own_pose ? "own" : "waypoint")->group(g);
+     }},
+    {"--rollback_demo", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--rollback_demo", o.rollback_demo_towards_goal,
+                      "extension: the rollback demonstration's route. waypoints: the expert "
+                      "along the reference path; goal (BudVLN): the shortest path straight to "
+                      "the goal")
+           ->transform(CLI::CheckedTransformer(
+               std::map<std::string, bool>{{"waypoints", false}, {"goal", true}}))
+           ->default_str(o.rollback_demo_towards_goal ? "goal" : "waypoints")->group(g);
+     }},
+    {"--oracle_goal_radius", kRecovery, [](App& app, Opts& o, Group& g) {
+       app.add_option("--oracle_goal_radius", o.oracle_goal_radius,
+                      "m; the rollback demonstration's STOP radius around the goal (BudVLN: 1.0)")
+           ->check(CLI::Range(0.01, 100.0))->capture_default_str()->group(g);
+     }},
     {"--greedy_first_sample", kRecovery, [](App& app, Opts& o, Group& g) {
        addSwitch(app, "--greedy_first_sample", o.greedy_first_sample,
                  "trajectory 0 of each group is decoded greedily (an anchor)")->group(g);

@@ -79,6 +79,16 @@ struct TrainOptions {
   RecoveryMode recovery_mode = RecoveryMode::Takeover;
   FollowerRule follower = FollowerRule::Heading;  // --follower: the expert's rule
   bool greedy_first_sample = false;
+  // BudVLN's rollback triggers, pose and demonstration (expert/intervention.h has the rules),
+  // each off by default.
+  bool rollback_on_premature_stop = false;  // a policy STOP outside the goal zone cuts
+  bool goal_zone_timeout_rollback = false;  // the zone timeout cuts (12th step), no STOP
+  bool stuck_enable = false;                // same nearest waypoint stuck_patience steps
+  int stuck_patience = 60;                  // steps [>= 1]
+  int stuck_motion_steps = 30;              // rollback mode: < 0.25 m in N steps cuts (0: off)
+  bool rollback_to_own_pose = false;        // restore the agent's pose, not the waypoint
+  bool rollback_demo_towards_goal = false;  // the demonstration goes straight to the goal
+  double oracle_goal_radius = 0.5;          // m, the demonstration's STOP radius [> 0]
   // GRPO
   int num_updates = 500;
   int num_episodes_per_update = 1;

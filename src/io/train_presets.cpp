@@ -38,6 +38,14 @@ TrainPreset seedGuide() {
               {"--goal_stop_patience", "5"},
               {"--recovery_mode", "takeover"},
               {"--greedy_first_sample", "false"},
+              {"--rollback_on_premature_stop", "false"},
+              {"--goal_zone_timeout", "force_stop"},
+              {"--stuck_enable", "false"},
+              {"--stuck_patience", "60"},
+              {"--stuck_motion_steps", "30"},
+              {"--rollback_pose", "waypoint"},
+              {"--rollback_demo", "waypoints"},
+              {"--oracle_goal_radius", "0.5"},
               {"--num_updates", "500"},
               {"--num_episodes_per_update", "1"},
               {"--group_size", "2"},
@@ -98,6 +106,14 @@ TrainPreset budvln() {
               {"--goal_grace_steps", "7"},
               {"--goal_stop_patience", "5"},
               {"--recovery_mode", "rollback"},          // G:831-1064: takeover is dead code
+              {"--rollback_on_premature_stop", "true"}, // G:1299-1341
+              {"--goal_zone_timeout", "rollback"},      // G:869-895,1252-1296: 12th zone step
+              {"--stuck_enable", "false"},              // G:3137 argparse off; H: omits it
+              {"--stuck_patience", "60"},               // G:3135
+              {"--stuck_motion_steps", "0"},            // the reference has no motion rule
+              {"--rollback_pose", "own"},               // G:902-916,1003-1011
+              {"--rollback_demo", "goal"},              // G:1579-1752: follower to the goal
+              {"--oracle_goal_radius", "1.0"},          // G:3125, 1744-1752
               {"--greedy_first_sample", "true"},        // G:689
               {"--sampling_temperature", "0.5"},        // G:1216-1217
               {"--max_episode_steps", "300"},           // G:153
@@ -125,7 +141,7 @@ TrainPreset budvln() {
               {"--checkpoint_naming", "budvln"},        // G:613-626,3044: checkpoint_{N}, _final
               {"--lora_r", "32"},                       // G:3252-3259
               {"--lora_alpha", "64"},
-              {"--wandb_project", "streamvln_grpo"},    // G:3069-3158 argparse default
+              {"--wandb_project", "streamvln_hybrid"},  // H:39 (G:'s default: streamvln_grpo)
           }};
 }
 

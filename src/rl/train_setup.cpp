@@ -35,6 +35,14 @@ expert::InterventionConfig interventionConfig(const io::TrainOptions& o) {
   c.recovery_mode = o.recovery_mode == io::RecoveryMode::Rollback ? expert::RecoveryMode::Rollback
                                                                   : expert::RecoveryMode::Takeover;
   c.follower = expertFollowerRule(o.follower);
+  c.premature_stop_rollback = o.rollback_on_premature_stop;
+  c.goal_zone_rollback = o.goal_zone_timeout_rollback;
+  c.stuck_enable = o.stuck_enable;
+  c.stuck_patience = o.stuck_patience;
+  c.stuck_steps = o.stuck_motion_steps;
+  c.rollback_to_own_pose = o.rollback_to_own_pose;
+  c.demo_towards_goal = o.rollback_demo_towards_goal;
+  c.oracle_goal_radius_m = static_cast<float>(o.oracle_goal_radius);
   return c;
 }
 

@@ -246,6 +246,13 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  goal_stop_patience: " << o.goal_stop_patience
     << "\n  recovery_mode: " << io::recoveryModeName(o.recovery_mode)
     << "\n  follower: " << io::followerRuleName(o.follower)
+    << "\n  rollback_on_premature_stop: " << o.rollback_on_premature_stop
+    << "\n  goal_zone_timeout: " << (o.goal_zone_timeout_rollback ? "rollback" : "force_stop")
+    << "\n  stuck_enable: " << o.stuck_enable << "\n  stuck_patience: " << o.stuck_patience
+    << "\n  stuck_motion_steps: " << o.stuck_motion_steps
+    << "\n  rollback_pose: " << (o.rollback_to_own_pose ? "own" : "waypoint")
+    << "\n  rollback_demo: " << (o.rollback_demo_towards_goal ? "goal" : "waypoints")
+    << "\n  oracle_goal_radius: " << o.oracle_goal_radius
     << "\n  greedy_first_sample: " << o.greedy_first_sample
     << "\n  num_updates: " << o.num_updates
     << "\n  num_episodes_per_update: " << o.num_episodes_per_update

@@ -430,6 +430,149 @@ TEST_F(InterventionTest, RollbackCutsTheTrajectoryAndDemonstratesFromTheLastWayp
   }
 }
 
+// BudVLN's goal-zone timeout (G:869-895, 1252-1259): at zone step k, steps_after_grace =
+// k - 7; the cut comes once that reaches 5 with a non-STOP action, i.e. k = 12, one step
+// before the guide's forced STOP; the counter restarts whenever the agent leaves the zone.
+TEST_F(InterventionTest, ZoneTimeoutRollbackCutsOnTheTwelfthZoneStepAndRestartsOnLeaving) {
+  const sim::AgentState near_goal{at(12.5f, 10), kFacePlusX};  // 1.5 m from the goal
+  InterventionConfig cfg;
+  cfg.goal_zone_rollback = true;
+  Intervention iv = make(cfg);
+  for (int t = 0; t < 11; ++t)
+    ASSERT_FALSE(iv.step(near_goal, Action::TurnLeft).episode_over) << t;
+  const Decision d = iv.step(near_goal, Action::TurnLeft);  // zone step 12
+  EXPECT_TRUE(d.rollback);
+  EXPECT_TRUE(d.episode_over);
+  EXPECT_EQ(d.reason, Reason::ZoneTimeout);
+  EXPECT_STREQ(reasonName(d.reason), "zone_timeout");
+  EXPECT_EQ(iv.counters().forced_stops, 0);  // nothing is forced, nothing executed
+  EXPECT_EQ(iv.counters().recoveries_triggered, 1);
+  EXPECT_EQ(iv.counters().steps(), 11);
+
+  // The policy's own STOP on that step is executed as usual.
+  Intervention own = make(cfg);
+  for (int t = 0; t < 11; ++t) own.step(near_goal, Action::TurnLeft);
+  const Decision s = own.step(near_goal, Action::Stop);
+  EXPECT_FALSE(s.rollback);
+  EXPECT_EQ(s.source, Source::Policy);
+  EXPECT_TRUE(s.episode_over);
+
+  // 6 zone steps, one outside (the counter restarts), then 11 zone steps pass and the 12th
+  // cuts: 19 steps, where the guide's accumulating counter forces its STOP on the 14th.
+  Intervention restart = make(cfg);
+  for (int t = 0; t < 6; ++t) restart.step(near_goal, Action::TurnLeft);
+  EXPECT_FALSE(restart.step(kOnPath, Action::TurnLeft).measures.in_goal_zone);
+  for (int t = 0; t < 11; ++t)
+    ASSERT_FALSE(restart.step(near_goal, Action::TurnLeft).rollback) << t;
+  EXPECT_EQ(restart.step(near_goal, Action::TurnLeft).reason, Reason::ZoneTimeout);
+}
+
+// BudVLN's premature-STOP rollback (G:1299-1341): the policy's STOP outside the goal zone is
+// not executed; the trajectory is cut for a demonstration. Inside the zone STOP is a STOP.
+TEST_F(InterventionTest, PrematureStopRollbackCutsAStopOutsideTheGoalZoneOnly) {
+  InterventionConfig cfg;
+  cfg.premature_stop_rollback = true;
+  Intervention iv = make(cfg);
+  const Decision d = iv.step(kOnPath, Action::Stop);  // 9 m from the goal
+  EXPECT_TRUE(d.rollback);
+  EXPECT_EQ(d.reason, Reason::PrematureStop);
+  EXPECT_EQ(iv.counters().steps(), 0);
+  Intervention in_zone = make(cfg);
+  const Decision z = in_zone.step({at(12.5f, 10), kFacePlusX}, Action::Stop);
+  EXPECT_FALSE(z.rollback);
+  EXPECT_EQ(z.action, Action::Stop);
+  EXPECT_EQ(z.source, Source::Policy);
+  Intervention guide = make();  // off: the STOP is executed
+  const Decision g = guide.step(kOnPath, Action::Stop);
+  EXPECT_FALSE(g.rollback);
+  EXPECT_EQ(g.action, Action::Stop);
+  EXPECT_TRUE(g.episode_over);
+}
+
+// BudVLN's stuck rule (G:947-992): the first step sets the nearest waypoint (counter 0),
+// each later step at the same waypoint adds one, and the cut comes when the counter reaches
+// stuck_patience: the 61st step with 60. Moving on to another waypoint restarts it.
+TEST_F(InterventionTest, StuckEnableCutsAfterPatienceStepsAtOneWaypoint) {
+  InterventionConfig cfg;
+  cfg.stuck_enable = true;
+  cfg.stuck_patience = 60;
+  Intervention iv = make(cfg);  // takeover mode: the motion rule is off
+  for (int t = 0; t < 60; ++t) ASSERT_FALSE(iv.step(kOnPath, Action::TurnLeft).rollback) << t;
+  const Decision d = iv.step(kOnPath, Action::TurnLeft);
+  EXPECT_TRUE(d.rollback);
+  EXPECT_EQ(d.reason, Reason::StuckAtWaypoint);
+
+  Intervention moving = make(cfg);
+  for (int t = 0; t < 40; ++t) moving.step(kOnPath, Action::TurnLeft);
+  for (int t = 0; t < 60; ++t)  // waypoint 4 from here on: 59 more steps are allowed there
+    ASSERT_FALSE(moving.step({at(6, 10), kFacePlusX}, Action::TurnLeft).rollback) << t;
+  EXPECT_TRUE(moving.step({at(6, 10), kFacePlusX}, Action::TurnLeft).rollback);
+
+  Intervention off = make();  // default: no such rule
+  for (int t = 0; t < 100; ++t) ASSERT_FALSE(off.step(kOnPath, Action::TurnLeft).rollback);
+}
+
+// --rollback_pose own: the agent's own pose when its nearest waypoint last changed (G:902-
+// 916), not the waypoint; the episode's start when none was recorded.
+TEST_F(InterventionTest, OwnPoseRollbackRestoresThePoseWhereTheWaypointLastChanged) {
+  InterventionConfig cfg;
+  cfg.recovery_mode = RecoveryMode::Rollback;
+  cfg.rollback_to_own_pose = true;
+  const sim::AgentState passing{at(5.3f, 10.2f), kFacePlusZ};  // nearest waypoint 3
+  Intervention iv = make(cfg);
+  iv.step(passing, Action::MoveForward);
+  for (int t = 0; t < 8; ++t) iv.step({at(5.1f, 13.5f), kFacePlusX}, Action::MoveForward);
+  ASSERT_EQ(iv.counters().recoveries_triggered, 1);
+  const sim::AgentState own = iv.rollbackStart();
+  EXPECT_EQ(own.position, passing.position);
+  EXPECT_FLOAT_EQ(own.heading_rad, kFacePlusZ);
+  EXPECT_EQ(iv.rollbackWaypoint(), 3);
+  cfg.rollback_to_own_pose = false;  // the guide's: waypoint 3 itself, facing waypoint 4
+  Intervention wp = make(cfg);
+  wp.step(passing, Action::MoveForward);
+  for (int t = 0; t < 8; ++t) wp.step({at(5.1f, 13.5f), kFacePlusX}, Action::MoveForward);
+  EXPECT_NEAR(wp.rollbackStart().position.x, 5.f, 1e-3);
+  EXPECT_NEAR(wp.rollbackStart().heading_rad, kFacePlusX, 1e-5);
+  // Started in the goal zone, never outside it: the episode's start.
+  cfg.rollback_to_own_pose = true;
+  cfg.premature_stop_rollback = true;
+  Intervention zone = make(cfg);
+  const sim::AgentState start{at(12.5f, 10), kFaceMinusZ};
+  zone.step(start, Action::TurnLeft);
+  EXPECT_EQ(zone.rollbackStart().position, start.position);
+  EXPECT_FLOAT_EQ(zone.rollbackStart().heading_rad, kFaceMinusZ);
+}
+
+// --rollback_demo goal --oracle_goal_radius 1.0 (G:1579-1752): the demonstration heads
+// straight for the goal, not back to the path, and stops within 1 m of it.
+TEST_F(InterventionTest, StraightDemonstrationHeadsForTheGoalAndStopsWithinTheOracleRadius) {
+  InterventionConfig cfg;
+  cfg.recovery_mode = RecoveryMode::Rollback;
+  Intervention along = make(cfg);
+  cfg.demo_towards_goal = true;
+  cfg.oracle_goal_radius_m = 1.0f;
+  Intervention straight = make(cfg);
+  // 3 m off the path facing +x: the goal is 18 degrees to the right, the target waypoint
+  // (6, 10) 72 degrees.
+  const sim::AgentState start{at(5, 13), kFacePlusX};
+  auto turnsBeforeForward = [](const std::vector<DemoStep>& demo) {
+    size_t k = 0;
+    while (k < demo.size() && demo[k].action != Action::MoveForward) ++k;
+    return k;
+  };
+  const std::vector<DemoStep> a = along.demonstrate(start, 3, 300);
+  const std::vector<DemoStep> b = straight.demonstrate(start, 3, 300);
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+  EXPECT_GE(turnsBeforeForward(a), 4u);
+  EXPECT_LE(turnsBeforeForward(b), 2u);
+  EXPECT_LT(b.size(), a.size());
+  EXPECT_EQ(b.back().action, Action::Stop);
+  const float last = pf_->geodesicDistance(b.back().state.position, at(14, 10));
+  EXPECT_LE(last, 1.0f);
+  EXPECT_GT(last, 0.5f);  // it stopped at 1 m, not at the expert's 0.5 m
+}
+
 TEST_F(InterventionTest, TheHabitatFollowerDemonstratesWithItsPrimitivesAndStrictRadius) {
   // Facing -z at the start, the target waypoint 1 m along +x is 90 deg to the right: the
   // greedy follower's best primitive is [RIGHT]*6 + FORWARD (reward 1 - 0.075). Then

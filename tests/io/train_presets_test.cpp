@@ -93,7 +93,16 @@ TEST(TrainPresets, BudvlnIsTheShippedScriptsRun) {
   EXPECT_DOUBLE_EQ(c.temperature, 0.5);
   EXPECT_EQ(c.max_episode_steps, 300);
   EXPECT_EQ(c.save_every, 10);
-  EXPECT_EQ(c.o.wandb_project, "streamvln_grpo");
+  EXPECT_EQ(c.o.wandb_project, "streamvln_hybrid");  // train_hybrid.sh:39 passes it
+  EXPECT_EQ(c.o.checkpoint_naming, CheckpointNaming::Budvln);
+  // The reference's rollback triggers, pose and demonstration.
+  EXPECT_TRUE(c.o.rollback_on_premature_stop);
+  EXPECT_TRUE(c.o.goal_zone_timeout_rollback);
+  EXPECT_FALSE(c.o.stuck_enable);
+  EXPECT_EQ(c.o.stuck_motion_steps, 0);
+  EXPECT_TRUE(c.o.rollback_to_own_pose);
+  EXPECT_TRUE(c.o.rollback_demo_towards_goal);
+  EXPECT_DOUBLE_EQ(c.o.oracle_goal_radius, 1.0);
   // Each switch is reachable from the other side: --no_tdr and --temperature override.
   Command d;
   d.parse({"--preset", "budvln", "--no_tdr", "--temperature", "1.0", "--tdr_no_strict_mode"});

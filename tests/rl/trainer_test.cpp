@@ -199,6 +199,30 @@ TEST_F(TinyWorld, SftOnlyTrainsOnTheExpertsStepsAlone) {
   EXPECT_THROW(runTraining(c), std::runtime_error);
 }
 
+// BudVLN's rollback triggers in a run: the tiny untrained policy stops early, so with
+// --rollback_on_premature_stop those STOPs become rollbacks with demonstrations straight to
+// the goal, and none of its STOPs beyond the success distance is executed any more.
+TEST_F(TinyWorld, PrematureStopsBecomeRollbacksWithDemonstrations) {
+  fs::remove_all(kRoot / "premature");
+  TrainerConfig c = config("premature", 2);
+  c.max_episode_steps = 40;
+  c.options.rollback_on_premature_stop = true;
+  c.options.goal_zone_timeout_rollback = true;
+  c.options.rollback_to_own_pose = true;
+  c.options.rollback_demo_towards_goal = true;
+  c.options.oracle_goal_radius = 1.0;
+  runTraining(c);
+  const auto m = metrics("premature");
+  ASSERT_EQ(m.size(), 2u);
+  double rollbacks = 0;
+  for (const auto& row : m) {
+    rollbacks += row["rollbacks"].get<double>();
+    EXPECT_EQ(row["false_stop_rate"].get<double>(), 0.0);
+    EXPECT_EQ(row["forced_stops"].get<double>(), 0.0);
+  }
+  EXPECT_GT(rollbacks, 0.0);
+}
+
 TEST_F(TinyWorld, ResumeGivesTheSameMetricsAsAnUninterruptedRun) {
   fs::remove_all(kRoot / "straight");
   fs::remove_all(kRoot / "split");
