@@ -94,7 +94,7 @@ class Reader {
 void readSensor(const Reader& r, const YAML::Node& node, const std::string& path, CameraSpec& cam,
                 bool depth) {
   std::set<std::string> known = {"type", "width", "height", "hfov", "position"};
-  if (depth) known.insert({"min_depth", "max_depth", "normalize_depth"});
+  if (depth) known.insert({"min_depth", "max_depth", "normalize_depth", "miss_depth"});
   r.keys(node, path, known);
   r.get(node, "width", path, cam.width);
   r.get(node, "height", path, cam.height);
@@ -119,6 +119,11 @@ void readSensor(const Reader& r, const YAML::Node& node, const std::string& path
     r.get(node, "min_depth", path, cam.min_depth_m);
     r.get(node, "max_depth", path, cam.max_depth_m);
     r.get(node, "normalize_depth", path, cam.normalize_depth);
+    // Extension: what a ray that hits nothing reads (Habitat: min, i.e. 0 clipped).
+    std::string miss = cam.miss_reads_max_depth ? "max" : "min";
+    r.get(node, "miss_depth", path, miss);
+    if (miss != "min" && miss != "max") r.fail(path + ".miss_depth: expected min or max, got " + miss);
+    cam.miss_reads_max_depth = miss == "max";
   }
 }
 
@@ -316,6 +321,7 @@ void saveHabitatConfig(const HabitatConfig& cfg, const std::string& path) {
       out << YAML::Key << "min_depth" << YAML::Value << fmt(c.min_depth_m);
       out << YAML::Key << "max_depth" << YAML::Value << fmt(c.max_depth_m);
       out << YAML::Key << "normalize_depth" << YAML::Value << c.normalize_depth;
+      if (c.miss_reads_max_depth) out << YAML::Key << "miss_depth" << YAML::Value << "max";
     }
     out << YAML::EndMap;
   };

@@ -311,6 +311,7 @@ void Renderer::Impl::renderPackets(const CameraSpec& cam, const Frame& f, uint8_
   ctx.flags = RTC_INTERSECT_CONTEXT_FLAG_COHERENT;  // primary rays of a tile are coherent
   const int W = cam.width, H = cam.height;
   const float dmin = cam.min_depth_m, dmax = cam.max_depth_m;
+  const float dmiss = cam.miss_reads_max_depth ? dmax : dmin;
   const float scale = cam.normalize_depth ? 1.f / (dmax - dmin) : 1.f;
   const float offset = cam.normalize_depth ? dmin : 0.f;
   alignas(64) int valid[N];
@@ -336,7 +337,7 @@ void Renderer::Impl::renderPackets(const CameraSpec& cam, const Frame& f, uint8_
         const size_t pix = static_cast<size_t>(ty + k / P::kTileW) * W + tx + k % P::kTileW;
         const bool hit = rh.hit.geomID[k] != RTC_INVALID_GEOMETRY_ID;
         if (depth) {
-          const float d = hit ? std::min(std::max(rh.ray.tfar[k], dmin), dmax) : dmax;
+          const float d = hit ? std::min(std::max(rh.ray.tfar[k], dmin), dmax) : dmiss;
           depth[pix] = (d - offset) * scale;
         }
         if (rgb) {
@@ -379,8 +380,10 @@ void Renderer::render(const CameraSpec& cam, const Vec3& position, float heading
   f.sx0 = -tan_h + 0.5f * f.dsx;
   f.dsy = -2.f * tan_v / cam.height;
   f.sy0 = tan_v + 0.5f * f.dsy;
-  // Depth-only renders stop at max depth; colour needs what lies beyond it too.
-  f.tfar = rgb ? std::numeric_limits<float>::infinity() : cam.max_depth_m;
+  // Depth-only renders may stop at max depth when a miss reads max too; colour, and a miss
+  // that reads min, need to know what lies beyond it.
+  f.tfar = rgb || !cam.miss_reads_max_depth ? std::numeric_limits<float>::infinity()
+                                            : cam.max_depth_m;
 
   switch (impl_->packet_width) {
     case 16:

@@ -18,6 +18,10 @@ struct CameraSpec {
   float min_depth_m = 0.f;
   float max_depth_m = 10.f;
   bool normalize_depth = false;  // depth -> (d - min) / (max - min) in [0, 1]
+  // A depth ray that hits nothing: false reads min_depth, as Habitat (its far-plane pixels
+  // are 0, then clipped to [min, max]); true reads max_depth (YAML depth_sensor.miss_depth:
+  // max, an extension). A hit beyond max_depth reads max_depth either way.
+  bool miss_reads_max_depth = false;
 };
 
 // Shading (docs/rendering.md): linear colour = albedo * (kShadeAmbient + kShadeDiffuse *
@@ -37,7 +41,8 @@ class Renderer {
 
   // Renders from an agent at `position` (feet) looking along its heading. `rgb` receives
   // height*width*3 bytes (row 0 = top), `depth` height*width floats in metres clipped to
-  // [min, max] (misses read max; normalised when asked). Either may be null.
+  // [min, max] (misses read min, or max when the camera says so; normalised when asked).
+  // Either may be null.
   void render(const CameraSpec& cam, const Vec3& position, float heading_rad, uint8_t* rgb,
               float* depth) const;
 

@@ -57,6 +57,7 @@ void expectEqual(const HabitatConfig& a, const HabitatConfig& b) {
   EXPECT_EQ(a.depth.min_depth_m, b.depth.min_depth_m);
   EXPECT_EQ(a.depth.max_depth_m, b.depth.max_depth_m);
   EXPECT_EQ(a.depth.normalize_depth, b.depth.normalize_depth);
+  EXPECT_EQ(a.depth.miss_reads_max_depth, b.depth.miss_reads_max_depth);
   EXPECT_EQ(a.actions.forward_step_m, b.actions.forward_step_m);
   EXPECT_EQ(a.actions.turn_angle_deg, b.actions.turn_angle_deg);
   EXPECT_EQ(a.actions.allow_sliding, b.actions.allow_sliding);
@@ -231,6 +232,13 @@ TEST_F(HabitatConfigTest, RangeAndTypeErrors) {
   EXPECT_EQ(err("habitat:\n  simulator:\n    habitat_sim_v0: 3\n"),
             p + ": habitat.simulator.habitat_sim_v0: expected a mapping");
   EXPECT_EQ(err("habitat:\n  simulator:\n    habitat_sim_v0:\n"), "");  // empty: the defaults
+  EXPECT_EQ(err(sensors + "          depth_sensor: {miss_depth: far}\n"),
+            p + ": habitat.simulator.agents.main_agent.sim_sensors.depth_sensor.miss_depth: "
+                "expected min or max, got far");
+  EXPECT_FALSE(loadHabitatConfig(write("m.yaml", sensors + "          depth_sensor: {min_depth: 0}\n"))
+                   .depth.miss_reads_max_depth);
+  EXPECT_TRUE(loadHabitatConfig(write("m.yaml", sensors + "          depth_sensor: {miss_depth: max}\n"))
+                  .depth.miss_reads_max_depth);
   EXPECT_EQ(err(sensors + "          rgb_sensor: {position: [0.1, 1.2, 0]}\n"),
             p + ": habitat.simulator.agents.main_agent.sim_sensors.rgb_sensor.position: only [0, "
                 "height, 0] is "
@@ -251,6 +259,7 @@ TEST_F(HabitatConfigTest, SaveLoadsBackEqual) {
   c.rgb.width = 224;
   c.rgb.height = 160;
   c.depth.normalize_depth = true;
+  c.depth.miss_reads_max_depth = true;
   c.depth.sensor_height_m = 0.88f;
   c.actions.forward_step_m = 0.1f;
   c.success_distance = 2.9f;
@@ -269,6 +278,7 @@ TEST_F(HabitatConfigTest, SaveLoadsBackEqual) {
   std::ifstream in(out);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text.find("habitat_sim_v0"), std::string::npos) << text;
+  EXPECT_EQ(text.find("miss_depth"), std::string::npos) << text;  // Habitat's: not written
 }
 
 TEST_F(HabitatConfigTest, RelativePathsResolveBesideYamlThenCwd) {

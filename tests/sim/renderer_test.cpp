@@ -114,11 +114,12 @@ TEST(Renderer, OffCentrePixelsReadZDepthNotRayLength) {
 
 TEST(Renderer, VerticalFovFollowsAspectRatio) {
   // 160x120 at 90 degrees: tan(hfov/2) = 1, tan(vfov/2) = 0.75. Rows whose ray drops more
-  // than 1.25 m over 3 m (sy < -0.4167) hit the floor before the wall: rows 93..119.
+  // than 1.25 m over 3 m (sy < -0.4167) hit the floor before the wall: rows 93..119. (Rows
+  // above the wall's top miss and read 0.)
   const Renderer r(room());
   const Image im = render(r, camera(160, 120, 90.f), {0, 0, 0}, 0.f);
   int floor_rows = 0;
-  for (int row = 0; row < 120; ++row) floor_rows += im.d(row, 80) < 2.999f;
+  for (int row = 0; row < 120; ++row) floor_rows += im.d(row, 80) > 0.f && im.d(row, 80) < 2.999f;
   EXPECT_EQ(floor_rows, 27);
   EXPECT_LT(im.d(93, 80), 2.999f);
   EXPECT_NEAR(im.d(92, 80), 3.f, 1e-4f);
@@ -145,15 +146,29 @@ TEST(Renderer, DepthIsClippedAndNormalised) {
   EXPECT_FLOAT_EQ(depth[50 * 101 + 50], 2.5f);
 }
 
-TEST(Renderer, MissesReadMaxDepthAndBlack) {
+TEST(Renderer, MissesReadMinDepthAsInHabitatOrMaxWhenConfiguredAndBlack) {
   const Renderer r(room());
-  // 20 m behind the room looking away from it (+Z): nothing to hit.
+  // 20 m behind the room looking away from it (+Z): nothing to hit. Habitat's far-plane
+  // pixels are 0, clipped to [min, max]: 0 here, 0.5 with min_depth 0.5.
   const Image im = render(r, camera(), {0, 0, 20}, kPi);
-  for (float d : im.depth) ASSERT_EQ(d, 10.f);
+  for (float d : im.depth) ASSERT_EQ(d, 0.f);
   for (uint8_t v : im.rgb) ASSERT_EQ(v, 0);
   CameraSpec c = camera();
   c.normalize_depth = true;
-  EXPECT_EQ(render(r, c, {0, 0, 20}, kPi).d(50, 50), 1.f);
+  EXPECT_EQ(render(r, c, {0, 0, 20}, kPi).d(50, 50), 0.f);
+  c.normalize_depth = false, c.min_depth_m = 0.5f;
+  EXPECT_EQ(render(r, c, {0, 0, 20}, kPi).d(50, 50), 0.5f);
+  std::vector<float> depth(101 * 101);
+  r.render(c, {0, 0, 20}, kPi, nullptr, depth.data());  // depth-only: the same
+  EXPECT_EQ(depth[50 * 101 + 50], 0.5f);
+  c.miss_reads_max_depth = true;
+  EXPECT_EQ(render(r, c, {0, 0, 20}, kPi).d(50, 50), 10.f);
+  r.render(c, {0, 0, 20}, kPi, nullptr, depth.data());
+  EXPECT_EQ(depth[50 * 101 + 50], 10.f);
+  // A wall beyond max_depth is a hit, not a miss: it reads max_depth in every mode.
+  c.miss_reads_max_depth = false, c.min_depth_m = 0.f, c.max_depth_m = 2.5f;
+  r.render(c, {0, 0, 0}, 0.f, nullptr, depth.data());
+  EXPECT_FLOAT_EQ(depth[50 * 101 + 50], 2.5f);
 }
 
 TEST(Renderer, WallColourMatchesLambertShade) {
@@ -293,7 +308,7 @@ TEST(Renderer, BadCameraThrows) {
 TEST(Renderer, EmptySceneRendersMisses) {
   const Renderer r(Mesh{});
   const Image im = render(r, camera(8, 8), {0, 0, 0}, 0.f);
-  for (float d : im.depth) EXPECT_EQ(d, 10.f);
+  for (float d : im.depth) EXPECT_EQ(d, 0.f);
 }
 
 }  // namespace
