@@ -66,6 +66,7 @@ void addPipelineFlags(CLI::App& app, PipelineOptions& p) {
       ->capture_default_str()->group(g);
   io::addTrainFlag(app, o, "--lr_warmup_updates", g);
   io::addTrainFlag(app, o, "--loss_agg_mode", g);
+  io::addTrainFlag(app, o, "--advantage_std", g);
   const char* e = "Run";
   app.add_option("--select_every", p.select_every,
                  "evaluate on val_seen every K updates and keep each phase's best adapter (0: the last)")

@@ -19,7 +19,9 @@ TEST(PipelineFlags, HelpShowsTheTrainersFlagsWithThePipelinesDefaults) {
           "--num_episodes_per_update,--episodes_per_update INT:INT in [1 - 1000000]=4",
           "--group_size INT:INT in [1 - 100000]=8", "--learning_rate FLOAT:POSITIVE=0.001",
           "--sft_oracle_only BOOLEAN=true", "--greedy_first_sample BOOLEAN=false",
-          "--lora_r INT:INT in [1 - 4096]=16", "--select_every INT:INT in [0 - 100000]=10"})
+          "--lora_r INT:INT in [1 - 4096]=16", "--select_every INT:INT in [0 - 100000]=5",
+          "--sft_loss_start_weight FLOAT:FLOAT in [0 - 2]=0.3",
+          "--sft_loss_end_weight FLOAT:FLOAT in [0 - 1]=0.15"})
       EXPECT_NE(r.output.find(line), std::string::npos) << command << ": " << line;
   }
 }
