@@ -359,8 +359,12 @@ struct PathFinder::Impl {
   }
 
   // Straight-path length between two snapped points; +inf when unreachable.
-  float pathBetween(const QueryLease& q, dtPolyRef start_ref, const Vec3& start, dtPolyRef end_ref,
-                    const Vec3& end, std::vector<Vec3>* points) const {
+  // Habitat's findPathInternal: A* between the snapped points (start, end), the straight path
+  // between the requested ones (req_start, req_end), which Detour clamps onto the first and
+  // last polygon horizontally only, so a point above or below the surface keeps its height.
+  float pathBetween(const QueryLease& q, dtPolyRef start_ref, const Vec3& start,
+                    const Vec3& req_start, dtPolyRef end_ref, const Vec3& end, const Vec3& req_end,
+                    std::vector<Vec3>* points) const {
     if (start == end) {
       if (points) *points = {start, end};
       return 0.f;
@@ -377,7 +381,9 @@ struct PathFinder::Impl {
     if (st != DT_SUCCESS || npolys == 0 || polys[npolys - 1] != end_ref) return kInf;
     float straight[kMaxPathPolys * 3];
     int npoints = 0;
-    st = q->findStraightPath(s, e, polys, npolys, straight, nullptr, nullptr, &npoints,
+    const float rs[3] = {req_start.x, req_start.y, req_start.z};
+    const float re[3] = {req_end.x, req_end.y, req_end.z};
+    st = q->findStraightPath(rs, re, polys, npolys, straight, nullptr, nullptr, &npoints,
                              kMaxPathPolys);
     if (dtStatusFailed(st) || npoints == 0) return kInf;
     float len = 0.f;
@@ -918,7 +924,7 @@ float PathFinder::geodesicDistance(const Vec3& start, const Vec3& end) const {
   const auto [sref, s] = impl_->project(q, start);
   const auto [eref, e] = impl_->project(q, end);
   if (sref == 0 || eref == 0) return kInf;
-  return impl_->pathBetween(q, sref, s, eref, e, nullptr);
+  return impl_->pathBetween(q, sref, s, start, eref, e, end, nullptr);
 }
 
 float PathFinder::geodesicDistance(const Vec3& start, const std::vector<Vec3>& ends) const {
@@ -926,18 +932,19 @@ float PathFinder::geodesicDistance(const Vec3& start, const std::vector<Vec3>& e
   Impl::QueryLease q(*impl_);
   const auto [sref, s] = impl_->project(q, start);
   if (sref == 0) return kInf;
-  // Visit goals by their straight-line lower bound and stop once it exceeds the best.
-  std::vector<std::tuple<float, dtPolyRef, Vec3>> goals;
+  // Visit goals by their straight-line distance (Habitat's minTheoreticalDist, between the
+  // requested points) and stop once it exceeds the best.
+  std::vector<std::tuple<float, dtPolyRef, Vec3, Vec3>> goals;
   for (const Vec3& e : ends) {
     const auto [eref, ep] = impl_->project(q, e);
-    if (eref != 0) goals.emplace_back(distance(s, ep), eref, ep);
+    if (eref != 0) goals.emplace_back(distance(start, e), eref, ep, e);
   }
   std::sort(goals.begin(), goals.end(),
             [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
   float best = kInf;
-  for (const auto& [bound, eref, ep] : goals) {
-    if (bound >= best) break;
-    best = std::min(best, impl_->pathBetween(q, sref, s, eref, ep, nullptr));
+  for (const auto& [bound, eref, ep, e] : goals) {
+    if (bound > best) break;
+    best = std::min(best, impl_->pathBetween(q, sref, s, start, eref, ep, e, nullptr));
   }
   return best;
 }
@@ -951,7 +958,7 @@ bool PathFinder::findPath(const Vec3& start, const Vec3& end, std::vector<Vec3>&
   const auto [sref, s] = impl_->project(q, start);
   const auto [eref, e] = impl_->project(q, end);
   if (sref == 0 || eref == 0) return false;
-  const float d = impl_->pathBetween(q, sref, s, eref, e, &points);
+  const float d = impl_->pathBetween(q, sref, s, start, eref, e, end, &points);
   if (geodesic_distance) *geodesic_distance = d;
   if (!std::isfinite(d)) points.clear();
   return std::isfinite(d);

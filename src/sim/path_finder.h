@@ -84,7 +84,10 @@ class PathFinder {
   float geodesicDistance(const Vec3& start, const Vec3& end) const;
   // Distance to the nearest of several goals (Habitat's MultiGoalShortestPath).
   float geodesicDistance(const Vec3& start, const std::vector<Vec3>& ends) const;
-  // Shortest path as a polyline from start to end (both snapped); false when unreachable.
+  // Shortest path as a polyline, as Habitat's findPath: the polygons are searched between the
+  // snapped points, the polyline runs between the requested ones clamped horizontally onto
+  // the first and last polygon (a point above the surface keeps its height, and the length
+  // includes it). False when unreachable.
   bool findPath(const Vec3& start, const Vec3& end, std::vector<Vec3>& points,
                 float* geodesic_distance = nullptr) const;
   // Closest point on the navmesh; NaN coordinates when nothing is within reach.

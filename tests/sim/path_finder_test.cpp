@@ -95,6 +95,22 @@ TEST(PathFinder, OpenRoomGeodesicIsEuclidean) {
   EXPECT_FLOAT_EQ(pf.geodesicDistance({3, 0, 3}, {3, 0, 3}), 0.f);
 }
 
+TEST(PathFinder, EndpointsKeepTheirRequestedHeightAsInHabitat) {
+  // habitat-sim's findStraightPath runs between the requested points (Detour clamps them onto
+  // the end polygons horizontally only): a start 1 m above the floor makes the straight
+  // (7, 1, 5) leg sqrt(49 + 1 + 25) = 8.660 m long, not the surface's sqrt(74) = 8.602 m.
+  const PathFinder& pf = openRoomNav();
+  const Vec3 a = pf.snapPoint({1, 0, 1}), b = pf.snapPoint({8, 0, 6});
+  EXPECT_NEAR(pf.geodesicDistance(a, b), std::sqrt(74.f), 1e-3f);
+  const Vec3 above{a.x, a.y + 1.f, a.z};
+  EXPECT_NEAR(pf.geodesicDistance(above, b), std::sqrt(75.f), 1e-3f);
+  EXPECT_NEAR(pf.geodesicDistance(above, std::vector<Vec3>{b}), std::sqrt(75.f), 1e-3f);
+  std::vector<Vec3> path;
+  ASSERT_TRUE(pf.findPath(above, b, path));
+  EXPECT_EQ(path.front(), above);
+  EXPECT_EQ(path.back(), b);
+}
+
 TEST(PathFinder, OpenRoomAreaAndBoundsAreErodedByAgentRadius) {
   const PathFinder& pf = openRoomNav();
   // Inner floor 9.9 x 9.9 m, eroded by the 0.1 m radius on each side: 9.7^2 = 94.09 m^2.
