@@ -120,6 +120,7 @@ int runScore(const ScoreOptions& o) {
   for (const auto& [k, v] : rl::evalSummary(metrics)) summary[k] = v;
   summary["ndtw_reference"] = sim::ndtwReferenceName(o.ndtw_reference);
   summary["distance"] = o.scenes_dir.empty() ? "euclidean" : "geodesic";
+  summary["aggregation"] = sim::kUnreachableNote;
   std::printf("%s\n", summary.dump().c_str());
   if (!o.out.empty()) {
     nlohmann::json all = summary;

@@ -67,6 +67,7 @@ std::map<std::string, double> evalSummary(const std::vector<sim::EpisodeMetrics>
           {"sdtw", s.sdtw},
           {"avg_episode_length", s.steps},
           {"collisions", s.collisions},
+          {"unreachable_episodes", static_cast<double>(s.unreachable)},
           {"episodes", static_cast<double>(s.episodes)}};
 }
 
@@ -75,6 +76,7 @@ nlohmann::json toJson(const EvalResult& r) {
   j["split"] = r.split;
   j["ndtw_reference"] = r.ndtw_reference;
   for (const auto& [k, v] : r.summary) j[k] = v;
+  j["aggregation"] = sim::kUnreachableNote;
   nlohmann::json eps = nlohmann::json::array();
   for (const EpisodeResult& e : r.episodes) {
     nlohmann::json x;

@@ -1,6 +1,7 @@
 #include "rl/rewards.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 namespace svln::rl {
@@ -42,8 +43,11 @@ std::vector<double> stepRewards(RewardPhase phase, const RewardConstants& k,
   }
   double prev = o.start_distance;
   for (size_t t = 0; t < steps.size(); ++t) {
-    r[t] = k.progress_weight * (prev - steps[t].distance_to_goal) -
-           (steps[t].collided ? k.collision_penalty : 0.0) - k.step_cost;
+    // No progress is measured to or from a place with no path to the goal (Habitat's inf).
+    const double d = steps[t].distance_to_goal;
+    const double progress = std::isfinite(prev) && std::isfinite(d) ? prev - d : 0.0;
+    r[t] = k.progress_weight * progress - (steps[t].collided ? k.collision_penalty : 0.0) -
+           k.step_cost;
     prev = steps[t].distance_to_goal;
   }
   if (success) {

@@ -66,11 +66,9 @@ float spl(bool success, float shortest, float path_length) {
 }
 
 float EpisodeMeasures::distanceToGoal(const Vec3& p) const {
-  const float g = pf_ ? pf_->geodesicDistance(p, goals_) : kInf;
-  if (std::isfinite(g)) return g;
-  // Habitat reports +inf when no path exists (e.g. the goal is on another island); the
-  // straight-line distance keeps the means finite and still never counts as success
-  // unless the agent really stands within reach.
+  // Habitat's DistanceToGoal: +inf when no path exists (another island, or beyond its search
+  // limits). Without a scene (`streamvln score`), the straight line.
+  if (pf_) return pf_->geodesicDistance(p, goals_);
   float best = kInf;
   for (const Vec3& goal : goals_) best = std::min(best, distance(p, goal));
   return best;
@@ -107,9 +105,9 @@ void EpisodeMeasures::reset(const Episode& ep, const PathFinder* pf, const Agent
   prev_position_ = start.position;
 
   const float d0 = distanceToGoal(start.position);
-  // An unreachable goal has no shortest path; the episode's stored one stands in.
-  const bool reachable = pf && std::isfinite(pf->geodesicDistance(start.position, goals_));
-  m_.shortest_path_length = reachable ? d0 : ep.geodesic_distance;
+  // Habitat's SPL takes DistanceToGoal at reset (+inf when unreachable: SPL is then NaN);
+  // without a scene, the episode's stored geodesic.
+  m_.shortest_path_length = pf ? d0 : ep.geodesic_distance;
   m_.oracle_navigation_error = d0;
   addPathPoint(start.position);
   m_.distance_to_goal = d0;
@@ -144,7 +142,10 @@ void EpisodeMeasures::refresh() {
   m_.oracle_success = m_.oracle_navigation_error < success_distance_ ? 1.f : 0.f;
   const bool success = stop_called_ && m_.distance_to_goal < success_distance_;
   m_.success = success ? 1.f : 0.f;
-  m_.spl = spl(success, m_.shortest_path_length, m_.path_length);
+  // Habitat: success * d0 / max(d0, PL) is 0 * inf / inf = NaN when the goal was unreachable.
+  m_.spl = std::isfinite(m_.shortest_path_length)
+               ? spl(success, m_.shortest_path_length, m_.path_length)
+               : std::numeric_limits<float>::quiet_NaN();
   m_.ndtw =
       std::exp(-dtw_row_.back() / (static_cast<float>(reference_.size()) * success_distance_));
   m_.sdtw = m_.success * m_.ndtw;
@@ -174,7 +175,8 @@ std::vector<std::pair<std::string, double>> MetricsSummary::namedValues() const 
           {"ndtw", ndtw},
           {"sdtw", sdtw},
           {"steps", steps},
-          {"collisions", collisions}};
+          {"collisions", collisions},
+          {"unreachable", unreachable}};
 }
 
 MetricsSummary summarize(const std::vector<EpisodeMetrics>& per_episode) {
@@ -193,6 +195,7 @@ MetricsSummary summarize(const std::vector<EpisodeMetrics>& per_episode) {
     s.sdtw += m.sdtw;
     s.steps += m.steps;
     s.collisions += m.collisions;
+    s.unreachable += std::isfinite(m.navigation_error) && !std::isnan(m.spl) ? 0 : 1;
   }
   const double n = static_cast<double>(per_episode.size());
   for (double* v :

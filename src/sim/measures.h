@@ -12,6 +12,9 @@
 //                     euclidean point distance; agent positions deduplicated as VLN-CE does
 //   sdtw              success * ndtw
 //   steps             actions taken, STOP included (StepsTaken);  collisions: moves cut short
+//
+// Unreachable goals as in Habitat: distance_to_goal (so navigation_error) is +inf where no
+// path leads to a goal, and spl is NaN when none did from the start (0 * inf / inf).
 #pragma once
 
 #include <string>
@@ -107,12 +110,19 @@ class EpisodeMeasures {
   EpisodeMetrics m_;
 };
 
-// Mean of every metric over episodes (steps and collisions as means too).
+// Mean of every metric over episodes (steps and collisions as means too), as Habitat's
+// np.mean: one unreachable episode makes the mean navigation_error +inf and the mean spl NaN
+// (JSON writes both as null). `unreachable` counts those episodes (infinite
+// navigation_error or NaN spl); kUnreachableNote says so in summaries.
+inline constexpr const char* kUnreachableNote =
+    "np.mean as Habitat: an unreachable episode (no path to a goal) has navigation_error inf "
+    "and, when unreachable from the start, spl NaN; the means then are inf / NaN (null in JSON)";
 struct MetricsSummary {
   int episodes = 0;
   double distance_to_goal = 0, success = 0, spl = 0, oracle_success = 0,
          oracle_navigation_error = 0, path_length = 0, navigation_error = 0, ndtw = 0, sdtw = 0,
          steps = 0, collisions = 0;
+  int unreachable = 0;
   std::vector<std::pair<std::string, double>> namedValues() const;
 };
 MetricsSummary summarize(const std::vector<EpisodeMetrics>& per_episode);

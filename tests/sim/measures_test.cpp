@@ -156,6 +156,31 @@ TEST_F(MeasuresScene, EpisodeWithoutGoalsIsRejected) {
   EXPECT_THROW(m.reset(ep, *room_, {{2, 0, 5}, 0.f}), std::runtime_error);
 }
 
+TEST_F(MeasuresScene, UnreachableGoalGivesHabitatsInfAndNaN) {
+  // The goal stands on the separate platform: no path. Habitat: DistanceToGoal = inf, so
+  // NE = inf, no success, SPL = 0 * inf / inf = NaN; np.mean carries both into the summary.
+  const Episode ep = episode({2, 0, 3}, {13.5f, 0, 1.5f}, {{2, 0, 3}, {13.5f, 0, 1.5f}});
+  EpisodeMeasures m;
+  m.reset(ep, *door_, {door_->snapPoint({2, 0, 3}), 0.f});
+  EXPECT_TRUE(std::isinf(m.metrics().distance_to_goal));
+  m.update({door_->snapPoint({2.25f, 0, 3}), 0.f}, Action::MoveForward, false);
+  m.update({door_->snapPoint({2.25f, 0, 3}), 0.f}, Action::Stop, false);
+  const EpisodeMetrics& u = m.metrics();
+  EXPECT_TRUE(std::isinf(u.navigation_error));
+  EXPECT_TRUE(std::isinf(u.oracle_navigation_error));
+  EXPECT_EQ(u.success, 0.f);
+  EXPECT_EQ(u.oracle_success, 0.f);
+  EXPECT_TRUE(std::isnan(u.spl));
+  EXPECT_GT(u.ndtw, 0.f);  // nDTW is euclidean: defined
+  EpisodeMetrics fine;
+  fine.spl = 1.f, fine.navigation_error = 1.f, fine.success = 1.f;
+  const MetricsSummary s = summarize({u, fine});
+  EXPECT_EQ(s.unreachable, 1);
+  EXPECT_TRUE(std::isinf(s.navigation_error));
+  EXPECT_TRUE(std::isnan(s.spl));
+  EXPECT_DOUBLE_EQ(s.success, 0.5);
+}
+
 TEST(Measures, SummaryIsTheMeanOverEpisodes) {
   EpisodeMetrics a, b;
   a.success = 1.f;
@@ -177,7 +202,8 @@ TEST(Measures, SummaryIsTheMeanOverEpisodes) {
   EXPECT_DOUBLE_EQ(s.path_length, 5.0);
   EXPECT_DOUBLE_EQ(s.ndtw, 0.375);
   EXPECT_DOUBLE_EQ(s.collisions, 1.5);
-  EXPECT_EQ(s.namedValues().size(), 12u);
+  EXPECT_EQ(s.namedValues().size(), 13u);
+  EXPECT_EQ(s.unreachable, 0);
   EXPECT_EQ(summarize({}).episodes, 0);
 }
 
