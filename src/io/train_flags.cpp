@@ -67,10 +67,43 @@ std::vector<Setting> basicSettings() {
     {"--phase", kBasic, [](App& app, Opts& o, Group& g) {
        app.add_option("--phase", o.phase,
                       "reward curriculum stage: phase1_stop teaches when to stop, "
-                      "phase2_progress teaches navigation progress")
+                      "phase2_progress teaches navigation progress; BudVLN's phase2_spl (its "
+                      "phase1_stop rewards again) and phase3_instruction (success bonus 10)")
            ->transform(enumMap<Phase>({{"phase1_stop", Phase::Phase1Stop},
-                                       {"phase2_progress", Phase::Phase2Progress}}))
+                                       {"phase2_progress", Phase::Phase2Progress},
+                                       {"phase2_spl", Phase::Phase2Spl},
+                                       {"phase3_instruction", Phase::Phase3Instruction}}))
            ->default_str(phaseName(o.phase))->group(g);
+     }},
+    {"--rewards", kBasic, [](App& app, Opts& o, Group& g) {
+       app.add_option("--rewards", o.budvln_rewards,
+                      "extension: phase1_stop's rewards. guide: success +2, distance term, STOP "
+                      "penalties; budvln: BudVLN's +-0.05 per step, -d/6 + 2 success + SPL-term "
+                      "at the end, clipped to +-10, nothing at the end of a rolled-back "
+                      "trajectory (phase2_spl and phase3_instruction always use these)")
+           ->transform(CLI::CheckedTransformer(
+               std::map<std::string, bool>{{"guide", false}, {"budvln", true}}))
+           ->default_str(o.budvln_rewards ? "budvln" : "guide")->group(g);
+     }},
+    {"--reward_spl_accident", kBasic, [](App& app, Opts& o, Group& g) {
+       app.add_option("--reward_spl_accident", o.reward_spl_accident,
+                      "BudVLN's rewards, a reproduction of a reference accident: the success "
+                      "SPL-term is L/max(L, 0.25) with L the reference path over x and height, "
+                      "about 1 (false: shortest/max(shortest, walked))")
+           ->capture_default_str()->group(g);
+     }},
+    {"--reward_collision_accident", kBasic, [](App& app, Opts& o, Group& g) {
+       app.add_option("--reward_collision_accident", o.reward_collision_accident,
+                      "BudVLN's rewards, a reproduction of a reference accident: the -0.1 "
+                      "collision penalty never fires (it reads a key Habitat does not write; "
+                      "false: it fires on every collided step)")
+           ->capture_default_str()->group(g);
+     }},
+    {"--fixed_phrase", kBasic, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--fixed_phrase", o.fixed_phrase,
+                 "extension (BudVLN's RL prompt): every observation is introduced with \"you can "
+                 "see \", not one of the release's seven phrases at random")
+           ->group(g);
      }},
     {"--ndtw_reference", kBasic, [](App& app, Opts& o, Group& g) {
        addNdtwReferenceFlag(app, o.ndtw_reference, g.c_str());
@@ -413,6 +446,16 @@ std::vector<Setting> grpoSettings() {
                  "alone (weighted mean, coefficient 1, expert steps weigh 2), no surrogate; an "
                  "update without any is rolled out again with the next episodes")
            ->group(g);
+     }},
+    {"--demo_loss", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--demo_loss", o.demo_loss_separate,
+                      "extension: where rollback demonstrations train. sft: expert steps of the "
+                      "SFT term (weight 2, x w(u), hybrid only); separate (BudVLN): their own "
+                      "term, coefficient 1, step j of n weighted s (1/s)^(j/(n-1)) with s = "
+                      "--sft_loss_start_weight, also without hybrid training")
+           ->transform(CLI::CheckedTransformer(
+               std::map<std::string, bool>{{"sft", false}, {"separate", true}}))
+           ->default_str(o.demo_loss_separate ? "separate" : "sft")->group(g);
      }},
     {"--checkpoint_naming", kGrpo, [](App& app, Opts& o, Group& g) {
        app.add_option("--checkpoint_naming", o.checkpoint_naming,

@@ -6,7 +6,13 @@
 namespace svln::io {
 
 const char* phaseName(Phase p) {
-  return p == Phase::Phase1Stop ? "phase1_stop" : "phase2_progress";
+  switch (p) {
+    case Phase::Phase1Stop: return "phase1_stop";
+    case Phase::Phase2Progress: return "phase2_progress";
+    case Phase::Phase2Spl: return "phase2_spl";
+    case Phase::Phase3Instruction: return "phase3_instruction";
+  }
+  return "?";
 }
 
 const char* decayTypeName(DecayType d) {
@@ -57,6 +63,14 @@ void TrainOptions::validate() const {
   if (sft_loss_decay_type == DecayType::Exponential && !(sft_loss_start_weight > 0)) {
     fail("--sft_loss_start_weight: must be > 0 with --sft_loss_decay_type exponential "
          "(w = s (e/s)^p divides by it)");
+  }
+  if (budvln_rewards && phase == Phase::Phase2Progress) {
+    fail("--rewards: budvln has no phase2_progress (BudVLN's phases: phase1_stop, phase2_spl, "
+         "phase3_instruction)");
+  }
+  if (demo_loss_separate && !(sft_loss_start_weight > 0)) {
+    fail("--demo_loss: separate needs --sft_loss_start_weight > 0 (the decay weights "
+         "s (1/s)^(j/(n-1)) start there)");
   }
   if (sft_only && !enable_recovery) {
     fail("--sft_only: needs the expert (--enable_recovery): with --disable_recovery no step is "

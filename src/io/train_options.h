@@ -9,7 +9,9 @@
 
 namespace svln::io {
 
-enum class Phase { Phase1Stop, Phase2Progress };
+// phase1_stop and phase2_progress: the guide's rewards (phase1_stop: BudVLN's with
+// --rewards budvln); phase2_spl and phase3_instruction: BudVLN's (rl/rewards.h).
+enum class Phase { Phase1Stop, Phase2Progress, Phase2Spl, Phase3Instruction };
 enum class DecayType { Linear, Cosine, Exponential };
 enum class RecoveryMode { Takeover, Rollback };
 // How the clipped surrogate averages over policy tokens (verl's loss_agg_mode names):
@@ -48,6 +50,14 @@ struct TrainOptions {
   std::string habitat_config_path;
   std::string output_path;
   Phase phase = Phase::Phase1Stop;
+  // --rewards budvln: phase1_stop scores with BudVLN's rewards (R:188-251) instead of the
+  // guide's; the two reference accidents they reproduce, each a flag (rl/rewards.h).
+  bool budvln_rewards = false;
+  bool reward_spl_accident = true;
+  bool reward_collision_accident = true;
+  // --fixed_phrase: every observation says "you can see " (BudVLN's RL prompt, G:304-305,
+  // 1858), not one of the release's seven phrases drawn at random.
+  bool fixed_phrase = false;
   // Hybrid training
   bool use_hybrid_training = false;
   double sft_loss_start_weight = 1.0;
@@ -119,6 +129,9 @@ struct TrainOptions {
   // weighted mean with coefficient 1, no surrogate; an update whose rollouts have no such
   // step is rolled out again with the next episodes (G:523-585, 2847-2930).
   bool sft_only = false;
+  // --demo_loss separate: rollback demonstrations form their own loss term (coefficient 1,
+  // decay weights from sft_loss_start_weight, also without hybrid training; rl/update.h).
+  bool demo_loss_separate = false;
   CheckpointNaming checkpoint_naming = CheckpointNaming::Streamvln;
   // phase1_stop's penalty for a STOP forced by the goal-zone patience (rl/rewards.h); 0 gives
   // the earlier reward, where a forced STOP earned the distance term alone.

@@ -15,6 +15,10 @@ TrainPreset seedGuide() {
           "defaults",
           {
               {"--phase", "phase1_stop"},
+              {"--rewards", "guide"},
+              {"--reward_spl_accident", "true"},
+              {"--reward_collision_accident", "true"},
+              {"--fixed_phrase", "false"},
               {"--path_search_limits", "habitat"},
               {"--use_hybrid_training", "false"},
               {"--sft_loss_start_weight", "1.0"},
@@ -70,6 +74,7 @@ TrainPreset seedGuide() {
               {"--wandb_project", "streamvln_hybrid"},
               {"--disable_grpo_loss", "false"},
               {"--sft_only", "false"},
+              {"--demo_loss", "sft"},
               {"--checkpoint_naming", "streamvln"},
               {"--save_every", "50"},
               {"--temperature", "1.0"},
@@ -87,6 +92,11 @@ TrainPreset budvln() {
           "BudVLN's train_hybrid.sh as coded: rollback only, greedy sample 0, T 0.5, TDR, "
           "population-std advantages spread over steps, entropy 0.02, weight decay 0.01",
           {
+              {"--phase", "phase1_stop"},               // H:21,30
+              {"--rewards", "budvln"},                  // R:188-251
+              {"--reward_spl_accident", "true"},        // R:312-334 (accidental)
+              {"--reward_collision_accident", "true"},  // R:205 (accidental)
+              {"--fixed_phrase", "true"},               // G:304-305,1858
               {"--use_hybrid_training", "true"},        // H:26-57
               {"--sft_loss_start_weight", "1.0"},       // H: SFT 1.0 -> 0.9 over 600, cosine
               {"--sft_loss_end_weight", "0.9"},
@@ -137,6 +147,7 @@ TrainPreset budvln() {
               {"--tdr_strict_mode", "true"},
               {"--disable_grpo_loss", "false"},         // G:146 (a debugging switch)
               {"--sft_only", "false"},                  // G:149
+              {"--demo_loss", "separate"},              // G:1710-1739,2274-2316
               {"--save_every", "10"},                   // G:157
               {"--checkpoint_naming", "budvln"},        // G:613-626,3044: checkpoint_{N}, _final
               {"--lora_r", "32"},                       // G:3252-3259

@@ -1,5 +1,7 @@
 #include "rl/losses.h"
 
+#include <cmath>
+
 namespace svln::rl {
 
 torch::Tensor grpoLoss(const torch::Tensor& logp, const torch::Tensor& old_logp,
@@ -40,6 +42,14 @@ torch::Tensor klPenalty(const torch::Tensor& logp, const torch::Tensor& ref_logp
   if (logp.numel() == 0) return torch::zeros({}, logp.options());
   const torch::Tensor d = ref_logp.detach() - logp;
   return (torch::exp(d) - d - 1.0).mean();
+}
+
+std::vector<double> demonstrationWeights(size_t n, double s) {
+  if (n <= 1) return std::vector<double>(n, s);
+  const double decay = std::pow(1.0 / s, 1.0 / static_cast<double>(n - 1));
+  std::vector<double> w(n);
+  for (size_t j = 0; j < n; ++j) w[j] = s * std::pow(decay, static_cast<double>(j));
+  return w;
 }
 
 }  // namespace svln::rl

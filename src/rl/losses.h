@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace svln::rl {
 
 // Clipped PPO surrogate over policy-generated action tokens:
@@ -29,6 +31,12 @@ torch::Tensor sftLoss(const torch::Tensor& logits, const torch::Tensor& labels,
 // The entropy bonus is L -= entropy_coef H, aggregated over policy tokens like the surrogate
 // (BudVLN: 0.02 over its 4-way softmax, G:2206,2313). Returns [N].
 torch::Tensor actionEntropy(const torch::Tensor& logp_rows);
+
+// BudVLN's demonstration decay weights (G:1710-1739): step j of an n-step rollback
+// demonstration weighs
+//   w_j = s (1/s)^{j/(n-1)}     (w_0 = s at the rollback point, w_{n-1} = 1; n = 1: {s})
+// with s = --sft_loss_start_weight [Limit: > 0].
+std::vector<double> demonstrationWeights(size_t n, double s);
 
 // KL(pi || pi_ref) per token with the non-negative "k3" estimator, averaged:
 //   d = ref_logp - logp;  k3 = exp(d) - d - 1

@@ -6,7 +6,7 @@
 
 namespace svln::rl {
 
-std::string RewardConstants::describe() const {
+std::string RewardConstants::describe(bool with_budvln) const {
   std::ostringstream s;
   s << "success_bonus=" << success_bonus << " distance_weight=" << distance_weight
     << " false_stop_penalty=" << false_stop_penalty << " no_stop_penalty=" << no_stop_penalty
@@ -18,12 +18,65 @@ std::string RewardConstants::describe() const {
        " - forced_stop_penalty*[STOP forced by the goal-zone patience]\n"
     << "  phase2_progress: r_t = progress_weight*(d_{t-1}-d_t) - collision_penalty*[collided]"
        " - step_cost; r_T += success ? success_bonus*shortest/max(path_length,shortest) : 0";
+  if (with_budvln)
+    s << "\n  budvln: step_reward=" << budvln_step_reward
+      << " collision_penalty=" << budvln_collision_penalty
+      << " distance_divisor=" << budvln_distance_divisor
+      << " success_bonus=" << budvln_success_bonus
+      << " instruction_success_bonus=" << budvln_instruction_success_bonus
+      << " spl_weight=" << budvln_spl_weight << " step_length_m=" << budvln_step_length_m
+      << " clip=" << budvln_clip << " spl_accident=" << budvln_spl_accident
+      << " collision_accident=" << budvln_collision_accident
+      << "\n  budvln (phase1_stop with --rewards budvln, phase2_spl, phase3_instruction):"
+         " r_t = (d_t < d_{t-1} ? +step_reward : -step_reward)"
+         " - collision_penalty*[collided, unless collision_accident] for non-terminal steps"
+         " (every step of a rolled-back trajectory); r_T = clip(-d_T/distance_divisor"
+         " + success*(bonus + spl_weight*SPL-term), +-clip), bonus = instruction_success_bonus"
+         " in phase3_instruction; SPL-term = spl_accident ? L_xy/max(L_xy, step_length_m)"
+         " : shortest/max(shortest, path_length)";
   return s.str();
 }
+
+namespace {
+
+// BudVLN's semi-sparse reward, R:188-251 (see stepRewards).
+std::vector<double> budvlnRewards(const RewardConstants& k, double success_bonus,
+                                  const std::vector<RewardStep>& steps, const EpisodeOutcome& o) {
+  std::vector<double> r(steps.size(), 0.0);
+  double prev = o.start_distance;
+  for (size_t t = 0; t < steps.size(); ++t) {
+    const double d = steps[t].distance_to_goal;
+    r[t] = d < prev ? k.budvln_step_reward : -k.budvln_step_reward;
+    if (steps[t].collided && !k.budvln_collision_accident) r[t] -= k.budvln_collision_penalty;
+    prev = d;
+  }
+  if (steps.empty() || o.rolled_back) return r;  // the loop broke before a terminal step
+  const bool success =
+      o.called_stop && !o.forced_stop && o.final_distance <= o.success_distance;
+  double last = -o.final_distance / k.budvln_distance_divisor;
+  if (success) {
+    double spl;
+    if (k.budvln_spl_accident) {
+      const double denom = std::max(o.reference_length_xy, k.budvln_step_length_m);
+      spl = o.reference_length_xy / denom;
+    } else {
+      const double denom = std::max(o.shortest_path, o.path_length);
+      spl = denom > 0 ? o.shortest_path / denom : 1.0;
+    }
+    last += success_bonus + k.budvln_spl_weight * spl;
+  }
+  r.back() = std::clamp(last, -k.budvln_clip, k.budvln_clip);
+  return r;
+}
+
+}  // namespace
 
 std::vector<double> stepRewards(RewardPhase phase, const RewardConstants& k,
                                 const std::vector<RewardStep>& steps,
                                 const EpisodeOutcome& o) {
+  if (phase == RewardPhase::BudvlnStop) return budvlnRewards(k, k.budvln_success_bonus, steps, o);
+  if (phase == RewardPhase::BudvlnInstruction)
+    return budvlnRewards(k, k.budvln_instruction_success_bonus, steps, o);
   std::vector<double> r(steps.size(), 0.0);
   if (steps.empty()) return r;
   const bool within = o.final_distance <= o.success_distance;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <filesystem>
@@ -45,7 +46,35 @@ RewardConstants rewardConstants(const io::TrainOptions& o) {
   RewardConstants k;
   k.forced_stop_penalty = o.forced_stop_penalty;
   k.false_stop_penalty = o.false_stop_penalty;
+  k.budvln_spl_accident = o.reward_spl_accident;
+  k.budvln_collision_accident = o.reward_collision_accident;
   return k;
+}
+
+// The reward formulas of the phase (rl/rewards.h).
+RewardPhase rewardPhase(const io::TrainOptions& o) {
+  switch (o.phase) {
+    case io::Phase::Phase1Stop:
+      return o.budvln_rewards ? RewardPhase::BudvlnStop : RewardPhase::Phase1Stop;
+    case io::Phase::Phase2Progress: return RewardPhase::Phase2Progress;
+    case io::Phase::Phase2Spl: return RewardPhase::BudvlnStop;
+    case io::Phase::Phase3Instruction: return RewardPhase::BudvlnInstruction;
+  }
+  return RewardPhase::Phase1Stop;
+}
+
+bool budvlnRewardsUsed(const io::TrainOptions& o) {
+  const RewardPhase p = rewardPhase(o);
+  return p == RewardPhase::BudvlnStop || p == RewardPhase::BudvlnInstruction;
+}
+
+// The reference path's length over x and the height y (R:312-334, the SPL accident).
+double referenceLengthXy(const sim::Episode& e) {
+  double len = 0;
+  for (size_t i = 1; i < e.reference_path.size(); ++i)
+    len += std::hypot(e.reference_path[i].x - e.reference_path[i - 1].x,
+                      e.reference_path[i].y - e.reference_path[i - 1].y);
+  return len;
 }
 
 // R = sum_t r_t with the phase's rewards (rl/rewards.h) over the executed steps, plus the
@@ -61,8 +90,11 @@ double trajectoryReturn(const io::TrainOptions& o, const Trajectory& t, float su
   out.forced_stop = t.forced_stop;
   out.path_length = t.metrics.path_length;
   out.shortest_path = t.metrics.shortest_path_length;
-  const RewardPhase p =
-      o.phase == io::Phase::Phase1Stop ? RewardPhase::Phase1Stop : RewardPhase::Phase2Progress;
+  const RewardPhase p = rewardPhase(o);
+  if (p != RewardPhase::Phase1Stop && p != RewardPhase::Phase2Progress) {
+    out.rolled_back = t.rolled_back;
+    out.reference_length_xy = referenceLengthXy(t.episode);
+  }
   double r = 0;
   for (double x : stepRewards(p, rewardConstants(o), steps, out)) r += x;
   if (o.use_tdr) {
@@ -225,6 +257,10 @@ std::string describeConfig(const TrainerConfig& c) {
     << "  preset: " << c.preset.nameText() << "\n  preset_overrides: " << c.preset.overridesText()
     << "\n  model_path: " << o.model_path << "\n  habitat_config_path: " << o.habitat_config_path
     << "\n  output_path: " << o.output_path << "\n  phase: " << io::phaseName(o.phase)
+    << "\n  rewards: " << (o.budvln_rewards ? "budvln" : "guide")
+    << "\n  reward_spl_accident: " << o.reward_spl_accident
+    << "\n  reward_collision_accident: " << o.reward_collision_accident
+    << "\n  fixed_phrase: " << o.fixed_phrase
     << "\n  use_hybrid_training: " << o.use_hybrid_training
     << "\n  sft_loss_start_weight: " << o.sft_loss_start_weight
     << "\n  sft_loss_end_weight: " << o.sft_loss_end_weight
@@ -268,6 +304,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  tdr_weight: " << o.tdr_weight << "\n  tdr_gamma: " << o.tdr_gamma
     << "\n  tdr_strict_mode: " << o.tdr_strict
     << "\n  disable_grpo_loss: " << o.disable_grpo_loss << "\n  sft_only: " << o.sft_only
+    << "\n  demo_loss: " << (o.demo_loss_separate ? "separate" : "sft")
     << "\n  checkpoint_naming: " << io::checkpointNamingName(o.checkpoint_naming)
     << "\n  eval_every: " << o.eval_every
     << "\n  eval_split: " << o.eval_split << "\n  eval_episodes: " << o.eval_episodes
@@ -283,7 +320,7 @@ std::string describeConfig(const TrainerConfig& c) {
   for (size_t i = 0; i < c.lora.target_modules.size(); ++i)
     s << (i ? "," : "") << c.lora.target_modules[i];
   if (!c.lora.target_regex.empty()) s << " regex=" << c.lora.target_regex;
-  s << "\nreward constants:\n" << rewardConstants(o).describe();
+  s << "\nreward constants:\n" << rewardConstants(o).describe(budvlnRewardsUsed(o));
   return s.str();
 }
 
@@ -623,6 +660,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   ro.decode.greedy = false;
   ro.decode.temperature = cfg.temperature;
   ro.greedy_first_sample = o.greedy_first_sample;
+  ro.streaming.fixed_phrase = o.fixed_phrase;
   ro.intervention = interventionConfig(o);
   RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
   PolicyUpdater updater(*policy.model, *policy.codec, params, *optimizer);
@@ -631,6 +669,8 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   uo.use_hybrid = o.use_hybrid_training || o.sft_only;
   uo.sft_oracle_only = o.sft_oracle_only || o.sft_only;
   uo.disable_grpo = o.disable_grpo_loss || o.sft_only;
+  uo.demo_loss_separate = o.demo_loss_separate;
+  uo.demo_start_weight = o.sft_loss_start_weight;
   uo.sft_false_stop_labels = o.sft_false_stop_labels;
   uo.success_distance = hcfg.success_distance;
   uo.aggregation = o.loss_agg_mode;
@@ -709,6 +749,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
         updateMetrics(rolloutMetrics(ctx, trajs, returns, adv), st, uo.sft_weight,
                       o.entropy_coef, lr, secs, rollout_secs);
     if (o.sft_only) m["sft_only_resamples"] = resamples;
+    if (o.demo_loss_separate) m["demo_loss"] = st.demo_loss;
     if (o.eval_every > 0 && ((u + 1) % o.eval_every == 0 || u + 1 == o.num_updates)) {
       const EvalResult r = validate(u + 1);
       m["val_success_rate"] = r.summary.at("success_rate");

@@ -103,7 +103,8 @@ TrajectoryTargets collectTargets(const Trajectory& t, const model::ActionCodec& 
     if (a.source == model::TokenSource::kPolicy && model::alphabetColumn(codec, a.token) >= 0)
       g.policy.push_back(static_cast<int32_t>(i));
   }
-  for (const StepRecord& s : t.steps) {
+  for (size_t step = 0; step < t.steps.size(); ++step) {
+    const StepRecord& s = t.steps[step];
     if (!s.label_valid || s.answer_token < 0) continue;
     const bool expert = s.source == expert::Source::Expert;
     const bool false_stop = o.sft_false_stop_labels && !expert && s.action == sim::Action::Stop &&
@@ -114,6 +115,7 @@ TrajectoryTargets collectTargets(const Trajectory& t, const model::ActionCodec& 
     g.sft.push_back(s.answer_token);
     g.sft_column.push_back(col);
     g.sft_weight.push_back(expert || false_stop ? o.expert_step_weight : 1.0);
+    g.sft_step.push_back(static_cast<int>(step));
   }
   return g;
 }
@@ -237,11 +239,21 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
     targets.push_back(collectTargets(t, codec_, o));
     st.policy_tokens += static_cast<int>(targets.back().policy.size());
     st.sft_tokens += static_cast<int>(targets.back().sft.size());
-    // A rollback's demonstration (every step the expert's) is SFT data of its trajectory.
+    // A rollback's demonstration (every step the expert's) is SFT data of its trajectory,
+    // or with demo_loss_separate the data of its own term, weighted by decay.
     demo_targets.emplace_back();
-    if (t.rollback_demo && o.use_hybrid) {
-      demo_targets.back() = collectTargets(*t.rollback_demo, codec_, o);
-      st.sft_tokens += static_cast<int>(demo_targets.back().sft.size());
+    if (t.rollback_demo && (o.use_hybrid || o.demo_loss_separate)) {
+      TrajectoryTargets& d = demo_targets.back();
+      d = collectTargets(*t.rollback_demo, codec_, o);
+      if (o.demo_loss_separate) {
+        const std::vector<double> w =
+            demonstrationWeights(t.rollback_demo->steps.size(), o.demo_start_weight);
+        for (size_t k = 0; k < d.sft.size(); ++k)
+          d.sft_weight[k] = w.at(static_cast<size_t>(d.sft_step[k]));
+        st.demo_tokens += static_cast<int>(d.sft.size());
+      } else {
+        st.sft_tokens += static_cast<int>(d.sft.size());
+      }
     }
   }
   const size_t n = trajectories.size();
@@ -261,37 +273,46 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       const size_t b = std::clamp(gb, first, first + n) - first;
       const size_t e = std::clamp(ge, first, first + n) - first;
       const bool per_sequence = o.aggregation != io::LossAggMode::TokenMean;
-      double n_pol = 0, w_sft = 0, mb_tokens = 0;
+      double n_pol = 0, w_sft = 0, mb_tokens = 0, w_demo = 0;
       for (size_t i = b; i < e; ++i) {
         // The sequence modes count trajectories with policy tokens, kToken the tokens.
         const double k = static_cast<double>(targets[i].policy.size());
         mb_tokens += k;
         n_pol += per_sequence ? (k > 0 ? 1.0 : 0.0) : k;
         for (double w : targets[i].sft_weight) w_sft += w;
-        for (double w : demo_targets[i].sft_weight) w_sft += w;
+        for (double w : demo_targets[i].sft_weight) (o.demo_loss_separate ? w_demo : w_sft) += w;
       }
       if (dp) {
-        const auto sums = o.dist->reduceMetrics({n_pol, w_sft, mb_tokens}, MetricReduce::kSum);
+        std::vector<double> v = {n_pol, w_sft, mb_tokens};
+        if (o.demo_loss_separate) v.push_back(w_demo);
+        const auto sums = o.dist->reduceMetrics(v, MetricReduce::kSum);
         n_pol = sums[0];
         w_sft = sums[1];
         mb_tokens = sums[2];  // clip_fraction's denominator, like the summed clip counts
+        if (o.demo_loss_separate) w_demo = sums[3];
       }
       // kTokenSumNorm: the SFT sum over the same constant as the surrogate's (token_norm
       // per trajectory of the mini-batch), so a label weighs what a policy token does.
       if (o.sft_token_sum_norm && w_sft > 0)
         w_sft = o.token_norm * static_cast<double>(ge - gb);
       optimizer_.zero_grad();
-      double grpo = 0, sft = 0, kl = 0, entropy = 0;
+      double grpo = 0, sft = 0, kl = 0, entropy = 0, demo_loss = 0;
       int mb_clipped = 0;
       bool bad = false;
       const char* what = "loss";
       for (size_t i = b; i < e && !bad; ++i) {
         TrajectoryTerms tt = trajectoryTerms(model_, codec_, trajectories[i], advantages[i],
                                              targets[i], o);
+        torch::Tensor demo_sum;
         if (!demo_targets[i].sft.empty()) {
+          UpdateOptions od = o;
+          od.use_hybrid = true;  // the separate term needs the CE without hybrid training too
           const TrajectoryTerms demo = trajectoryTerms(model_, codec_, *trajectories[i].rollback_demo,
-                                                       0.0, demo_targets[i], o);
-          tt.sft_sum = tt.sft_sum + demo.sft_sum;
+                                                       0.0, demo_targets[i], od);
+          if (o.demo_loss_separate)
+            demo_sum = demo.sft_sum;
+          else
+            tt.sft_sum = tt.sft_sum + demo.sft_sum;
         }
         // L = (sum GRPO)/N_pol + w (sum w_t CE_t)/W_sft + kl_coef (sum k3)/N_pol, where a
         // sequence-mode term is first divided by its own token count (kSequence) or the
@@ -306,6 +327,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
         if (n_pol > 0 && o.entropy_coef > 0)
           loss = loss - o.entropy_coef * tt.entropy_sum / (own * n_pol);
         if (o.use_hybrid && w_sft > 0) loss = loss + o.sft_weight * tt.sft_sum / w_sft;
+        if (demo_sum.defined() && w_demo > 0) loss = loss + o.demo_coef * demo_sum / w_demo;
         const double lv = loss.item<double>();
         if (!std::isfinite(lv)) {
           bad = true;
@@ -316,13 +338,16 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
         if (n_pol > 0) kl += tt.kl_sum.item<double>() / (own * n_pol);
         if (n_pol > 0) entropy += tt.entropy_sum.item<double>() / (own * n_pol);
         if (w_sft > 0) sft += tt.sft_sum.item<double>() / w_sft;
+        if (demo_sum.defined() && w_demo > 0) demo_loss += demo_sum.item<double>() / w_demo;
         mb_clipped += tt.clipped;
       }
       if (dp) {
         // One verdict for all ranks (a rank that skipped alone would leave the others
         // waiting in the gradient all-reduce), and the mini-batch's figures summed.
-        const auto r = o.dist->reduceMetrics(
-            {bad ? 1.0 : 0.0, grpo, sft, kl, double(mb_clipped), entropy}, MetricReduce::kSum);
+        std::vector<double> v = {bad ? 1.0 : 0.0, grpo, sft, kl, double(mb_clipped), entropy};
+        if (o.demo_loss_separate) v.push_back(demo_loss);
+        const auto r = o.dist->reduceMetrics(v, MetricReduce::kSum);
+        if (o.demo_loss_separate) demo_loss = r[6];
         bad = r[0] > 0;
         grpo = r[1];
         sft = r[2];
@@ -349,6 +374,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       st.sft_loss += sft;
       st.kl += kl;
       st.entropy += entropy;
+      st.demo_loss += demo_loss;
       st.grad_norm += norm;
       clipped += mb_clipped;
       clip_tokens += static_cast<int>(mb_tokens);
@@ -359,6 +385,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
     st.sft_loss /= st.steps_applied;
     st.kl /= st.steps_applied;
     st.entropy /= st.steps_applied;
+    st.demo_loss /= st.steps_applied;
     st.grad_norm /= st.steps_applied;
   }
   st.clip_fraction = clip_tokens > 0 ? static_cast<double>(clipped) / clip_tokens : 0.0;

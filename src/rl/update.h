@@ -45,6 +45,13 @@ struct UpdateOptions {
   // No policy tokens enter the loss (no surrogate, entropy or KL): --disable_grpo_loss and
   // --sft_only.
   bool disable_grpo = false;
+  // --demo_loss separate (BudVLN, G:2274-2316): a rollback demonstration's steps form their
+  // own term, L += demo_coef sum_j w_j CE_j / sum_j w_j over the mini-batch's demonstration
+  // steps, w_j = demonstrationWeights(n, demo_start_weight)[j] (rl/losses.h), also without
+  // hybrid training. false: they join the SFT term as expert steps (weight 2, x w(u)).
+  bool demo_loss_separate = false;
+  double demo_start_weight = 1.0;
+  double demo_coef = 1.0;
   double temperature = 1.0;       // the rollout's sampling temperature
   int ppo_epochs = 1;
   int mini_batch_size = 2;
@@ -79,10 +86,12 @@ struct UpdateStats {
   double sft_loss = 0;
   double kl = 0;
   double entropy = 0;        // mean over applied mini-batches (computed with entropy_coef > 0)
+  double demo_loss = 0;      // mean over applied mini-batches (demo_loss_separate)
   double clip_fraction = 0;
   double grad_norm = 0;      // global norm before clipping, mean over applied steps
   int policy_tokens = 0;     // per pass
   int sft_tokens = 0;
+  int demo_tokens = 0;       // demonstration steps of the separate term
   int steps_applied = 0;     // optimizer steps taken
   int steps_skipped = 0;     // mini-batches dropped for a NaN/Inf loss or gradient
 };
@@ -100,6 +109,7 @@ struct TrajectoryTargets {
   std::vector<int32_t> sft;         // answer-token indices of labelled executed steps
   std::vector<int> sft_column;      // the label's alphabet column per sft entry
   std::vector<double> sft_weight;   // 2 for expert-controlled steps, 1 otherwise
+  std::vector<int> sft_step;        // the step index of each sft entry
 };
 TrajectoryTargets collectTargets(const Trajectory& t, const model::ActionCodec& codec,
                                  const UpdateOptions& o);

@@ -97,5 +97,18 @@ TEST(GrpoLoss, ReferenceLossWithZeroOldLogProbAndEntropy) {
   EXPECT_DOUBLE_EQ(low.grad()[0].item<double>(), 0.0);
 }
 
+// BudVLN's demonstration weights (G:1710-1739): s = 2 over 5 steps decays by
+// (1/2)^(1/4) = 0.840896 per step: 2, 1.681793, 1.414214, 1.189207, 1; s = 1 (the script's
+// start weight) gives all ones; one step gets s.
+TEST(DemonstrationWeights, DecayFromTheStartWeightToOne) {
+  const std::vector<double> w = demonstrationWeights(5, 2.0);
+  const std::vector<double> expect = {2.0, 1.681793, 1.414214, 1.189207, 1.0};
+  ASSERT_EQ(w.size(), expect.size());
+  for (size_t j = 0; j < w.size(); ++j) EXPECT_NEAR(w[j], expect[j], 1e-6) << j;
+  for (double x : demonstrationWeights(4, 1.0)) EXPECT_NEAR(x, 1.0, 1e-12);
+  EXPECT_EQ(demonstrationWeights(1, 1.5), std::vector<double>{1.5});
+  EXPECT_TRUE(demonstrationWeights(0, 1.5).empty());
+}
+
 }  // namespace
 }  // namespace svln::rl

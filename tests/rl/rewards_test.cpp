@@ -61,6 +61,68 @@ TEST(Phase2Reward, DenseProgressCollisionsAndEfficiency) {
   EXPECT_NEAR(sum(r), 6.0 - 0.1 - 0.03, 1e-12);
 }
 
+// BudVLN's rewards worked by hand from R:188-251 (budvln-reference.md, "Rewards"). Start
+// 3.5 m from the goal; steps to 3.25 (closer), 3.25 (a turn: not closer), 3.0 (closer,
+// collided), 2.75 with STOP: success within 3 m.
+std::vector<RewardStep> budvlnSteps() {
+  return {{3.25, false}, {3.25, false}, {3.0, true}, {2.75, false}};
+}
+EpisodeOutcome budvlnOutcome(bool stop, double ref_xy) {
+  EpisodeOutcome o;
+  o.start_distance = 3.5;
+  o.final_distance = 2.75;
+  o.called_stop = stop;
+  o.path_length = 4.0;
+  o.shortest_path = 3.5;
+  o.reference_length_xy = ref_xy;
+  return o;
+}
+
+TEST(BudvlnReward, SemiSparseStepsAndTheTerminalTermWithItsAccidents) {
+  const RewardConstants k;  // both accidents reproduced
+  // +0.05, -0.05, +0.05 (the collision penalty never fires), then
+  // -2.75/6 + 2 + 5/max(5, 0.25) = -0.458333 + 3 = 2.541667.
+  auto r = stepRewards(RewardPhase::BudvlnStop, k, budvlnSteps(), budvlnOutcome(true, 5.0));
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_NEAR(r[0], 0.05, 1e-9);
+  EXPECT_NEAR(r[1], -0.05, 1e-9);
+  EXPECT_NEAR(r[2], 0.05, 1e-9);
+  EXPECT_NEAR(r[3], 2.541667, 1e-6);
+  // A reference path that runs along z alone has length 0 over x and the height: the
+  // accident's term is 0 / max(0, 0.25) = 0.
+  r = stepRewards(RewardPhase::BudvlnStop, k, budvlnSteps(), budvlnOutcome(true, 0.0));
+  EXPECT_NEAR(r[3], 1.541667, 1e-6);
+  // Without the accidents: the collided step pays 0.1 (0.05 - 0.1 = -0.05) and the term is
+  // the true SPL, 3.5 / max(3.5, 4) = 0.875: -0.458333 + 2 + 0.875 = 2.416667.
+  RewardConstants fixed;
+  fixed.budvln_spl_accident = false;
+  fixed.budvln_collision_accident = false;
+  r = stepRewards(RewardPhase::BudvlnStop, fixed, budvlnSteps(), budvlnOutcome(true, 5.0));
+  EXPECT_NEAR(r[2], -0.05, 1e-9);
+  EXPECT_NEAR(r[3], 2.416667, 1e-6);
+  // No STOP (the step cap): -2.75/6 alone, no penalty for not stopping.
+  r = stepRewards(RewardPhase::BudvlnStop, k, budvlnSteps(), budvlnOutcome(false, 5.0));
+  EXPECT_NEAR(r[3], -0.458333, 1e-6);
+  // Rolled back: the loop broke before a terminal step, so the last step is +-0.05 too.
+  EpisodeOutcome cut = budvlnOutcome(false, 5.0);
+  cut.rolled_back = true;
+  r = stepRewards(RewardPhase::BudvlnStop, k, budvlnSteps(), cut);
+  EXPECT_NEAR(sum(r), 0.05 - 0.05 + 0.05 + 0.05, 1e-9);
+}
+
+TEST(BudvlnReward, InstructionPhasePaysTenAndTheTerminalIsClipped) {
+  const RewardConstants k;
+  // -2.75/6 + 10 + 1 = 10.541667, clipped to 10.
+  auto r = stepRewards(RewardPhase::BudvlnInstruction, k, budvlnSteps(), budvlnOutcome(true, 5.0));
+  EXPECT_NEAR(r[3], 10.0, 1e-9);
+  // Far from the goal without STOP: -66/6 = -11, clipped to -10.
+  std::vector<RewardStep> far = {{66.0, false}};
+  EpisodeOutcome o = budvlnOutcome(false, 5.0);
+  o.final_distance = 66.0;
+  r = stepRewards(RewardPhase::BudvlnInstruction, k, far, o);
+  EXPECT_NEAR(r[0], -10.0, 1e-9);
+}
+
 TEST(GroupAdvantages, NormalisedWithinTheGroup) {
   auto a = groupAdvantages({1.0, 3.0});
   // mean 2, unbiased std sqrt(2)

@@ -211,6 +211,9 @@ TEST_F(TinyWorld, PrematureStopsBecomeRollbacksWithDemonstrations) {
   c.options.rollback_to_own_pose = true;
   c.options.rollback_demo_towards_goal = true;
   c.options.oracle_goal_radius = 1.0;
+  c.options.phase = io::Phase::Phase2Spl;  // BudVLN's rewards
+  c.options.fixed_phrase = true;
+  c.options.demo_loss_separate = true;
   runTraining(c);
   const auto m = metrics("premature");
   ASSERT_EQ(m.size(), 2u);
@@ -219,8 +222,16 @@ TEST_F(TinyWorld, PrematureStopsBecomeRollbacksWithDemonstrations) {
     rollbacks += row["rollbacks"].get<double>();
     EXPECT_EQ(row["false_stop_rate"].get<double>(), 0.0);
     EXPECT_EQ(row["forced_stops"].get<double>(), 0.0);
+    ASSERT_TRUE(row.contains("demo_loss"));
+    // BudVLN's rewards: a cut trajectory earns +-0.05 per step and nothing at its end.
+    EXPECT_LE(std::fabs(row["mean_return"].get<double>()), 0.05 * 40 + 1e-9);
   }
   EXPECT_GT(rollbacks, 0.0);
+  std::ifstream log(kRoot / "premature" / "training.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("  phase: phase2_spl\n"), std::string::npos);
+  EXPECT_NE(text.str().find("budvln: step_reward=0.05"), std::string::npos);
 }
 
 TEST_F(TinyWorld, ResumeGivesTheSameMetricsAsAnUninterruptedRun) {

@@ -12,6 +12,7 @@
 #include "model/stream_session.h"
 #include "model/streamvln.h"
 #include "model/tokenizer.h"
+#include "rl/losses.h"
 #include "rl/update.h"
 
 namespace svln::rl {
@@ -324,6 +325,48 @@ TEST_F(TinyUpdate, DisabledGrpoLossLeavesOnlyTheSftTerm) {
   EXPECT_EQ(without.sft_tokens, with.sft_tokens);
   EXPECT_NEAR(without.sft_loss, with.sft_loss, 1e-5);
   EXPECT_EQ(without.steps_applied, 1);
+}
+
+// --demo_loss separate: the demonstration is its own term, sum_j w_j CE_j / sum_j w_j with
+// the decay weights (rl/losses.h), coefficient 1, even without hybrid training; the SFT term
+// and the surrogate do not see it.
+TEST_F(TinyUpdate, SeparateDemonstrationTermWeighsStepsByDecay) {
+  const Trajectory t = rollout(1.0);
+  Trajectory cut = t;
+  cut.rolled_back = true;
+  cut.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+  UpdateOptions o;  // pure GRPO: no SFT term
+  o.demo_loss_separate = true;
+  o.demo_start_weight = 2.0;
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(1e-12));
+  PolicyUpdater up(net, codec, params, opt);
+  const UpdateStats plain = up.update({t}, {0.5}, o);
+  const UpdateStats with = up.update({cut}, {0.5}, o);
+  EXPECT_EQ(plain.demo_tokens, 0);
+  EXPECT_EQ(plain.demo_loss, 0.0);
+  EXPECT_EQ(with.sft_tokens, plain.sft_tokens);  // the demonstration is not SFT data
+  EXPECT_NEAR(with.grpo_loss, plain.grpo_loss, 1e-5);
+  // By hand: CE of each labelled demonstration step, weighted 2 (1/2)^(j/(n-1)).
+  TrajectoryTargets d = collectTargets(*cut.rollback_demo, codec, o);
+  ASSERT_GT(d.sft.size(), 1u);
+  EXPECT_EQ(with.demo_tokens, static_cast<int>(d.sft.size()));
+  const std::vector<double> w = demonstrationWeights(cut.rollback_demo->steps.size(), 2.0);
+  double num = 0, den = 0;
+  UpdateOptions one = o;
+  one.use_hybrid = true;
+  for (size_t k = 0; k < d.sft.size(); ++k) {
+    TrajectoryTargets single;
+    single.sft = {d.sft[k]};
+    single.sft_column = {d.sft_column[k]};
+    single.sft_weight = {1.0};
+    const double ce = trajectoryTerms(net, codec, *cut.rollback_demo, 0.0, single, one)
+                          .sft_sum.item<double>();
+    const double wk = w.at(static_cast<size_t>(d.sft_step[k]));
+    num += wk * ce;
+    den += wk;
+  }
+  EXPECT_NEAR(w.front(), 2.0, 1e-12);
+  EXPECT_NEAR(with.demo_loss, num / den, 1e-4);
 }
 
 TEST_F(TinyUpdate, NanAdvantageSkipsTheStepAndLeavesParametersAlone) {
