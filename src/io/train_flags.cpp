@@ -416,9 +416,11 @@ std::vector<Setting> grpoSettings() {
     {"--advantage_std", kGrpo, [](App& app, Opts& o, Group& g) {
        app.add_option("--advantage_std", o.advantage_std,
                       "extension: sample = (R - mean)/(Bessel std + 1e-6); population = (R - "
-                      "mean)/np.std (BudVLN; a group of 2 gives +-1; std < 1e-8: no division)")
+                      "mean)/np.std (BudVLN; a group of 2 gives +-1; std < 1e-8: no division); none = R - "
+                      "mean (Dr. GRPO: a group whose returns barely differ gets a small step)")
            ->transform(enumMap<AdvantageStd>({{"sample", AdvantageStd::Sample},
-                                              {"population", AdvantageStd::Population}}))
+                                              {"population", AdvantageStd::Population},
+                                              {"none", AdvantageStd::None}}))
            ->default_str(advantageStdName(o.advantage_std))->group(g);
      }},
     {"--spread_advantages", kGrpo, [](App& app, Opts& o, Group& g) {

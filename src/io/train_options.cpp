@@ -47,7 +47,12 @@ const char* lossAggModeName(LossAggMode m) {
 }
 
 const char* advantageStdName(AdvantageStd s) {
-  return s == AdvantageStd::Sample ? "sample" : "population";
+  switch (s) {
+    case AdvantageStd::Sample: return "sample";
+    case AdvantageStd::Population: return "population";
+    case AdvantageStd::None: return "none";
+  }
+  return "?";
 }
 
 const char* checkpointNamingName(CheckpointNaming n) {

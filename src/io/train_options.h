@@ -25,8 +25,10 @@ enum class RecoveryMode { Takeover, Rollback };
 //                           weighs the same, whatever its trajectory's length)
 enum class LossAggMode { TokenMean, SeqMeanTokenMean, SeqMeanTokenSumNorm };
 // The std that divides group advantages (rl/advantages.h): sample = Bessel's (n - 1) plus
-// 1e-6; population = numpy's np.std (n), no epsilon, as BudVLN's trainer (G:1992-1998).
-enum class AdvantageStd { Sample, Population };
+// 1e-6; population = numpy's np.std (n), no epsilon, as BudVLN's trainer (G:1992-1998);
+// none = no division, A = R - mean R (Dr. GRPO, Liu et al. 2025: dividing by a group's std
+// turns tiny return differences, e.g. between trajectories that all failed, into +-1).
+enum class AdvantageStd { Sample, Population, None };
 // How checkpoint directories are named: streamvln = checkpoint-<u> for every save (the last
 // update's included); budvln = the reference's checkpoint_<u> every --save_every updates and
 // checkpoint_final after the last (G:613-626, 3044).

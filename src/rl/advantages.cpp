@@ -15,6 +15,10 @@ std::vector<double> groupAdvantages(const std::vector<double>& returns,
   double var = 0;
   for (double r : returns) var += (r - mean) * (r - mean);
   std::vector<double> a(n);
+  if (std_kind == io::AdvantageStd::None) {
+    for (size_t i = 0; i < n; ++i) a[i] = returns[i] - mean;
+    return a;
+  }
   if (std_kind == io::AdvantageStd::Population) {
     const double std = std::sqrt(var / static_cast<double>(n));
     for (size_t i = 0; i < n; ++i)

@@ -40,6 +40,18 @@ TEST(PopulationStdAdvantages, TrajectoryAdvantagesUsesItPerGroup) {
   EXPECT_DOUBLE_EQ(a[3], 1.0);
 }
 
+TEST(UnscaledAdvantages, AreTheReturnMinusTheGroupMean) {
+  // Dr. GRPO: R = 1, 2, 4, mean 7/3: -4/3, -1/3, 5/3, whatever the spread.
+  const auto a = groupAdvantages({1.0, 2.0, 4.0}, io::AdvantageStd::None);
+  EXPECT_NEAR(a[0], -4.0 / 3.0, 1e-12);
+  EXPECT_NEAR(a[1], -1.0 / 3.0, 1e-12);
+  EXPECT_NEAR(a[2], 5.0 / 3.0, 1e-12);
+  // Failures that differ by 0.02 stay 0.01 apart; sample std would make them -+0.707.
+  const auto f = groupAdvantages({-0.47, -0.45}, io::AdvantageStd::None);
+  EXPECT_NEAR(f[0], -0.01, 1e-12);
+  EXPECT_NEAR(f[1], 0.01, 1e-12);
+}
+
 TEST(SpreadAdvantages, AOverTThenZScoredOverTheUpdatesSteps) {
   // A = +1 over 2 tokens, -1 over 3: per-token 0.5, 0.5, -1/3, -1/3, -1/3; mean 0;
   // Bessel var = (2 x 0.25 + 3 x 1/9) / 4 = 5/24, std 0.4564355;
