@@ -22,7 +22,6 @@
 #include "io/train_flags.h"
 #include "rl/train_setup.h"
 #include "sim/episode.h"
-#include "sim/gltf_io.h"
 #include "sim/gzip_io.h"
 #include "sim/habitat_config.h"
 #include "sim/measures.h"
@@ -32,8 +31,6 @@
 
 namespace svln::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct ExpertOptions {
   std::string config;
@@ -48,33 +45,13 @@ struct ExpertOptions {
   expert::InterventionConfig iv;
 };
 
-// Only the scene's navmesh: `<stem>.navmesh` beside it (Habitat's layout, as SceneCache
-// uses) when present, else built from the scene mesh and saved there. No mesh is kept and
-// no renderer built: nothing here looks.
+// Only the scene's navmesh, for the config's agent size (nothing here looks).
 std::unique_ptr<sim::PathFinder> loadNavigation(const sim::HabitatConfig& cfg,
                                                 const std::string& scene_id) {
-  const std::string scene = cfg.scenePath(scene_id);
-  const std::string navmesh = sim::navMeshPathFor(scene);
-  auto pf = std::make_unique<sim::PathFinder>();
   sim::NavMeshSettings settings;
   settings.agent_radius = cfg.agent_radius;
   settings.agent_height = cfg.agent_height;
-  // The file beside the scene serves the agent it was built for; another agent size (RxR-CE)
-  // is built from the scene (in memory: the file stays as it is).
-  if (fs::exists(navmesh)) {
-    pf->loadNavMesh(navmesh);
-    if (pf->settings().agent_radius == settings.agent_radius &&
-        pf->settings().agent_height == settings.agent_height)
-      return pf;
-  }
-  if (!fs::exists(scene)) {
-    if (pf->isLoaded())
-      throw std::runtime_error(scene + ": scene file not found (" + navmesh +
-                               " is for another agent size; the config's needs the scene)");
-    throw std::runtime_error(scene + ": scene file not found");
-  }
-  pf->loadOrBuild(navmesh, sim::loadScene(scene), settings);
-  return pf;
+  return sim::loadNavMeshForAgent(cfg.scenePath(scene_id), settings);
 }
 
 std::vector<sim::Episode> loadSplit(const sim::HabitatConfig& cfg, const std::string& split) {

@@ -7,7 +7,9 @@
 //
 // Each trajectory is replayed through sim::EpisodeMeasures: positions[0] is where the agent
 // stood at the start, every later one a step, and "stop" a final STOP. With --scenes_dir
-// the episode's scene navmesh (<scene>.navmesh beside the GLB) gives geodesic distances;
+// the episode's scene navmesh gives geodesic distances: <scene>.navmesh beside the GLB when it
+// was built for the agent (--agent_radius/--agent_height, Habitat's by default), else one
+// built from the GLB in memory for that agent, as habitat-sim recomputes it;
 // without it distances are straight lines and SPL uses the episodes' stored geodesic
 // distance, and the output says so. The summary goes to stdout as JSON, keyed as `eval`'s.
 #include <CLI/CLI.hpp>
@@ -28,6 +30,7 @@
 #include "sim/gzip_io.h"
 #include "sim/measures.h"
 #include "sim/path_finder.h"
+#include "sim/scene_cache.h"
 
 namespace svln::cli {
 namespace {
@@ -41,6 +44,7 @@ struct ScoreOptions {
   float success_distance = 3.f;
   sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;
   bool habitat_path_limits = true;
+  sim::NavMeshSettings agent;  // agent_radius / agent_height of the navmesh (Habitat's default)
   std::string out;  // per-episode metrics as JSON (optional)
 };
 
@@ -82,12 +86,13 @@ int runScore(const ScoreOptions& o) {
     if (o.scenes_dir.empty()) return nullptr;
     auto& pf = navmeshes[ep.scene_id];
     if (!pf) {
-      const fs::path nav = fs::path(o.scenes_dir) / fs::path(ep.scene_id).replace_extension(".navmesh");
-      if (!fs::exists(nav))
-        throw std::runtime_error(nav.string() + ": navmesh not found (episode " + ep.episode_id +
+      const fs::path scene = fs::path(o.scenes_dir) / ep.scene_id;
+      try {
+        pf = sim::loadNavMeshForAgent(scene.string(), o.agent);
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(e.what()) + " (episode " + ep.episode_id +
                                  "'s scene; --scenes_dir)");
-      pf = std::make_unique<sim::PathFinder>();
-      pf->loadNavMesh(nav.string());
+      }
       pf->setSearchLimits(o.habitat_path_limits ? sim::PathSearchLimits{}
                                                 : sim::PathSearchLimits::unlimited());
     }
@@ -143,6 +148,14 @@ const RegisterCommand kRegister(
       app.add_option("--scenes_dir", o->scenes_dir,
                      "folder the episodes' scene_ids are relative to, with a .navmesh beside "
                      "each scene: geodesic distances (without it: straight lines)");
+      app.add_option("--agent_radius", o->agent.agent_radius,
+                     "m; the navmesh's agent: the scene's .navmesh when built for it, else one "
+                     "built from the scene in memory, as habitat-sim does (RxR-CE: 0.18)")
+          ->check(CLI::Range(0.01, 2.0))
+          ->capture_default_str();
+      app.add_option("--agent_height", o->agent.agent_height, "m; (RxR-CE: 0.88)")
+          ->check(CLI::Range(0.1, 5.0))
+          ->capture_default_str();
       app.add_option("--success_distance", o->success_distance, "success radius (m)")
           ->check(CLI::PositiveNumber)
           ->capture_default_str();

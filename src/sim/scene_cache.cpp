@@ -14,6 +14,26 @@ std::string navMeshPathFor(const std::string& scene_path) {
   return std::filesystem::path(scene_path).replace_extension(".navmesh").string();
 }
 
+std::unique_ptr<PathFinder> loadNavMeshForAgent(const std::string& scene_path,
+                                                const NavMeshSettings& settings) {
+  const std::string navmesh = navMeshPathFor(scene_path);
+  auto pf = std::make_unique<PathFinder>();
+  if (std::filesystem::exists(navmesh)) {
+    pf->loadNavMesh(navmesh);
+    if (pf->settings().agent_radius == settings.agent_radius &&
+        pf->settings().agent_height == settings.agent_height)
+      return pf;
+  }
+  if (!std::filesystem::exists(scene_path)) {
+    if (pf->isLoaded())
+      throw std::runtime_error(scene_path + ": scene file not found (" + navmesh +
+                               " is for another agent size; this one needs the scene)");
+    throw std::runtime_error(scene_path + ": scene file not found (nor " + navmesh + ")");
+  }
+  pf->loadOrBuild(navmesh, loadScene(scene_path), settings);
+  return pf;
+}
+
 std::shared_ptr<Scene> makeScene(Mesh mesh, const std::string& name,
                                  const NavMeshSettings& settings, const std::string& navmesh_path) {
   auto scene = std::make_shared<Scene>();

@@ -33,6 +33,14 @@ std::shared_ptr<Scene> makeScene(Mesh mesh, const std::string& name,
 // Habitat keeps the navmesh beside the scene: "a/b/17DRP5sb8fy.glb" -> "a/b/17DRP5sb8fy.navmesh".
 std::string navMeshPathFor(const std::string& scene_path);
 
+// The navmesh an agent of `settings`' radius and height walks in `scene_path`, as
+// habitat-sim picks it: the `.navmesh` beside the scene when it was built for that agent (a
+// version-1 file counts as Habitat's default agent), else one built from the scene in memory
+// (the file is left as it is). Without a `.navmesh`, PathFinder::loadOrBuild's cache. Only
+// navigation: no renderer is built, no mesh kept. Throws "<path>: <problem>".
+std::unique_ptr<PathFinder> loadNavMeshForAgent(const std::string& scene_path,
+                                                const NavMeshSettings& settings);
+
 class SceneCache {
  public:
   // `max_scenes` bounds how many scenes stay cached (least recently used dropped first;

@@ -65,6 +65,41 @@ TEST(ScoreCommand, GroundTruthPathsScoreNdtwOneOnBothRealR2rSplits) {
   }
 }
 
+TEST(ScoreCommand, GeodesicScoringUsesANavmeshBuiltForTheAgentSize) {
+  // A procedural split scored with its scenes: the default agent uses each scene's .navmesh;
+  // RxR-CE's 0.18 m / 0.88 m agent gets a navmesh built from the GLB in memory, and the
+  // scene's .navmesh keeps its bytes. The ground truth walked back scores nDTW 1 either way.
+  const fs::path data = fs::temp_directory_path() / "svln_score_geodesic";
+  fs::remove_all(data);
+  ASSERT_EQ(test::runCli("gen-data --out " + data.string() +
+                         " --scenes 2 --episodes-per-scene 3 --seed 4")
+                .exit_code,
+            0);
+  const std::string episodes = (data / "episodes/train/train.json.gz").string();
+  const fs::path paths = data / "paths.json";
+  sim::writeFileAtomic(paths.string(), pathsFromGroundTruth(sim::loadEpisodes(episodes)).dump());
+  const fs::path navmesh = data / "scenes/procedural/apt_0000.navmesh";
+  const std::string before = sim::readFileMaybeGzip(navmesh.string());
+  const std::string args = "score --episodes " + episodes + " --trajectories " + paths.string() +
+                           " --scenes_dir " + (data / "scenes").string();
+  for (const std::string agent : {"", " --agent_radius 0.18 --agent_height 0.88"}) {
+    const Result r = run(args + agent);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json s = nlohmann::json::parse(r.out);
+    EXPECT_EQ(s.at("distance"), "geodesic");
+    EXPECT_NEAR(s.at("ndtw").get<double>(), 1.0, 1e-6) << agent;
+    EXPECT_EQ(s.at("unreachable_episodes").get<double>(), 0.0) << agent;
+    EXPECT_LT(s.at("navigation_error").get<double>(), 0.5) << agent;
+  }
+  EXPECT_EQ(sim::readFileMaybeGzip(navmesh.string()), before);
+  fs::remove(data / "scenes/procedural/apt_0000.glb");
+  const Result missing = run(args + " --agent_radius 0.18 --agent_height 0.88");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("apt_0000.glb: scene file not found"), std::string::npos)
+      << missing.err;
+  fs::remove_all(data);
+}
+
 TEST(ScoreCommand, BadTrajectoriesGiveOneLineErrors) {
   const std::string episodes = std::string(SVLN_REAL_DATA) +
                                "/R2R_VLNCE_v1-3_preprocessed/val_seen/val_seen.json.gz";
