@@ -8,7 +8,9 @@
 #include <functional>
 #include <stdexcept>
 
+#include "sim/episode_iterator.h"
 #include "sim/gzip_io.h"
+#include "sim/habitat_config.h"
 
 namespace svln::sim {
 namespace {
@@ -99,6 +101,46 @@ TEST(Episode, ReadsRxRFieldsIntoExtra) {
   EXPECT_TRUE(e.gt_locations.empty());  // no _gt file beside the RxR fixture
   // Turned 90 degrees to the right: heading -pi/2.
   EXPECT_NEAR(headingFromQuat(e.start_rotation), -1.5707963f, 1e-5f);
+}
+
+TEST(Episode, RxRRoleFilesReadTheirOwnGroundTruth) {
+  // VLN-CE's RxR layout: {split}/{split}_{role}.json.gz with {split}_{role}_gt.json.gz beside
+  // each (RXR GT_PATH); every role's episodes measure nDTW against their own role's file.
+  const fs::path dir = tempDir("rxr_roles");
+  for (const std::string role : {"guide", "follower"}) {
+    EpisodeDataset d;
+    Episode e;
+    e.episode_id = role + "-1";
+    e.scene_id = "mp3d/x/x.glb";
+    e.goals.push_back({{3, 0, 0}, 3.f});
+    e.instruction.instruction_text = role == "guide" ? "\u0938\u0940\u0927\u0947 \u091a\u0932\u0947\u0902" : "walk";
+    e.instruction.language = role == "guide" ? "hi-IN" : "en-US";
+    const float z = role == "guide" ? 1.f : 2.f;
+    e.gt_locations = {{0, 0, z}, {1, 0, z}};
+    e.gt_actions = {1, 0};
+    d.episodes.push_back(e);
+    fs::create_directories(dir / "val_unseen");
+    saveEpisodes(d, (dir / "val_unseen" / ("val_unseen_" + role + ".json.gz")).string());
+    EXPECT_TRUE(fs::exists(dir / "val_unseen" / ("val_unseen_" + role + "_gt.json.gz")));
+  }
+  HabitatConfig cfg;
+  cfg.data_path = (dir / "{split}/{split}_{role}.json.gz").string();
+  cfg.roles = {"guide", "follower"};
+  EpisodeIterator it = EpisodeIterator::fromConfig(cfg, "val_unseen", false, false);
+  ASSERT_EQ(it.size(), 2u);
+  for (const Episode* e = it.next(); e != nullptr; e = it.next()) {
+    ASSERT_EQ(e->gt_locations.size(), 2u) << e->episode_id;
+    EXPECT_EQ(e->gt_locations[1].z, e->episode_id == "guide-1" ? 1.f : 2.f);
+  }
+  // A role without its gt file is an error naming that file.
+  fs::remove(dir / "val_unseen" / "val_unseen_follower_gt.json.gz");
+  try {
+    EpisodeIterator::fromConfig(cfg, "val_unseen", false, false);
+    ADD_FAILURE() << "expected a missing-gt error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("val_unseen_follower_gt.json.gz"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Episode, SaveLoadRoundTripIsEqualAndDeterministic) {
