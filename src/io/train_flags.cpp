@@ -356,6 +356,16 @@ std::vector<Setting> grpoSettings() {
        app.add_option("--mini_batch_size", o.mini_batch_size, "trajectories per gradient step")
            ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
      }},
+    {"--mini_batch_unit", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--mini_batch_unit", o.step_mini_batches,
+                      "extension: what --mini_batch_size counts. trajectories: the guide's; steps "
+                      "(BudVLN): min(12, size) policy steps of one episode's group per optimizer "
+                      "step, token-mean surrogate, SFT on as many drawn labels, 2 drawn "
+                      "demonstration steps (one process only)")
+           ->transform(CLI::CheckedTransformer(
+               std::map<std::string, bool>{{"trajectories", false}, {"steps", true}}))
+           ->default_str(o.step_mini_batches ? "steps" : "trajectories")->group(g);
+     }},
     {"--max_grad_norm", kGrpo, [](App& app, Opts& o, Group& g) {
        app.add_option("--max_grad_norm", o.max_grad_norm, "global gradient-norm clip")
            ->check(CLI::PositiveNumber)->capture_default_str()->group(g);

@@ -81,6 +81,9 @@ void TrainOptions::validate() const {
     fail("--sft_only: needs the expert (--enable_recovery): with --disable_recovery no step is "
          "ever the expert's, so there is nothing to train on");
   }
+  if (step_mini_batches && use_deepspeed) {
+    fail("--mini_batch_unit: steps runs in one process, without --use_deepspeed");
+  }
   if (use_deepspeed && deepspeed_config.empty()) {
     fail("--deepspeed_config: required with --use_deepspeed");
   }

@@ -108,6 +108,9 @@ struct TrainOptions {
   double learning_rate = 5e-7;
   int ppo_epochs = 1;
   int mini_batch_size = 2;
+  // --mini_batch_unit steps: a mini-batch is min(12, mini_batch_size) policy steps of one
+  // episode's group, an optimizer step each (BudVLN; rl/update.h UpdateOptions).
+  bool step_mini_batches = false;
   double max_grad_norm = 0.5;
   double kl_coef = 0.0;
   // Extensions that keep RL from wrecking a good SFT policy (docs/results.md):

@@ -56,6 +56,7 @@ TrainPreset seedGuide() {
               {"--learning_rate", "5e-7"},
               {"--ppo_epochs", "1"},
               {"--mini_batch_size", "2"},
+              {"--mini_batch_unit", "trajectories"},
               {"--max_grad_norm", "0.5"},
               {"--kl_coef", "0"},
               {"--loss_agg_mode", "seq-mean-token-sum-norm"},
@@ -133,6 +134,7 @@ TrainPreset budvln() {
               {"--learning_rate", "5e-7"},
               {"--ppo_epochs", "1"},
               {"--mini_batch_size", "2"},
+              {"--mini_batch_unit", "steps"},           // G:2131-2325: 2 steps per AdamW step
               {"--max_grad_norm", "0.5"},               // G:2321-2324
               {"--kl_coef", "0"},                       // G:9-13: no KL, no reference model
               {"--loss_agg_mode", "token-mean"},        // G:2196-2203: mean over the batch's steps

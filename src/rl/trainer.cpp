@@ -294,6 +294,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  num_episodes_per_update: " << o.num_episodes_per_update
     << "\n  group_size: " << o.group_size << "\n  learning_rate: " << o.learning_rate
     << "\n  ppo_epochs: " << o.ppo_epochs << "\n  mini_batch_size: " << o.mini_batch_size
+    << "\n  mini_batch_unit: " << (o.step_mini_batches ? "steps" : "trajectories")
     << "\n  max_grad_norm: " << o.max_grad_norm << "\n  kl_coef: " << o.kl_coef
     << "\n  loss_agg_mode: " << io::lossAggModeName(o.loss_agg_mode)
     << "\n  lr_warmup_updates: " << o.lr_warmup_updates
@@ -522,6 +523,9 @@ TrainResult runTraining(const TrainerConfig& cfg) {
                                               o.wandb_entity, o.wandb_run_name);
   const int world = cfg.dist.world_size;
   const io::DeepSpeedConfig ds = stepConfig(o, world);
+  if (o.step_mini_batches && world > 1)
+    throw std::runtime_error("--mini_batch_unit: steps runs in one process, this job has " +
+                             std::to_string(world) + " ranks");
   // The policy on this rank's GPU (bf16) or the CPU; NCCL carries the collectives between
   // GPUs when this build has it, Gloo otherwise.
   const model::LoadOptions placement = deviceLoadOptions(cfg.device, cfg.dist.local_rank, cfg.precision);
@@ -669,6 +673,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   uo.use_hybrid = o.use_hybrid_training || o.sft_only;
   uo.sft_oracle_only = o.sft_oracle_only || o.sft_only;
   uo.disable_grpo = o.disable_grpo_loss || o.sft_only;
+  uo.step_mini_batches = o.step_mini_batches;
   uo.demo_loss_separate = o.demo_loss_separate;
   uo.demo_start_weight = o.sft_loss_start_weight;
   uo.sft_false_stop_labels = o.sft_false_stop_labels;
@@ -741,6 +746,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
                                             : 0.0;
     const double lr = learningRateAt(o, u);
     setLearningRate(*optimizer, lr);
+    uo.step_seed = cfg.seed ^ (0xD1B54A32D192ED03ull * static_cast<uint64_t>(u + 1));
     const UpdateStats st = updater.update(trajs, adv, uo);
     guard.record(u + 1, st.steps_skipped > 0);
 

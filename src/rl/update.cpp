@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
 #include <stdexcept>
 
 #include "model/lora.h"
@@ -256,6 +257,8 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       }
     }
   }
+  if (o.step_mini_batches)
+    return updateByStepBatches(trajectories, advantages, targets, demo_targets, o, st);
   const size_t n = trajectories.size();
   const auto mbs = static_cast<size_t>(o.mini_batch_size);
   const size_t total = o.shard_total > 0 ? o.shard_total : n;
@@ -378,6 +381,183 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       st.grad_norm += norm;
       clipped += mb_clipped;
       clip_tokens += static_cast<int>(mb_tokens);
+    }
+  }
+  if (st.steps_applied > 0) {
+    st.grpo_loss /= st.steps_applied;
+    st.sft_loss /= st.steps_applied;
+    st.kl /= st.steps_applied;
+    st.entropy /= st.steps_applied;
+    st.demo_loss /= st.steps_applied;
+    st.grad_norm /= st.steps_applied;
+  }
+  st.clip_fraction = clip_tokens > 0 ? static_cast<double>(clipped) / clip_tokens : 0.0;
+  return st;
+}
+
+namespace {
+
+// One target of a step mini-batch: entry k of trajectory `traj`'s policy or SFT targets, of
+// its rollback demonstration's with `demo`.
+struct StepRef {
+  size_t traj = 0;
+  size_t k = 0;
+  bool demo = false;
+};
+
+// Up to m distinct entries of `pool`, drawn uniformly (random.sample's role in G:).
+std::vector<StepRef> drawSteps(const std::vector<StepRef>& pool, size_t m, std::mt19937_64& rng) {
+  std::vector<size_t> idx(pool.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::shuffle(idx.begin(), idx.end(), rng);
+  std::vector<StepRef> out;
+  for (size_t i = 0; i < std::min(m, idx.size()); ++i) out.push_back(pool[idx[i]]);
+  return out;
+}
+
+}  // namespace
+
+UpdateStats PolicyUpdater::updateByStepBatches(const std::vector<Trajectory>& trajectories,
+                                               const std::vector<double>& advantages,
+                                               const std::vector<TrajectoryTargets>& targets,
+                                               const std::vector<TrajectoryTargets>& demo_targets,
+                                               const UpdateOptions& o, UpdateStats st) {
+  if (o.dist != nullptr && o.dist->distributed())
+    throw std::invalid_argument("--mini_batch_unit: steps runs in one process only");
+  std::mt19937_64 rng(o.step_seed);
+  std::vector<StepRef> sft_pool, demo_pool;
+  for (size_t i = 0; i < trajectories.size(); ++i) {
+    for (size_t k = 0; k < targets[i].sft.size(); ++k) sft_pool.push_back({i, k, false});
+    for (size_t k = 0; k < demo_targets[i].sft.size(); ++k)
+      (o.demo_loss_separate ? demo_pool : sft_pool).push_back({i, k, true});
+  }
+  const size_t batch_size = std::min<size_t>(12, static_cast<size_t>(o.mini_batch_size));
+  UpdateOptions no_sft = o;
+  no_sft.use_hybrid = false;
+  UpdateOptions with_sft = o;
+  with_sft.use_hybrid = true;
+  // The chosen SFT (or demonstration) entries of each trajectory as targets of their own.
+  auto sftTargets = [&](const std::vector<StepRef>& refs, bool demo, size_t i,
+                        const std::vector<double>* decay) {
+    const TrajectoryTargets& from = demo ? demo_targets[i] : targets[i];
+    TrajectoryTargets sub;
+    for (const StepRef& r : refs) {
+      if (r.traj != i || r.demo != demo) continue;
+      sub.sft.push_back(from.sft[r.k]);
+      sub.sft_column.push_back(from.sft_column[r.k]);
+      sub.sft_weight.push_back(decay ? decay->at(static_cast<size_t>(from.sft_step[r.k]))
+                                     : from.sft_weight[r.k]);
+      sub.sft_step.push_back(from.sft_step[r.k]);
+    }
+    return sub;
+  };
+  int clipped = 0, clip_tokens = 0;
+  for (int epoch = 0; epoch < o.ppo_epochs; ++epoch) {
+    // Policy tokens by episode group, shuffled within it and cut into batches; then the
+    // batches are shuffled across groups (G:2147-2157).
+    std::map<int, std::vector<StepRef>> groups;
+    for (size_t i = 0; i < trajectories.size(); ++i)
+      for (size_t k = 0; k < targets[i].policy.size(); ++k)
+        groups[trajectories[i].group].push_back({i, k, false});
+    std::vector<std::vector<StepRef>> batches;
+    for (auto& [g, refs] : groups) {
+      std::shuffle(refs.begin(), refs.end(), rng);
+      for (size_t b = 0; b < refs.size(); b += batch_size) {
+        const size_t e = std::min(refs.size(), b + batch_size);
+        batches.emplace_back(refs.begin() + static_cast<std::ptrdiff_t>(b),
+                             refs.begin() + static_cast<std::ptrdiff_t>(e));
+      }
+    }
+    std::shuffle(batches.begin(), batches.end(), rng);
+    for (const std::vector<StepRef>& batch : batches) {
+      optimizer_.zero_grad();
+      const double nb = static_cast<double>(batch.size());
+      double grpo = 0, entropy = 0, kl = 0, sft = 0, demo_loss = 0;
+      int mb_clipped = 0;
+      bool bad = false;
+      auto backward = [&](const torch::Tensor& loss) {
+        if (!std::isfinite(loss.item<double>())) bad = true;
+        else if (loss.requires_grad()) loss.backward();
+      };
+      // Surrogate, entropy and KL: token means over the batch.
+      for (size_t i = 0; i < trajectories.size() && !bad; ++i) {
+        TrajectoryTargets sub;
+        for (const StepRef& r : batch)
+          if (r.traj == i) sub.policy.push_back(targets[i].policy[r.k]);
+        if (sub.policy.empty()) continue;
+        const TrajectoryTerms tt =
+            trajectoryTerms(model_, codec_, trajectories[i], advantages[i], sub, no_sft);
+        torch::Tensor loss = (tt.grpo_sum + o.kl_coef * tt.kl_sum) / nb;
+        if (o.entropy_coef > 0) loss = loss - o.entropy_coef * tt.entropy_sum / nb;
+        backward(loss);
+        grpo += tt.grpo_sum.item<double>() / nb;
+        kl += tt.kl_sum.item<double>() / nb;
+        entropy += tt.entropy_sum.item<double>() / nb;
+        mb_clipped += tt.clipped;
+      }
+      // SFT on min(batch, |S|) drawn labels: w(u) sum w' CE / m (G:2226-2268).
+      if (o.use_hybrid && !sft_pool.empty() && !bad) {
+        const std::vector<StepRef> drawn = drawSteps(sft_pool, batch.size(), rng);
+        const double m = static_cast<double>(drawn.size());
+        double num = 0, den = 0;
+        for (size_t i = 0; i < trajectories.size() && !bad; ++i) {
+          for (bool demo : {false, true}) {
+            const TrajectoryTargets sub = sftTargets(drawn, demo, i, nullptr);
+            if (sub.sft.empty()) continue;
+            const Trajectory& t = demo ? *trajectories[i].rollback_demo : trajectories[i];
+            const TrajectoryTerms tt = trajectoryTerms(model_, codec_, t, 0.0, sub, with_sft);
+            backward(o.sft_weight * tt.sft_sum / m);
+            num += tt.sft_sum.item<double>();
+            den += tt.sft_weight_sum;
+          }
+        }
+        if (den > 0) sft = num / den;
+      }
+      // The demonstration term on min(2, |D|) drawn steps, decay-weighted (G:2274-2303).
+      if (o.demo_loss_separate && !demo_pool.empty() && !bad) {
+        const std::vector<StepRef> drawn = drawSteps(demo_pool, 2, rng);
+        double wsum = 0;
+        std::vector<std::pair<size_t, TrajectoryTargets>> subs;
+        for (size_t i = 0; i < trajectories.size(); ++i) {
+          const std::vector<double> decay =
+              trajectories[i].rollback_demo
+                  ? demonstrationWeights(trajectories[i].rollback_demo->steps.size(),
+                                         o.demo_start_weight)
+                  : std::vector<double>{};
+          TrajectoryTargets sub = sftTargets(drawn, true, i, &decay);
+          if (sub.sft.empty()) continue;
+          for (double w : sub.sft_weight) wsum += w;
+          subs.emplace_back(i, std::move(sub));
+        }
+        for (const auto& [i, sub] : subs) {
+          if (bad) break;
+          const TrajectoryTerms tt =
+              trajectoryTerms(model_, codec_, *trajectories[i].rollback_demo, 0.0, sub, with_sft);
+          backward(o.demo_coef * tt.sft_sum / wsum);
+          demo_loss += tt.sft_sum.item<double>() / wsum;
+        }
+      }
+      double norm = 0;
+      if (!bad) {
+        norm = torch::nn::utils::clip_grad_norm_(params_, o.max_grad_norm);
+        bad = !std::isfinite(norm);
+      }
+      if (bad) {
+        optimizer_.zero_grad();
+        ++st.steps_skipped;
+        spdlog::warn("update step skipped: NaN/Inf loss or gradient in a step mini-batch");
+        continue;
+      }
+      optimizer_.step();
+      ++st.steps_applied;
+      st.grpo_loss += grpo;
+      st.sft_loss += sft;
+      st.kl += kl;
+      st.entropy += entropy;
+      st.demo_loss += demo_loss;
+      st.grad_norm += norm;
+      clipped += mb_clipped;
+      clip_tokens += static_cast<int>(batch.size());
     }
   }
   if (st.steps_applied > 0) {

@@ -15,6 +15,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <vector>
 
 #include "io/train_options.h"
@@ -55,6 +56,16 @@ struct UpdateOptions {
   double temperature = 1.0;       // the rollout's sampling temperature
   int ppo_epochs = 1;
   int mini_batch_size = 2;
+  // --mini_batch_unit steps (BudVLN, G:2131-2325): a mini-batch is min(12, mini_batch_size)
+  // policy tokens of one episode's group (shuffled within the group, the batches shuffled),
+  // one optimizer step each. Its loss: the surrogate and entropy as token means over the
+  // batch; with hybrid training, SFT on min(batch, |S|) labels drawn from the update's,
+  //   L_sft = w(u) mean(w') sum w' CE / sum w' = w(u) sum w' CE / n   (w' = 2 expert, 1)
+  // and with demo_loss_separate, min(2, |D|) demonstration steps drawn from the update's,
+  // their decay-weighted mean, coefficient demo_coef. One process only. step_seed drives
+  // the shuffles and draws.
+  bool step_mini_batches = false;
+  uint64_t step_seed = 0;
   // How the clipped surrogate averages over tokens (--loss_agg_mode; io::LossAggMode has
   // the formulas). TokenMean lets a long no-STOP failure mostly push down "keep walking";
   // SeqMeanTokenMean lets a short false STOP put a large weight on its STOP token
@@ -140,6 +151,12 @@ class PolicyUpdater {
                      const std::vector<double>& advantages, const UpdateOptions& o);
 
  private:
+  // update() with step_mini_batches.
+  UpdateStats updateByStepBatches(const std::vector<Trajectory>& trajectories,
+                                  const std::vector<double>& advantages,
+                                  const std::vector<TrajectoryTargets>& targets,
+                                  const std::vector<TrajectoryTargets>& demo_targets,
+                                  const UpdateOptions& o, UpdateStats st);
   void allReduceGrads(const DistContext& dist, int64_t bucket_bytes);
   model::StreamVLN& model_;
   const model::ActionCodec& codec_;

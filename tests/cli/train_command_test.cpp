@@ -46,7 +46,11 @@ TEST(TrainCommand, BudvlnPresetPrintsTheReferenceValues) {
         "  entropy_coef: 0.02\n", "  weight_decay: 0.01\n", "  advantage_std: population\n",
         "  spread_advantages: 1\n", "  zero_old_logprob: 1\n", "  use_tdr: 1\n",
         "  sft_loss_end_weight: 0.9\n", "  sft_loss_decay_updates: 600\n",
-        "  loss_agg_mode: token-mean\n", "  save_every: 10\n", "  checkpoint_naming: budvln\n"})
+        "  loss_agg_mode: token-mean\n", "  save_every: 10\n", "  checkpoint_naming: budvln\n",
+        "  rewards: budvln\n", "  fixed_phrase: 1\n", "  demo_loss: separate\n",
+        "  mini_batch_unit: steps\n", "  goal_zone_timeout: rollback\n",
+        "  rollback_on_premature_stop: 1\n", "  rollback_pose: own\n", "  rollback_demo: goal\n",
+        "  oracle_goal_radius: 1\n", "budvln: step_reward=0.05"})
     EXPECT_NE(r.output.find(line), std::string::npos) << line << r.output;
 }
 

@@ -369,6 +369,31 @@ TEST_F(TinyUpdate, SeparateDemonstrationTermWeighsStepsByDecay) {
   EXPECT_NEAR(with.demo_loss, num / den, 1e-4);
 }
 
+// --mini_batch_unit steps (G:2131-2325): min(12, mini_batch_size) policy tokens per optimizer
+// step, the surrogate a token mean (-A at ratio 1), SFT on as many drawn labels; the draws
+// follow step_seed.
+TEST_F(TinyUpdate, StepMiniBatchesTakeOneOptimizerStepPerFewPolicySteps) {
+  const Trajectory t = rollout(1.0);
+  UpdateOptions o;
+  o.use_hybrid = true;
+  o.step_mini_batches = true;
+  o.mini_batch_size = 2;
+  o.step_seed = 5;
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(1e-12));
+  PolicyUpdater up(net, codec, params, opt);
+  const int n = static_cast<int>(collectTargets(t, codec, o).policy.size());
+  ASSERT_GE(n, 3);
+  const UpdateStats two = up.update({t}, {0.5}, o);
+  EXPECT_EQ(two.steps_applied, (n + 1) / 2);
+  EXPECT_NEAR(two.grpo_loss, -0.5, 1e-4);
+  EXPECT_GT(two.sft_loss, 0.0);
+  EXPECT_NEAR(up.update({t}, {0.5}, o).sft_loss, two.sft_loss, 1e-9);  // same seed, same draws
+  o.mini_batch_size = 100;  // capped at 12 steps, as the reference caps it
+  EXPECT_EQ(up.update({t}, {0.5}, o).steps_applied, (n + 11) / 12);
+  o.step_mini_batches = false;  // the guide's: one step for the one trajectory
+  EXPECT_EQ(up.update({t}, {0.5}, o).steps_applied, 1);
+}
+
 TEST_F(TinyUpdate, NanAdvantageSkipsTheStepAndLeavesParametersAlone) {
   const Trajectory t = rollout(1.0);
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-2).weight_decay(0.0));
