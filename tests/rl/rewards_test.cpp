@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "rl/advantages.h"
@@ -59,6 +60,17 @@ TEST(Phase2Reward, DenseProgressCollisionsAndEfficiency) {
   // Without STOP: no bonus; the return telescopes to d0 - dT minus costs.
   r = stepRewards(RewardPhase::Phase2Progress, k, steps, outcome(8, 2.0, false));
   EXPECT_NEAR(sum(r), 6.0 - 0.1 - 0.03, 1e-12);
+}
+
+TEST(Phase2Reward, NoProgressToOrFromAPlaceWithoutAPathToTheGoal) {
+  // Habitat's distance is +inf where no path leads to the goal: 8 -> inf -> 7 earns no
+  // progress on either step (not +-inf, nor the NaN of inf - inf), only the step cost.
+  const RewardConstants k;
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<RewardStep> steps{{inf, false}, {7.0, false}};
+  const auto r = stepRewards(RewardPhase::Phase2Progress, k, steps, outcome(8, 7.0, false));
+  EXPECT_NEAR(r[0], -0.01, 1e-12);
+  EXPECT_NEAR(r[1], -0.01, 1e-12);
 }
 
 // BudVLN's rewards worked by hand from R:188-251 (budvln-reference.md, "Rewards"). Start
