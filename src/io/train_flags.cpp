@@ -262,6 +262,14 @@ std::vector<Setting> recoverySettings() {
     {"--follower", kRecovery, [](App& app, Opts& o, Group& g) {
        addFollowerFlag(app, o.follower, g.c_str());
      }},
+    {"--greedy_probe", kRecovery, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--greedy_probe", o.greedy_probe,
+                 "extension (the BudVLN paper's method): per episode the greedy member rolls "
+                 "out first; if it is not rolled back the others sample without intervention "
+                 "and the group trains by GRPO, else the probe alone is kept and its "
+                 "demonstration trains (needs --recovery_mode rollback; one process)")
+           ->group(g);
+     }},
     {"--rollback_on_premature_stop", kRecovery, [](App& app, Opts& o, Group& g) {
        addSwitch(app, "--rollback_on_premature_stop", o.rollback_on_premature_stop,
                  "extension (BudVLN): a STOP the policy calls outside the goal zone is not "

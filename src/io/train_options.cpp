@@ -77,6 +77,14 @@ void TrainOptions::validate() const {
     fail("--demo_loss: separate needs --sft_loss_start_weight > 0 (the decay weights "
          "s (1/s)^(j/(n-1)) start there)");
   }
+  if (greedy_probe && (!enable_recovery || recovery_mode != RecoveryMode::Rollback)) {
+    fail("--greedy_probe: needs --recovery_mode rollback with the expert on (a failed probe "
+         "is one that was rolled back)");
+  }
+  if (greedy_probe && (sft_only || use_deepspeed)) {
+    fail(std::string("--greedy_probe: not with ") +
+         (sft_only ? "--sft_only" : "--use_deepspeed (one process only)"));
+  }
   if (sft_only && !enable_recovery) {
     fail("--sft_only: needs the expert (--enable_recovery): with --disable_recovery no step is "
          "ever the expert's, so there is nothing to train on");

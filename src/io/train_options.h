@@ -137,6 +137,11 @@ struct TrainOptions {
   // --demo_loss separate: rollback demonstrations form their own loss term (coefficient 1,
   // decay weights from sft_loss_start_weight, also without hybrid training; rl/update.h).
   bool demo_loss_separate = false;
+  // --greedy_probe (the BudVLN paper's method, streamvln_sft_train.py --greedy_only_sft):
+  // per episode the greedy member rolls out first; not rolled back, the other members
+  // sample without intervention and the group trains by GRPO; rolled back, the probe alone
+  // is kept and only its demonstration trains (rl/trainer.cpp probeRollout).
+  bool greedy_probe = false;
   CheckpointNaming checkpoint_naming = CheckpointNaming::Streamvln;
   // phase1_stop's penalty for a STOP forced by the goal-zone patience (rl/rewards.h); 0 gives
   // the earlier reward, where a forced STOP earned the distance term alone.

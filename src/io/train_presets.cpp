@@ -42,6 +42,7 @@ TrainPreset seedGuide() {
               {"--goal_stop_patience", "5"},
               {"--recovery_mode", "takeover"},
               {"--greedy_first_sample", "false"},
+              {"--greedy_probe", "false"},
               {"--rollback_on_premature_stop", "false"},
               {"--goal_zone_timeout", "force_stop"},
               {"--stuck_enable", "false"},
@@ -126,6 +127,7 @@ TrainPreset budvln() {
               {"--rollback_demo", "goal"},              // G:1579-1752: follower to the goal
               {"--oracle_goal_radius", "1.0"},          // G:3125, 1744-1752
               {"--greedy_first_sample", "true"},        // G:689
+              {"--greedy_probe", "false"},              // S:722-765 (--greedy_only_sft) off
               {"--sampling_temperature", "0.5"},        // G:1216-1217
               {"--max_episode_steps", "300"},           // G:153
               {"--num_updates", "500"},                 // H: 500 updates of E 1 x G 2
@@ -158,6 +160,31 @@ TrainPreset budvln() {
           }};
 }
 
+// The paper's method ("greedy probe -> GRPO if proficient, else rollback SFT", the project
+// page's "Adaptive Mutual Exclusion"; in code streamvln_sft_train.py --greedy_only_sft, S:
+// 722-765, 2336-2373): budvln's run with a greedy probe per episode, GRPO alone for a
+// proficient probe's group and the demonstration term alone for a failed probe.
+TrainPreset budvlnPaper() {
+  TrainPreset p = budvln();
+  p.name = "budvln-paper";
+  p.summary =
+      "the BudVLN paper's method: budvln's run with a greedy probe per episode, GRPO when it "
+      "is not rolled back, its rollback demonstration alone (SFT) when it is";
+  auto set = [&p](const std::string& flag, const std::string& value) {
+    for (PresetSetting& s : p.settings)
+      if (s.flag == flag) {
+        s.value = value;
+        return;
+      }
+    p.settings.push_back({flag, value});
+  };
+  set("--greedy_probe", "true");            // S:722-765
+  set("--use_hybrid_training", "false");    // mutual exclusion: no SFT term beside GRPO
+  set("--demo_loss", "separate");           // the failed probe's demonstration trains
+  set("--sampling_temperature", "0.5");     // S: passes --sampling_temperature to sampling
+  return p;
+}
+
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
   for (const std::string& x : v) s += (s.empty() ? "" : " ") + x;
@@ -182,7 +209,7 @@ bool givenOnCommandLine(const CLI::Option& opt, std::string& given) {
 }  // namespace
 
 const std::vector<TrainPreset>& trainPresets() {
-  static const std::vector<TrainPreset> presets = {seedGuide(), budvln()};
+  static const std::vector<TrainPreset> presets = {seedGuide(), budvln(), budvlnPaper()};
   return presets;
 }
 

@@ -111,6 +111,9 @@ struct Trajectory {
   // Null when there was no cut, or the expert had no path from the waypoint.
   bool rolled_back = false;
   std::shared_ptr<Trajectory> rollback_demo;
+  // False: its policy tokens stay out of the surrogate (a failed greedy probe of
+  // --greedy_probe, whose group has no one to compare with); its SFT data still trains.
+  bool grpo = true;
   // The streaming context as it was at rollout time (windows, frames, answer tokens).
   std::vector<model::WindowRecord> windows;
   std::vector<model::AnswerToken> answer_tokens;

@@ -290,6 +290,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  rollback_demo: " << (o.rollback_demo_towards_goal ? "goal" : "waypoints")
     << "\n  oracle_goal_radius: " << o.oracle_goal_radius
     << "\n  greedy_first_sample: " << o.greedy_first_sample
+    << "\n  greedy_probe: " << o.greedy_probe
     << "\n  num_updates: " << o.num_updates
     << "\n  num_episodes_per_update: " << o.num_episodes_per_update
     << "\n  group_size: " << o.group_size << "\n  learning_rate: " << o.learning_rate
@@ -427,6 +428,66 @@ std::vector<double> shardAdvantages(const DistContext& ctx, const io::TrainOptio
                              adv.begin() + static_cast<std::ptrdiff_t>(begin + returns.size()));
 }
 
+// --greedy_probe (the BudVLN paper's "greedy probe", streamvln_sft_train.py:722-765): the
+// greedy member of every episode first; an episode whose probe was not rolled back gets
+// G - 1 sampled members without intervention and forms a GRPO group of G, one whose probe
+// was rolled back keeps the probe alone, out of the surrogate (grpo = false), so only its
+// demonstration trains. Groups stay in episode order, the probe first.
+std::vector<Trajectory> probeRollout(RolloutEngine& engine, RolloutEngine& explorer,
+                                     const std::vector<sim::Episode>& episodes, int G,
+                                     uint64_t seed) {
+  std::vector<Trajectory> probes = engine.run(episodes, 1, seed);
+  std::vector<sim::Episode> proficient;
+  for (size_t g = 0; g < probes.size(); ++g)
+    if (!probes[g].rolled_back) proficient.push_back(episodes[g]);
+  std::vector<Trajectory> samples;
+  if (G > 1 && !proficient.empty())
+    samples = explorer.run(proficient, G - 1, seed ^ 0x94D049BB133111EBull);
+  std::vector<Trajectory> out;
+  size_t next = 0;
+  for (size_t g = 0; g < probes.size(); ++g) {
+    Trajectory& probe = probes[g];
+    probe.group = static_cast<int>(g);
+    probe.member = 0;
+    if (probe.rolled_back) {
+      probe.grpo = false;
+      out.push_back(std::move(probe));
+      continue;
+    }
+    out.push_back(std::move(probe));
+    for (int m = 1; m < G; ++m) {
+      Trajectory& t = samples.at(next++);
+      t.group = static_cast<int>(g);
+      t.member = m;
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+// --greedy_probe's advantages: groupAdvantages within each group of G (the probe's included),
+// 0 for a failed probe alone; then --spread_advantages over the update's policy tokens.
+std::vector<double> probeAdvantages(const io::TrainOptions& o, const std::vector<Trajectory>& trajs,
+                                    const std::vector<double>& returns,
+                                    const std::vector<double>& policy_tokens) {
+  std::vector<double> adv(trajs.size(), 0.0);
+  for (size_t b = 0; b < trajs.size();) {
+    size_t e = b + 1;
+    while (e < trajs.size() && trajs[e].group == trajs[b].group) ++e;
+    if (e - b >= 2) {
+      const std::vector<double> a = groupAdvantages(
+          std::vector<double>(returns.begin() + static_cast<std::ptrdiff_t>(b),
+                              returns.begin() + static_cast<std::ptrdiff_t>(e)),
+          o.advantage_std);
+      std::copy(a.begin(), a.end(), adv.begin() + static_cast<std::ptrdiff_t>(b));
+    }
+    b = e;
+  }
+  if (o.spread_advantages)
+    adv = spreadAdvantages(adv, std::vector<int64_t>(policy_tokens.begin(), policy_tokens.end()));
+  return adv;
+}
+
 // The rollout metrics plus the optimisation's figures: the metrics.jsonl line of an update.
 std::map<std::string, double> updateMetrics(std::map<std::string, double> m, const UpdateStats& st,
                                             double sft_weight, double entropy_coef, double lr,
@@ -523,6 +584,9 @@ TrainResult runTraining(const TrainerConfig& cfg) {
                                               o.wandb_entity, o.wandb_run_name);
   const int world = cfg.dist.world_size;
   const io::DeepSpeedConfig ds = stepConfig(o, world);
+  if (o.greedy_probe && world > 1)
+    throw std::runtime_error("--greedy_probe: runs in one process, this job has " +
+                             std::to_string(world) + " ranks");
   if (o.step_mini_batches && world > 1)
     throw std::runtime_error("--mini_batch_unit: steps runs in one process, this job has " +
                              std::to_string(world) + " ranks");
@@ -663,10 +727,19 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   ro.mode = RolloutMode::kTrain;
   ro.decode.greedy = false;
   ro.decode.temperature = cfg.temperature;
-  ro.greedy_first_sample = o.greedy_first_sample;
+  ro.greedy_first_sample = o.greedy_first_sample || o.greedy_probe;
   ro.streaming.fixed_phrase = o.fixed_phrase;
   ro.intervention = interventionConfig(o);
   RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
+  // --greedy_probe: the members after a successful probe sample without intervention.
+  std::unique_ptr<RolloutEngine> explorer;
+  if (o.greedy_probe) {
+    RolloutOptions explore = ro;
+    explore.greedy_first_sample = false;
+    explore.intervention.enable_recovery = false;
+    explorer = std::make_unique<RolloutEngine>(envs, *policy.model, *policy.tokenizer,
+                                               *policy.codec, explore);
+  }
   PolicyUpdater updater(*policy.model, *policy.codec, params, *optimizer);
 
   UpdateOptions uo;
@@ -718,6 +791,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
       const std::vector<sim::Episode> mine(batch.begin() + static_cast<std::ptrdiff_t>(shard_b),
                                            batch.begin() + static_cast<std::ptrdiff_t>(shard_e));
       torch::NoGradGuard no_grad;
+      if (o.greedy_probe) return probeRollout(engine, *explorer, mine, G, rollout_seed);
       return engine.run(mine, G, shardRolloutSeed(rollout_seed, shard_b));
     };
     std::vector<Trajectory> trajs = rollOut();
@@ -738,8 +812,10 @@ TrainResult runTraining(const TrainerConfig& cfg) {
     if (o.spread_advantages)
       for (const Trajectory& t : trajs)
         policy_tokens.push_back(static_cast<double>(collectTargets(t, *policy.codec, uo).policy.size()));
-    const std::vector<double> adv = shardAdvantages(ctx, o, returns, policy_tokens,
-                                                    uo.shard_begin, uo.shard_total, baseline);
+    const std::vector<double> adv =
+        o.greedy_probe ? probeAdvantages(o, trajs, returns, policy_tokens)
+                       : shardAdvantages(ctx, o, returns, policy_tokens, uo.shard_begin,
+                                         uo.shard_total, baseline);
     // --sft_only: the weighted mean alone (the reference's coefficient 1).
     uo.sft_weight = o.sft_only              ? 1.0
                     : o.use_hybrid_training ? io::sftWeight(o, static_cast<int>(u))
@@ -756,6 +832,11 @@ TrainResult runTraining(const TrainerConfig& cfg) {
                       o.entropy_coef, lr, secs, rollout_secs);
     if (o.sft_only) m["sft_only_resamples"] = resamples;
     if (o.demo_loss_separate) m["demo_loss"] = st.demo_loss;
+    if (o.greedy_probe) {
+      double failed = 0;
+      for (const Trajectory& t : trajs) failed += t.grpo ? 0.0 : 1.0;
+      m["greedy_probe_failures"] = failed;  // episodes trained by their demonstration alone
+    }
     if (o.eval_every > 0 && ((u + 1) % o.eval_every == 0 || u + 1 == o.num_updates)) {
       const EvalResult r = validate(u + 1);
       m["val_success_rate"] = r.summary.at("success_rate");

@@ -99,7 +99,7 @@ std::vector<double> trajectoryAdvantages(const std::vector<double>& returns, int
 TrajectoryTargets collectTargets(const Trajectory& t, const model::ActionCodec& codec,
                                  const UpdateOptions& o) {
   TrajectoryTargets g;
-  for (size_t i = 0; i < t.answer_tokens.size() && !o.disable_grpo; ++i) {
+  for (size_t i = 0; i < t.answer_tokens.size() && !o.disable_grpo && t.grpo; ++i) {
     const model::AnswerToken& a = t.answer_tokens[i];
     if (a.source == model::TokenSource::kPolicy && model::alphabetColumn(codec, a.token) >= 0)
       g.policy.push_back(static_cast<int32_t>(i));

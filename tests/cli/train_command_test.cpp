@@ -54,6 +54,15 @@ TEST(TrainCommand, BudvlnPresetPrintsTheReferenceValues) {
     EXPECT_NE(r.output.find(line), std::string::npos) << line << r.output;
 }
 
+TEST(TrainCommand, BudvlnPaperPresetPrintsTheProbe) {
+  const CliRun r = runCli("train " + kPaths + "--preset budvln-paper --print_config");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* line : {"  preset: budvln-paper\n", "  greedy_probe: 1\n",
+                           "  use_hybrid_training: 0\n", "  demo_loss: separate\n",
+                           "  recovery_mode: rollback\n"})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << r.output;
+}
+
 TEST(TrainCommand, NaNForANewFlagIsAnErrorNamingIt) {
   const CliRun r = runCli("train " + kPaths + "--entropy_coef nan --print_config");
   EXPECT_NE(r.exit_code, 0);

@@ -112,6 +112,31 @@ TEST(TrainPresets, BudvlnIsTheShippedScriptsRun) {
   EXPECT_EQ(d.resolution.overridden.size(), 3u);
 }
 
+// The paper's method: budvln's run plus the greedy probe, GRPO and demonstration SFT kept
+// apart (no hybrid SFT term; the demonstration is its own term).
+TEST(TrainPresets, BudvlnPaperIsBudvlnWithAGreedyProbe) {
+  Command c, b;
+  c.parse({"--preset", "budvln-paper"});
+  b.parse({"--preset", "budvln"});
+  EXPECT_TRUE(c.o.greedy_probe);
+  EXPECT_FALSE(b.o.greedy_probe);
+  EXPECT_FALSE(c.o.use_hybrid_training);
+  EXPECT_TRUE(c.o.demo_loss_separate);
+  EXPECT_EQ(c.o.recovery_mode, RecoveryMode::Rollback);
+  EXPECT_TRUE(c.o.budvln_rewards);
+  EXPECT_TRUE(c.o.step_mini_batches);
+  EXPECT_DOUBLE_EQ(c.temperature, 0.5);
+  EXPECT_EQ(c.o.checkpoint_naming, b.o.checkpoint_naming);
+  // The probe needs rollbacks: with takeover it is refused, naming the flag.
+  Command t;
+  try {
+    t.parse({"--preset", "budvln-paper", "--recovery_mode", "takeover"});
+    ADD_FAILURE() << "--greedy_probe with takeover was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--greedy_probe"), std::string::npos) << e.what();
+  }
+}
+
 TEST(TrainPresets, UnknownPresetIsAnErrorNamingTheFlag) {
   Command c;
   try {

@@ -234,6 +234,38 @@ TEST_F(TinyWorld, PrematureStopsBecomeRollbacksWithDemonstrations) {
   EXPECT_NE(text.str().find("budvln: step_reward=0.05"), std::string::npos);
 }
 
+// --greedy_probe: the greedy member of each episode rolls out first; the other members run
+// only after a probe that was not rolled back, and without intervention, so every rollback
+// of an update is a failed probe's, and a failed probe stands alone (no group).
+TEST_F(TinyWorld, GreedyProbeSamplesOnlyAfterAProficientProbe) {
+  fs::remove_all(kRoot / "probe");
+  TrainerConfig c = config("probe", 3);
+  c.max_episode_steps = 30;
+  c.options.num_episodes_per_update = 2;
+  c.options.group_size = 3;
+  c.options.use_hybrid_training = false;
+  c.options.recovery_mode = io::RecoveryMode::Rollback;
+  c.options.rollback_on_premature_stop = true;
+  c.options.demo_loss_separate = true;
+  c.options.greedy_probe = true;
+  c.options.phase = io::Phase::Phase2Spl;
+  runTraining(c);
+  const auto m = metrics("probe");
+  ASSERT_EQ(m.size(), 3u);
+  double failures = 0;
+  for (const auto& row : m) {
+    ASSERT_TRUE(row.contains("greedy_probe_failures"));
+    const double f = row["greedy_probe_failures"].get<double>();
+    EXPECT_LE(f, 2.0);
+    EXPECT_EQ(row["rollbacks"].get<double>(), f);
+    failures += f;
+    if (f == 2.0) EXPECT_EQ(row["grpo_loss"].get<double>(), 0.0);  // no group anywhere
+  }
+  EXPECT_GT(failures, 0.0);  // the untrained policy stops early: its probes are cut
+  c.options.recovery_mode = io::RecoveryMode::Takeover;  // refused: no rollback, no probe
+  EXPECT_THROW(runTraining(c), std::runtime_error);
+}
+
 TEST_F(TinyWorld, ResumeGivesTheSameMetricsAsAnUninterruptedRun) {
   fs::remove_all(kRoot / "straight");
   fs::remove_all(kRoot / "split");
