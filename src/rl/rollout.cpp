@@ -235,6 +235,7 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
       if (!s.active) return;
       const sim::AgentState state = envs_.info(i).state;
       StepRecord rec;
+      rec.position = state.position;
       sim::Action act;
       if (s.demo_phase) {
         act = nextDemoAction(s, rec);
@@ -293,6 +294,7 @@ std::vector<Trajectory> RolloutEngine::run(const std::vector<sim::Episode>& epis
           s.expert_turn = true;
           s.demo_phase = true;
           for (const expert::DemoStep& d2 : demo_steps) s.demo_actions.push_back(static_cast<int>(d2.action));
+          rec.position = start.position;
           act = nextDemoAction(s, rec);  // recorded below, into the demonstration
         } else {
           act = d.action;

@@ -88,6 +88,7 @@ struct StepRecord {
   sim::Action expert_label = sim::Action::Stop;  // the SFT label at the visited state
   bool label_valid = false;                      // the expert had a path
   expert::Reason reason = expert::Reason::None;
+  sim::Vec3 position;            // where the step was taken from
   float distance_to_goal = 0.f;  // geodesic, after the step
   bool collided = false;
   int32_t answer_token = -1;  // index into Trajectory::session answer tokens, -1 if none

@@ -19,9 +19,14 @@
 #include "io/protobuf_message.h"
 #include "io/wandb_log.h"
 #include "model/safetensors.h"
+#include "rl/dagger.h"
+#include "rl/policy.h"
 #include "rl/train_setup.h"
 #include "rl/trainer.h"
+#include "sim/episode.h"
+#include "sim/habitat_config.h"
 #include "sim/procedural_dataset.h"
+#include "sim/vec3.h"
 
 namespace svln::rl {
 namespace {
@@ -264,6 +269,38 @@ TEST_F(TinyWorld, GreedyProbeSamplesOnlyAfterAProficientProbe) {
   EXPECT_GT(failures, 0.0);  // the untrained policy stops early: its probes are cut
   c.options.recovery_mode = io::RecoveryMode::Takeover;  // refused: no rollback, no probe
   EXPECT_THROW(runTraining(c), std::runtime_error);
+}
+
+// `streamvln dagger`: the policy drives, the expert labels each visited state; the episodes
+// come back with VLN-CE's gt fields and survive a save and load.
+TEST_F(TinyWorld, DaggerLabelsEveryStateThePolicyVisits) {
+  sim::HabitatConfig cfg = sim::loadHabitatConfig((kRoot / "data" / "config.yaml").string());
+  cfg.max_episode_steps = 20;
+  Policy policy = loadPolicy((kRoot / "init").string());
+  DaggerOptions o;
+  o.split = "train";
+  o.num_envs = 2;
+  o.num_threads = 1;
+  const DaggerResult r = collectDagger(cfg, policy, o);
+  ASSERT_FALSE(r.data.episodes.empty());
+  int steps = 0;
+  for (const sim::Episode& e : r.data.episodes) {
+    ASSERT_FALSE(e.gt_actions.empty());
+    ASSERT_FALSE(e.gt_locations.empty());
+    EXPECT_EQ(e.gt_locations.size(), e.gt_actions.size());  // the state each label is for
+    EXPECT_LT(sim::horizontalDistance(e.gt_locations.front(), e.start_position), 0.05f);
+    for (int a : e.gt_actions) EXPECT_TRUE(a >= 0 && a <= 3) << a;
+    steps += static_cast<int>(e.gt_actions.size());
+  }
+  EXPECT_EQ(steps, r.steps);
+  EXPECT_LE(r.agreements, r.steps);
+  const fs::path file = kRoot / "dagger" / "train_dagger.json.gz";
+  fs::create_directories(file.parent_path());
+  sim::saveEpisodes(r.data, file.string());
+  EXPECT_TRUE(fs::exists(kRoot / "dagger" / "train_dagger_gt.json.gz"));
+  const sim::EpisodeDataset back = sim::loadEpisodes(file.string());
+  ASSERT_EQ(back.episodes.size(), r.data.episodes.size());
+  EXPECT_EQ(back.episodes[0].gt_actions, r.data.episodes[0].gt_actions);
 }
 
 TEST_F(TinyWorld, ResumeGivesTheSameMetricsAsAnUninterruptedRun) {
