@@ -73,6 +73,43 @@ torch::Tensor gatherRows(const std::vector<torch::Tensor>& per_window_lp,
   return torch::stack(out);  // [N, 5]
 }
 
+// The figures of one mini-batch, added to the update's when its step is applied.
+struct MiniBatchFigures {
+  double grpo = 0, sft = 0, kl = 0, entropy = 0, demo_loss = 0;
+  int clipped = 0;  // policy tokens whose ratio was clipped
+  int tokens = 0;   // policy tokens the clip fraction counts
+};
+
+// Clips the gradient and takes the optimizer step, or drops the mini-batch (`where`, for the
+// warning) when its loss (`bad_loss`) or its gradient norm is not finite. An applied step's
+// figures and gradient norm go into `st`, its clip counts into `clipped`/`clip_tokens`.
+void stepOrSkip(torch::optim::Optimizer& optimizer, std::vector<torch::Tensor>& params,
+                double max_grad_norm, bool bad_loss, const std::string& where,
+                const MiniBatchFigures& f, UpdateStats& st, int& clipped, int& clip_tokens) {
+  double norm = 0;
+  bool bad = bad_loss;
+  if (!bad) {
+    norm = torch::nn::utils::clip_grad_norm_(params, max_grad_norm);
+    bad = !std::isfinite(norm);
+  }
+  if (bad) {
+    optimizer.zero_grad();
+    ++st.steps_skipped;
+    spdlog::warn("update step skipped: NaN/Inf {} in {}", bad_loss ? "loss" : "gradient", where);
+    return;
+  }
+  optimizer.step();
+  ++st.steps_applied;
+  st.grpo_loss += f.grpo;
+  st.sft_loss += f.sft;
+  st.kl += f.kl;
+  st.entropy += f.entropy;
+  st.demo_loss += f.demo_loss;
+  st.grad_norm += norm;
+  clipped += f.clipped;
+  clip_tokens += f.tokens;
+}
+
 }  // namespace
 
 std::vector<double> trajectoryAdvantages(const std::vector<double>& returns, int group_size,
@@ -302,7 +339,6 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       double grpo = 0, sft = 0, kl = 0, entropy = 0, demo_loss = 0;
       int mb_clipped = 0;
       bool bad = false;
-      const char* what = "loss";
       for (size_t i = b; i < e && !bad; ++i) {
         TrajectoryTerms tt = trajectoryTerms(model_, codec_, trajectories[i], advantages[i],
                                              targets[i], o);
@@ -359,28 +395,10 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
         entropy = r[5];
         if (!bad) allReduceGrads(*o.dist, o.bucket_bytes);
       }
-      double norm = 0;
-      if (!bad) {
-        norm = torch::nn::utils::clip_grad_norm_(params_, o.max_grad_norm);
-        bad = !std::isfinite(norm);
-        what = "gradient";
-      }
-      if (bad) {
-        optimizer_.zero_grad();
-        ++st.steps_skipped;
-        spdlog::warn("update step skipped: NaN/Inf {} in mini-batch [{}, {})", what, gb, ge);
-        continue;
-      }
-      optimizer_.step();
-      ++st.steps_applied;
-      st.grpo_loss += grpo;
-      st.sft_loss += sft;
-      st.kl += kl;
-      st.entropy += entropy;
-      st.demo_loss += demo_loss;
-      st.grad_norm += norm;
-      clipped += mb_clipped;
-      clip_tokens += static_cast<int>(mb_tokens);
+      stepOrSkip(optimizer_, params_, o.max_grad_norm, bad,
+                 fmt::format("mini-batch [{}, {})", gb, ge),
+                 {grpo, sft, kl, entropy, demo_loss, mb_clipped, static_cast<int>(mb_tokens)}, st,
+                 clipped, clip_tokens);
     }
   }
   if (st.steps_applied > 0) {
@@ -537,27 +555,9 @@ UpdateStats PolicyUpdater::updateByStepBatches(const std::vector<Trajectory>& tr
           demo_loss += tt.sft_sum.item<double>() / wsum;
         }
       }
-      double norm = 0;
-      if (!bad) {
-        norm = torch::nn::utils::clip_grad_norm_(params_, o.max_grad_norm);
-        bad = !std::isfinite(norm);
-      }
-      if (bad) {
-        optimizer_.zero_grad();
-        ++st.steps_skipped;
-        spdlog::warn("update step skipped: NaN/Inf loss or gradient in a step mini-batch");
-        continue;
-      }
-      optimizer_.step();
-      ++st.steps_applied;
-      st.grpo_loss += grpo;
-      st.sft_loss += sft;
-      st.kl += kl;
-      st.entropy += entropy;
-      st.demo_loss += demo_loss;
-      st.grad_norm += norm;
-      clipped += mb_clipped;
-      clip_tokens += static_cast<int>(batch.size());
+      stepOrSkip(optimizer_, params_, o.max_grad_norm, bad, "a step mini-batch",
+                 {grpo, sft, kl, entropy, demo_loss, mb_clipped, static_cast<int>(batch.size())},
+                 st, clipped, clip_tokens);
     }
   }
   if (st.steps_applied > 0) {
