@@ -73,6 +73,19 @@ torch::Tensor gatherRows(const std::vector<torch::Tensor>& per_window_lp,
   return torch::stack(out);  // [N, 5]
 }
 
+// The update's figures as means over its applied steps, and its clip fraction.
+void finishStats(UpdateStats& st, int clipped, int clip_tokens) {
+  if (st.steps_applied > 0) {
+    st.grpo_loss /= st.steps_applied;
+    st.sft_loss /= st.steps_applied;
+    st.kl /= st.steps_applied;
+    st.entropy /= st.steps_applied;
+    st.demo_loss /= st.steps_applied;
+    st.grad_norm /= st.steps_applied;
+  }
+  st.clip_fraction = clip_tokens > 0 ? static_cast<double>(clipped) / clip_tokens : 0.0;
+}
+
 // The figures of one mini-batch, added to the update's when its step is applied.
 struct MiniBatchFigures {
   double grpo = 0, sft = 0, kl = 0, entropy = 0, demo_loss = 0;
@@ -401,15 +414,7 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
                  clipped, clip_tokens);
     }
   }
-  if (st.steps_applied > 0) {
-    st.grpo_loss /= st.steps_applied;
-    st.sft_loss /= st.steps_applied;
-    st.kl /= st.steps_applied;
-    st.entropy /= st.steps_applied;
-    st.demo_loss /= st.steps_applied;
-    st.grad_norm /= st.steps_applied;
-  }
-  st.clip_fraction = clip_tokens > 0 ? static_cast<double>(clipped) / clip_tokens : 0.0;
+  finishStats(st, clipped, clip_tokens);
   return st;
 }
 
@@ -560,15 +565,7 @@ UpdateStats PolicyUpdater::updateByStepBatches(const std::vector<Trajectory>& tr
                  st, clipped, clip_tokens);
     }
   }
-  if (st.steps_applied > 0) {
-    st.grpo_loss /= st.steps_applied;
-    st.sft_loss /= st.steps_applied;
-    st.kl /= st.steps_applied;
-    st.entropy /= st.steps_applied;
-    st.demo_loss /= st.steps_applied;
-    st.grad_norm /= st.steps_applied;
-  }
-  st.clip_fraction = clip_tokens > 0 ? static_cast<double>(clipped) / clip_tokens : 0.0;
+  finishStats(st, clipped, clip_tokens);
   return st;
 }
 
