@@ -459,17 +459,16 @@ UpdateStats PolicyUpdater::updateByStepBatches(const std::vector<Trajectory>& tr
   no_sft.use_hybrid = false;
   UpdateOptions with_sft = o;
   with_sft.use_hybrid = true;
-  // The chosen SFT (or demonstration) entries of each trajectory as targets of their own.
-  auto sftTargets = [&](const std::vector<StepRef>& refs, bool demo, size_t i,
-                        const std::vector<double>* decay) {
+  // The chosen SFT (or demonstration) entries of each trajectory as targets of their own,
+  // with their weights (a separate demonstration term's are already its decay weights).
+  auto sftTargets = [&](const std::vector<StepRef>& refs, bool demo, size_t i) {
     const TrajectoryTargets& from = demo ? demo_targets[i] : targets[i];
     TrajectoryTargets sub;
     for (const StepRef& r : refs) {
       if (r.traj != i || r.demo != demo) continue;
       sub.sft.push_back(from.sft[r.k]);
       sub.sft_column.push_back(from.sft_column[r.k]);
-      sub.sft_weight.push_back(decay ? decay->at(static_cast<size_t>(from.sft_step[r.k]))
-                                     : from.sft_weight[r.k]);
+      sub.sft_weight.push_back(from.sft_weight[r.k]);
       sub.sft_step.push_back(from.sft_step[r.k]);
     }
     return sub;
@@ -525,7 +524,7 @@ UpdateStats PolicyUpdater::updateByStepBatches(const std::vector<Trajectory>& tr
         double num = 0, den = 0;
         for (size_t i = 0; i < trajectories.size() && !bad; ++i) {
           for (bool demo : {false, true}) {
-            const TrajectoryTargets sub = sftTargets(drawn, demo, i, nullptr);
+            const TrajectoryTargets sub = sftTargets(drawn, demo, i);
             if (sub.sft.empty()) continue;
             const Trajectory& t = demo ? *trajectories[i].rollback_demo : trajectories[i];
             const TrajectoryTerms tt = trajectoryTerms(model_, codec_, t, 0.0, sub, with_sft);
@@ -542,12 +541,7 @@ UpdateStats PolicyUpdater::updateByStepBatches(const std::vector<Trajectory>& tr
         double wsum = 0;
         std::vector<std::pair<size_t, TrajectoryTargets>> subs;
         for (size_t i = 0; i < trajectories.size(); ++i) {
-          const std::vector<double> decay =
-              trajectories[i].rollback_demo
-                  ? demonstrationWeights(trajectories[i].rollback_demo->steps.size(),
-                                         o.demo_start_weight)
-                  : std::vector<double>{};
-          TrajectoryTargets sub = sftTargets(drawn, true, i, &decay);
+          TrajectoryTargets sub = sftTargets(drawn, true, i);
           if (sub.sft.empty()) continue;
           for (double w : sub.sft_weight) wsum += w;
           subs.emplace_back(i, std::move(sub));
