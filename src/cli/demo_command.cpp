@@ -94,12 +94,8 @@ int runDemo(const DemoOptions& d) {
   const rl::EvalResult after = evalUnseen(p, cfg_path, final_model);
 
   // Paired: the same episodes before and after.
-  int gained = 0, lost = 0;
-  for (size_t i = 0; i < before.episodes.size() && i < after.episodes.size(); ++i) {
-    const bool b = before.episodes[i].metrics.success > 0, a = after.episodes[i].metrics.success > 0;
-    gained += a && !b;
-    lost += b && !a;
-  }
+  const rl::PairedSuccesses paired = rl::pairedSuccesses(rl::successesById(before), after);
+  const int gained = paired.gained, lost = paired.lost;
   std::string table =
       "| policy (val_unseen, greedy)    | SR (+- s.e.)   | SPL (+- s.e.)  |   NE   |  OSR  | nDTW  |  len   |\n"
       "|--------------------------------|----------------|----------------|--------|-------|-------|--------|\n" +

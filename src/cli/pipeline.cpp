@@ -71,6 +71,7 @@ void addPipelineFlags(CLI::App& app, PipelineOptions& p) {
   app.add_option("--select_every", p.select_every,
                  "evaluate on val_seen every K updates and keep each phase's best adapter (0: the last)")
       ->check(CLI::Range(0, 100000))->capture_default_str()->group(g);
+  io::addTrainFlag(app, o, "--best_margin", g);
   app.add_option("--max_episode_steps", p.max_episode_steps, "episode cap (training and evaluation)")
       ->check(CLI::Range(10, 5000))->capture_default_str()->group(e);
   app.add_option("--eval_episodes", p.eval_episodes, "val_unseen episodes evaluated (0: all)")

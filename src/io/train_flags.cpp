@@ -502,6 +502,13 @@ std::vector<Setting> grpoSettings() {
                       "extension: episodes of --eval_split per validation (0: all)")
            ->check(CLI::Range(0, 100000000))->capture_default_str()->group(g);
      }},
+    {"--best_margin", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--best_margin", o.best_margin,
+                      "extension: a validation replaces OUTPUT/best only when its successes "
+                      "gained g and lost l against the best, paired by episode, give g - l >= "
+                      "Z sqrt(g + l) and g > l (0: any higher SR, then SPL)")
+           ->check(CLI::Range(0.0, 100.0))->capture_default_str()->group(g);
+     }},
   };
 }
 

@@ -146,14 +146,21 @@ struct TrainOptions {
   // phase1_stop's penalty for a STOP forced by the goal-zone patience (rl/rewards.h); 0 gives
   // the earlier reward, where a forced STOP earned the distance term alone.
   double forced_stop_penalty = 1.0;
+  // phase1_stop: the penalty of a STOP called beyond the success distance.
   double false_stop_penalty = 0.5;
   sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;  // --ndtw_reference
-  bool habitat_path_limits = true;                                // --path_search_limits  // phase1_stop: a STOP called beyond the success distance
+  bool habitat_path_limits = true;                                // --path_search_limits
   // Every eval_every updates (0: never) the policy is evaluated greedily on eval_split
   // (eval_episodes of it, 0 = all); the best by SR, then SPL, is kept in best/.
   int eval_every = 0;
   std::string eval_split = "val_seen";
   int eval_episodes = 0;
+  // > 0: a validation replaces the best only when, paired over the episodes both ran, the
+  // successes it gains (g) and loses (l) against the best satisfy g - l >= best_margin *
+  // sqrt(g + l) and g > l (McNemar's statistic in standard errors), so that a lucky score
+  // among many checkpoints does not displace a policy it does not clearly beat. 0: any
+  // higher SR (then SPL) wins.
+  double best_margin = 0;
   // Logging
   bool use_wandb = false;
   std::string wandb_project = "streamvln_hybrid";

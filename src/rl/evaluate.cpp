@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -69,6 +70,40 @@ std::map<std::string, double> evalSummary(const std::vector<sim::EpisodeMetrics>
           {"collisions", s.collisions},
           {"unreachable_episodes", static_cast<double>(s.unreachable)},
           {"episodes", static_cast<double>(s.episodes)}};
+}
+
+std::map<std::string, bool> successesById(const EvalResult& r) {
+  std::map<std::string, bool> m;
+  for (const EpisodeResult& e : r.episodes) m[e.episode_id] = e.metrics.success > 0;
+  return m;
+}
+
+PairedSuccesses pairedSuccesses(const std::map<std::string, bool>& reference,
+                                const EvalResult& candidate) {
+  PairedSuccesses p;
+  for (const EpisodeResult& e : candidate.episodes) {
+    const auto it = reference.find(e.episode_id);
+    if (it == reference.end()) continue;
+    const bool now = e.metrics.success > 0;
+    p.gained += now && !it->second;
+    p.lost += it->second && !now;
+  }
+  return p;
+}
+
+bool clearlyBetter(PairedSuccesses p, double z) {
+  const int d = p.gained - p.lost;
+  return d > 0 && static_cast<double>(d) >= z * std::sqrt(static_cast<double>(p.gained + p.lost));
+}
+
+BestRecord bestRecord(const EvalResult& r) {
+  return {r.summary.at("success_rate"), r.summary.at("spl"), successesById(r)};
+}
+
+bool replacesBest(const BestRecord& best, const EvalResult& candidate, double margin) {
+  if (margin > 0) return clearlyBetter(pairedSuccesses(best.successes, candidate), margin);
+  const double sr = candidate.summary.at("success_rate"), spl = candidate.summary.at("spl");
+  return sr > best.success_rate || (sr == best.success_rate && spl > best.spl);
 }
 
 nlohmann::json toJson(const EvalResult& r) {

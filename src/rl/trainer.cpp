@@ -310,6 +310,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  checkpoint_naming: " << io::checkpointNamingName(o.checkpoint_naming)
     << "\n  eval_every: " << o.eval_every
     << "\n  eval_split: " << o.eval_split << "\n  eval_episodes: " << o.eval_episodes
+    << "\n  best_margin: " << o.best_margin
     << "\n  ndtw_reference: " << sim::ndtwReferenceName(o.ndtw_reference)
     << "\n  path_search_limits: " << (o.habitat_path_limits ? "habitat" : "unlimited")
     << "\n  use_wandb: " << o.use_wandb << "\n  wandb_project: " << o.wandb_project
@@ -530,45 +531,49 @@ void setLearningRate(torch::optim::Optimizer& opt, double lr) {
 }
 
 // Periodic validation (--eval_every): the greedy policy on the validation split; the best
-// adapter so far (SR, then SPL) is published as <output>/best with best.json beside it.
+// adapter so far (replacesBest: SR, then SPL, or under --best_margin a clear paired gain) is
+// published as <output>/best with best.json beside it (its summary, which episodes succeeded).
 class BestKeeper {
  public:
-  explicit BestKeeper(const std::string& out) : dir_(out + "/best") {
+  BestKeeper(const std::string& out, double margin) : dir_(out + "/best"), margin_(margin) {
     const std::string f = dir_ + "/best.json";
     if (!std::filesystem::exists(f)) return;
     std::ifstream in(f);
     const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
     if (j.is_discarded() || !j.contains("success_rate") || !j.contains("spl"))
       throw std::runtime_error(f + ": not a best-checkpoint record (success_rate, spl)");
-    sr_ = j["success_rate"].get<double>();
-    spl_ = j["spl"].get<double>();
+    if (margin_ > 0 && !j.contains("successes"))
+      throw std::runtime_error(f + ": no per-episode successes, which --best_margin compares");
+    best_.success_rate = j["success_rate"].get<double>();
+    best_.spl = j["spl"].get<double>();
+    if (j.contains("successes")) best_.successes = j["successes"].get<std::map<std::string, bool>>();
     have_ = true;
   }
   // True when this evaluation beats the best so far; then the adapter is published.
   bool offer(int64_t update, const EvalResult& r, torch::nn::Module& root,
              const model::LoraConfig& lora, const std::string& base_model_path) {
-    const double sr = r.summary.at("success_rate"), spl = r.summary.at("spl");
-    if (have_ && (sr < sr_ || (sr == sr_ && spl <= spl_))) return false;
+    if (have_ && !replacesBest(best_, r, margin_)) return false;
     const std::string tmp = dir_ + ".tmp";
     std::filesystem::remove_all(tmp);
     std::filesystem::create_directories(tmp);
     model::saveLoraAdapter(root, lora, tmp, base_model_path);
+    best_ = bestRecord(r);
     nlohmann::json j = r.summary;
     j["update"] = update;
     j["split"] = r.split;
     j["episodes"] = r.episodes.size();
+    j["successes"] = best_.successes;
     sim::writeFileAtomic(tmp + "/best.json", j.dump(2) + "\n");
     std::filesystem::remove_all(dir_);
     std::filesystem::rename(tmp, dir_);
-    sr_ = sr;
-    spl_ = spl;
     have_ = true;
     return true;
   }
 
  private:
   std::string dir_;
-  double sr_ = 0, spl_ = 0;
+  double margin_;
+  BestRecord best_;
   bool have_ = false;
 };
 
@@ -770,7 +775,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   // Every rank evaluates (the same greedy episodes), so none waits at the next collective;
   // rank 0 alone keeps the best adapter. The starting policy (update 0) is a candidate too,
   // so best/ is never worse on the validation split than what training started from.
-  BestKeeper best(o.output_path);
+  BestKeeper best(o.output_path, o.best_margin);
   auto validate = [&](int64_t update) {
     const EvalResult r = evaluate(hcfg, policy, evalOptions(o, cfg));
     if (is_main && best.offer(update, r, root, lora, o.model_path))

@@ -303,6 +303,27 @@ TEST_F(TinyWorld, DaggerLabelsEveryStateThePolicyVisits) {
   EXPECT_EQ(back.episodes[0].gt_actions, r.data.episodes[0].gt_actions);
 }
 
+// --eval_every keeps the best adapter with which validation episodes succeeded; under
+// --best_margin a candidate must beat it clearly, paired by episode, so with a margin no
+// validation can clear, the starting policy (update 0) stays the best.
+TEST_F(TinyWorld, ValidationKeepsTheBestAdapterAndAMarginKeepsTheIncumbent) {
+  for (const double margin : {0.0, 100.0}) {
+    const std::string out = margin > 0 ? "best_margin" : "best_plain";
+    fs::remove_all(kRoot / out);
+    TrainerConfig c = config(out, 3);
+    c.options.eval_every = 1;
+    c.options.best_margin = margin;
+    runTraining(c);
+    std::ifstream f(kRoot / out / "best" / "best.json");
+    ASSERT_TRUE(f) << out;
+    const nlohmann::json j = nlohmann::json::parse(f);
+    ASSERT_TRUE(j.contains("successes")) << out;
+    EXPECT_EQ(j["successes"].size(), j["episodes"].get<size_t>()) << out;
+    EXPECT_TRUE(fs::exists(kRoot / out / "best" / "adapter_model.safetensors")) << out;
+    if (margin > 0) EXPECT_EQ(j["update"].get<int>(), 0);
+  }
+}
+
 TEST_F(TinyWorld, ResumeGivesTheSameMetricsAsAnUninterruptedRun) {
   fs::remove_all(kRoot / "straight");
   fs::remove_all(kRoot / "split");
