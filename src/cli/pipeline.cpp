@@ -13,6 +13,7 @@
 #include "rl/sft.h"
 #include "rl/train_setup.h"
 #include "rl/trainer.h"
+#include "sim/gzip_io.h"
 #include "sim/habitat_config.h"
 #include "sim/procedural_dataset.h"
 
@@ -149,12 +150,10 @@ void mergeInto(const std::string& model_dir, const std::string& adapter_dir, con
   rl::Policy policy = rl::loadPolicy(model_dir, adapter_dir);
   model::mergeLora(policy.model->root());
   const std::string tmp = out + ".tmp";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  sim::freshDirectory(tmp);
   policy.model->save(tmp);
   rl::copyTokenizerFiles(model_dir, tmp);
-  fs::remove_all(out);
-  fs::rename(tmp, out);
+  sim::publishDirectory(tmp, out);
 }
 
 rl::TrainerConfig grpoConfig(const PipelineOptions& p, Variant v, const std::string& model,
@@ -200,8 +199,7 @@ std::pair<double, double> trainBase(const PipelineOptions& p, const std::string&
 std::string trainVariant(const PipelineOptions& p, Variant v, const std::string& base,
                          const std::string& config_path, const std::string& work_dir) {
   const std::string dir = work_dir + "/" + variantName(v);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  sim::freshDirectory(dir);
   if (v == Variant::kContinuedSft) {
     // The honest control: the base's SFT recipe continued for as many updates as the
     // hybrid run takes, each with as many expert demonstrations as a hybrid update has

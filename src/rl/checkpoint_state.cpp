@@ -41,8 +41,7 @@ std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerStat
   const std::string name = given_name.empty() ? checkpointName(state.update) : given_name;
   const fs::path final_dir = fs::path(output_dir) / name;
   const fs::path tmp_dir = checkpointBuildDir(output_dir, name);
-  fs::remove_all(tmp_dir);
-  fs::create_directories(tmp_dir);
+  sim::freshDirectory(tmp_dir.string());
   model::saveLoraAdapter(root, lora, tmp_dir.string(), base_model_path);
   {
     torch::serialize::OutputArchive a;
@@ -66,8 +65,7 @@ std::string saveTrainCheckpoint(const std::string& output_dir, const TrainerStat
   sim::writeFileAtomic((tmp_dir / "trainer_state.json").string(), j.dump(2) + "\n");
   if (before_publish) before_publish(tmp_dir.string());
   // Replace an older save of the same update (a rerun), then publish.
-  fs::remove_all(final_dir);
-  fs::rename(tmp_dir, final_dir);
+  sim::publishDirectory(tmp_dir.string(), final_dir.string());
   sim::writeFileAtomic((fs::path(output_dir) / "latest").string(), name + "\n");
   spdlog::info("checkpoint {}", final_dir.string());
   return final_dir.string();

@@ -11,6 +11,7 @@
 #include "rl/policy.h"
 #include "rl/train_setup.h"
 #include "sim/episode_iterator.h"
+#include "sim/gzip_io.h"
 #include "sim/habitat_config.h"
 #include "sim/vec_env.h"
 
@@ -163,13 +164,10 @@ SftResult runSft(const SftConfig& c) {
   if (!c.full) model::mergeLora(net.root());
   const fs::path out(c.output_path);
   const fs::path tmp = out.string() + ".tmp";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  sim::freshDirectory(tmp.string());
   net.save(tmp.string(), net.dtype());  // bf16 stays bf16 (a 7B fp32 copy is 30 GB)
   copyTokenizerFiles(c.model_path, tmp.string());
-  fs::remove_all(out);
-  if (out.has_parent_path()) fs::create_directories(out.parent_path());
-  fs::rename(tmp, out);
+  sim::publishDirectory(tmp.string(), out.string());
   result.output_path = out.string();
   spdlog::info("sft: {} updates, CE {:.3f} -> {:.3f}, wrote {}", result.losses.size(),
                result.losses.empty() ? 0.0 : result.losses.front(),

@@ -1,10 +1,14 @@
 #include "sim/gzip_io.h"
 
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -22,7 +26,38 @@ bool hasGzipMagic(const std::string& bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
+int removeEntry(const char* path, const struct stat*, int, struct FTW*) {
+  return ::remove(path) == 0 ? 0 : errno;
+}
+
 }  // namespace
+
+void removeTree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    fail(path, std::string("cannot remove: ") + std::strerror(errno));
+  }
+  // Children before their directory (FTW_DEPTH), links not followed (FTW_PHYS).
+  const int rc = ::nftw(path.c_str(), removeEntry, 32, FTW_DEPTH | FTW_PHYS);
+  if (rc != 0) fail(path, std::string("cannot remove: ") + std::strerror(rc > 0 ? rc : errno));
+}
+
+void freshDirectory(const std::string& path) {
+  removeTree(path);
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) fail(path, "cannot create directory: " + ec.message());
+}
+
+void publishDirectory(const std::string& staged, const std::string& target) {
+  removeTree(target);
+  const std::filesystem::path t(target);
+  std::error_code ec;
+  if (t.has_parent_path()) std::filesystem::create_directories(t.parent_path(), ec);
+  if (!ec) std::filesystem::rename(staged, target, ec);
+  if (ec) fail(target, "cannot move " + staged + " into place: " + ec.message());
+}
 
 bool endsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&

@@ -26,6 +26,17 @@ std::string gzipDecompress(const std::string& data, const std::string& what,
 // ends in ".gz".
 void writeFileAtomic(const std::string& path, const std::string& data);
 
+// Deletes `path` and everything under it (symbolic links themselves, never their targets);
+// nothing to do when it does not exist. Throws std::runtime_error("<path>: cannot remove:
+// <reason>"). Walks the tree with nftw: std::filesystem::remove_all crashed the GPU build,
+// linked against the PyTorch wheel's libtorch (docs/benchmarks.md).
+void removeTree(const std::string& path);
+// `path` as a new, empty directory (whatever was there is removed first).
+void freshDirectory(const std::string& path);
+// Publishes the finished directory `staged` as `target`: an older `target` is removed and
+// `staged` renamed into place, so `target` is never a half-written directory.
+void publishDirectory(const std::string& staged, const std::string& target);
+
 bool endsWith(const std::string& s, const std::string& suffix);
 
 }  // namespace svln::sim

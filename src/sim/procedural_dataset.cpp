@@ -12,6 +12,7 @@
 
 #include "sim/agent.h"
 #include "sim/gltf_io.h"
+#include "sim/gzip_io.h"
 #include "sim/habitat_config.h"
 #include "sim/instruction_generator.h"
 
@@ -131,13 +132,12 @@ void publish(const fs::path& staging, const fs::path& out) {
   fs::create_directories(out);
   for (const char* item : {"scenes", "episodes", "config.yaml"}) {
     const fs::path target = out / item;
+    removeTree(target.string());
     std::error_code ec;
-    fs::remove_all(target, ec);
-    if (ec) throw std::runtime_error(target.string() + ": cannot replace: " + ec.message());
     fs::rename(staging / item, target, ec);
     if (ec) throw std::runtime_error(target.string() + ": cannot move into place: " + ec.message());
   }
-  fs::remove_all(staging);
+  removeTree(staging.string());
 }
 
 // `p` snapped onto the navmesh, when that moves it at most 10 cm horizontally and lands on
@@ -406,8 +406,8 @@ GenDataSummary generateDataset(const GenDataOptions& opt) {
 
   const fs::path out = fs::path(opt.out_dir);
   const fs::path staging = fs::path(opt.out_dir + ".partial");
+  removeTree(staging.string());
   std::error_code ec;
-  fs::remove_all(staging, ec);
   fs::create_directories(staging / "scenes" / "procedural", ec);
   if (ec) throw std::runtime_error(staging.string() + ": cannot create: " + ec.message());
   for (const char* split : kSplits) fs::create_directories(staging / "episodes" / split);

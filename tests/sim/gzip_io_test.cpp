@@ -98,5 +98,32 @@ TEST(GzipIo, AStreamThatInflatesPastTheLimitIsRefusedAsABomb) {
   }
 }
 
+// removeTree deletes a nested tree and a symbolic link in it, never the link's target, and
+// does nothing for a path that does not exist; publishDirectory replaces an older target.
+TEST(DirectoryTree, RemoveTreeAndPublishDirectory) {
+  const fs::path d = tempDir("tree");
+  const fs::path outside = d / "outside.txt";
+  writeFileAtomic(outside.string(), "keep");
+  const fs::path tree = d / "tree";
+  writeFileAtomic((tree / "a" / "b" / "c.txt").string(), "x");
+  writeFileAtomic((tree / "top.txt").string(), "y");
+  fs::create_directory_symlink(d, tree / "a" / "loop");  // followed, it would delete d
+  fs::create_symlink(outside, tree / "link.txt");
+  removeTree(tree.string());
+  EXPECT_FALSE(fs::exists(tree));
+  EXPECT_TRUE(fs::exists(outside));
+  EXPECT_NO_THROW(removeTree((d / "never-there").string()));
+
+  const fs::path target = d / "published", staged = d / "staged";
+  writeFileAtomic((target / "old.txt").string(), "old");
+  freshDirectory(staged.string());
+  writeFileAtomic((staged / "new.txt").string(), "new");
+  publishDirectory(staged.string(), target.string());
+  EXPECT_FALSE(fs::exists(staged));
+  EXPECT_FALSE(fs::exists(target / "old.txt"));
+  EXPECT_EQ(readFileMaybeGzip((target / "new.txt").string()), "new");
+  fs::remove_all(d);
+}
+
 }  // namespace
 }  // namespace svln::sim
