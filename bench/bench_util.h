@@ -2,9 +2,6 @@
 //   - Kineto (CPU ops + CUDA kernels) traces as Chrome-trace JSON files: KinetoTrace's
 //     start()/stop() around any stretch of work, or profileToFile() around a function; a
 //     libtorch built without Kineto (Debian's 1.13) says so and measures on;
-//   - removeTree: deletes a bench's temporary folder with nftw; linked against the PyTorch
-//     wheel's libtorch (which carries its own std::filesystem symbols) rollout_bench
-//     segfaulted right after its last line, where std::filesystem::remove_all ran;
 //   - makeBenchDataset: a procedural dataset in a temporary folder, its config and train
 //     episodes; buildBenchPolicy: a random-weight policy with the synthetic tokenizer;
 //   - buildBenchModel: a random-weight StreamVLN on the device, in bf16 on CUDA, its
@@ -13,9 +10,6 @@
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
-
-#include <ftw.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
@@ -39,6 +33,7 @@
 #include "model/tokenizer.h"
 #include "rl/policy.h"
 #include "sim/episode.h"
+#include "sim/gzip_io.h"
 #include "sim/habitat_config.h"
 #include "sim/procedural_dataset.h"
 
@@ -50,13 +45,6 @@ inline double secondsSince(std::chrono::steady_clock::time_point t0) {
 }
 inline void syncDevice(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
-}
-
-inline int removeTreeEntry(const char* path, const struct stat*, int, struct FTW*) {
-  return ::remove(path);
-}
-inline void removeTree(const std::string& dir) {
-  nftw(dir.c_str(), removeTreeEntry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 // A random-weight `config` on `device` (bf16 on CUDA, fp32 on the host), its weights drawn
@@ -121,7 +109,7 @@ inline void profileToFile(const std::string& path, const std::function<void()>& 
 }
 
 struct BenchDataset {
-  std::string dir;  // removeTree(dir) when done
+  std::string dir;  // sim::removeTree(dir) when done
   sim::HabitatConfig config;
   std::vector<sim::Episode> train;
 };

@@ -343,7 +343,7 @@ int main(int argc, char** argv) try {
     std::printf("\n");
   }
   std::fflush(stdout);
-  bench::removeTree(data.dir);
+  sim::removeTree(data.dir);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

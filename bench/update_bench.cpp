@@ -161,7 +161,7 @@ int main(int argc, char** argv) try {
                 rollout_s, opt_s, total, steps / total);
     std::fflush(stdout);
   }
-  bench::removeTree(data.dir);
+  sim::removeTree(data.dir);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());
