@@ -374,6 +374,18 @@ std::vector<Setting> grpoSettings() {
                std::map<std::string, bool>{{"trajectories", false}, {"steps", true}}))
            ->default_str(o.step_mini_batches ? "steps" : "trajectories")->group(g);
      }},
+    {"--update_mode", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--update_mode", o.two_phase_update,
+                      "extension: single = one pass (the demonstrations train as --demo_loss "
+                      "says); two_phase (BudVLN's streamvln_sft_train.py) = the GRPO pass without "
+                      "the rollback demonstrations, then a pass over them alone in batches of 4 "
+                      "steps of one episode, an optimizer step each, loss mean(w) mean(CE) with "
+                      "the decay weights of --sft_loss_start_weight (--demo_loss then has no "
+                      "effect; needs --recovery_mode rollback; one process)")
+           ->transform(CLI::CheckedTransformer(
+               std::map<std::string, bool>{{"single", false}, {"two_phase", true}}))
+           ->default_str(o.two_phase_update ? "two_phase" : "single")->group(g);
+     }},
     {"--max_grad_norm", kGrpo, [](App& app, Opts& o, Group& g) {
        app.add_option("--max_grad_norm", o.max_grad_norm, "global gradient-norm clip")
            ->check(CLI::PositiveNumber)->capture_default_str()->group(g);
@@ -466,6 +478,22 @@ std::vector<Setting> grpoSettings() {
                  "alone (weighted mean, coefficient 1, expert steps weigh 2), no surrogate; an "
                  "update without any is rolled out again with the next episodes")
            ->group(g);
+     }},
+    {"--sft_on_failures", kGrpo, [](App& app, Opts& o, Group& g) {
+       addSwitch(app, "--sft_on_failures", o.sft_on_failures,
+                 "extension (BudVLN's streamvln_sft_only_train.py): each episode rolled out once, "
+                 "greedily; only the rollback demonstrations of the episodes it failed train, "
+                 "in segments of 32 steps, loss mean(w) mean(CE); no GRPO, and an update "
+                 "without failures takes no step (needs --recovery_mode rollback, --group_size "
+                 "1; one process)")
+           ->group(g);
+     }},
+    {"--gradient_accumulation_steps", kGrpo, [](App& app, Opts& o, Group& g) {
+       app.add_option("--gradient_accumulation_steps", o.gradient_accumulation_steps,
+                      "extension, with --sft_on_failures: segments whose gradients add up "
+                      "(each loss / N) before an optimizer step; the update's last step takes "
+                      "what is left")
+           ->check(CLI::Range(1, 100000))->capture_default_str()->group(g);
      }},
     {"--demo_loss", kGrpo, [](App& app, Opts& o, Group& g) {
        app.add_option("--demo_loss", o.demo_loss_separate,

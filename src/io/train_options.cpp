@@ -85,6 +85,40 @@ void TrainOptions::validate() const {
     fail(std::string("--greedy_probe: not with ") +
          (sft_only ? "--sft_only" : "--use_deepspeed (one process only)"));
   }
+  const bool rollback_expert = enable_recovery && recovery_mode == RecoveryMode::Rollback;
+  if (two_phase_update && !rollback_expert) {
+    fail("--update_mode: two_phase needs --recovery_mode rollback with the expert on (its "
+         "second pass trains the rollback demonstrations)");
+  }
+  if (two_phase_update && (sft_only || use_deepspeed)) {
+    fail(std::string("--update_mode: two_phase not with ") +
+         (sft_only ? "--sft_only" : "--use_deepspeed (one process only)"));
+  }
+  if ((two_phase_update || sft_on_failures) && !(sft_loss_start_weight > 0)) {
+    fail(std::string(sft_on_failures ? "--sft_on_failures" : "--update_mode: two_phase") +
+         " needs --sft_loss_start_weight > 0 (the demonstration's decay weights start there)");
+  }
+  if (sft_on_failures && !rollback_expert) {
+    fail("--sft_on_failures: needs --recovery_mode rollback with the expert on (a failure is "
+         "an episode that was rolled back)");
+  }
+  if (sft_on_failures && group_size != 1) {
+    fail("--sft_on_failures: rolls each episode out once, greedily; needs --group_size 1, got " +
+         std::to_string(group_size));
+  }
+  if (sft_on_failures && (use_hybrid_training || sft_only || greedy_probe || two_phase_update ||
+                          use_deepspeed)) {
+    fail(std::string("--sft_on_failures: trains the failures' demonstrations alone; not with ") +
+         (use_hybrid_training ? "--use_hybrid_training"
+          : sft_only          ? "--sft_only"
+          : greedy_probe      ? "--greedy_probe"
+          : two_phase_update  ? "--update_mode two_phase"
+                              : "--use_deepspeed (one process only)"));
+  }
+  if (gradient_accumulation_steps != 1 && !sft_on_failures) {
+    fail("--gradient_accumulation_steps: only --sft_on_failures accumulates gradients (the other "
+         "updates step once per mini-batch)");
+  }
   if (sft_only && !enable_recovery) {
     fail("--sft_only: needs the expert (--enable_recovery): with --disable_recovery no step is "
          "ever the expert's, so there is nothing to train on");

@@ -142,6 +142,17 @@ struct TrainOptions {
   // sample without intervention and the group trains by GRPO; rolled back, the probe alone
   // is kept and only its demonstration trains (rl/trainer.cpp probeRollout).
   bool greedy_probe = false;
+  // --update_mode two_phase (BudVLN's streamvln_sft_train.py, S:2233-2718): the update's
+  // rollback demonstrations leave the GRPO pass and train after it in a pass of their own,
+  // batches of 4 demonstration steps of one episode, an optimizer step each, loss mean(w)
+  // mean(CE) with the decay weights (rl/update.h UpdateOptions::two_phase). false: single.
+  bool two_phase_update = false;
+  // --sft_on_failures (BudVLN's streamvln_sft_only_train.py): each episode rolled out once,
+  // greedily; only the rollback demonstrations of the episodes it failed (was rolled back
+  // on) train, in segments of 32 steps, gradient_accumulation_steps segments per optimizer
+  // step; no GRPO (rl/update.h UpdateOptions::failures_only).
+  bool sft_on_failures = false;
+  int gradient_accumulation_steps = 1;  // [>= 1; > 1 only with sft_on_failures]
   CheckpointNaming checkpoint_naming = CheckpointNaming::Streamvln;
   // phase1_stop's penalty for a STOP forced by the goal-zone patience (rl/rewards.h); 0 gives
   // the earlier reward, where a forced STOP earned the distance term alone.

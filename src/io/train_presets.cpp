@@ -58,6 +58,7 @@ TrainPreset seedGuide() {
               {"--ppo_epochs", "1"},
               {"--mini_batch_size", "2"},
               {"--mini_batch_unit", "trajectories"},
+              {"--update_mode", "single"},
               {"--max_grad_norm", "0.5"},
               {"--kl_coef", "0"},
               {"--loss_agg_mode", "seq-mean-token-sum-norm"},
@@ -76,6 +77,8 @@ TrainPreset seedGuide() {
               {"--wandb_project", "streamvln_hybrid"},
               {"--disable_grpo_loss", "false"},
               {"--sft_only", "false"},
+              {"--sft_on_failures", "false"},
+              {"--gradient_accumulation_steps", "1"},
               {"--demo_loss", "sft"},
               {"--checkpoint_naming", "streamvln"},
               {"--save_every", "50"},
@@ -137,6 +140,7 @@ TrainPreset budvln() {
               {"--ppo_epochs", "1"},
               {"--mini_batch_size", "2"},
               {"--mini_batch_unit", "steps"},           // G:2131-2325: 2 steps per AdamW step
+              {"--update_mode", "single"},              // G:2146-2325: one pass
               {"--max_grad_norm", "0.5"},               // G:2321-2324
               {"--kl_coef", "0"},                       // G:9-13: no KL, no reference model
               {"--loss_agg_mode", "token-mean"},        // G:2196-2203: mean over the batch's steps
@@ -151,6 +155,8 @@ TrainPreset budvln() {
               {"--tdr_strict_mode", "true"},
               {"--disable_grpo_loss", "false"},         // G:146 (a debugging switch)
               {"--sft_only", "false"},                  // G:149
+              {"--sft_on_failures", "false"},           // streamvln_sft_only_train.py's
+              {"--gradient_accumulation_steps", "1"},   // none in G:
               {"--demo_loss", "separate"},              // G:1710-1739,2274-2316
               {"--save_every", "10"},                   // G:157
               {"--checkpoint_naming", "budvln"},        // G:613-626,3044: checkpoint_{N}, _final

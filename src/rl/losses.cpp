@@ -1,6 +1,7 @@
 #include "rl/losses.h"
 
 #include <cmath>
+#include <stdexcept>
 
 namespace svln::rl {
 
@@ -50,6 +51,14 @@ std::vector<double> demonstrationWeights(size_t n, double s) {
   std::vector<double> w(n);
   for (size_t j = 0; j < n; ++j) w[j] = s * std::pow(decay, static_cast<double>(j));
   return w;
+}
+
+double demoBatchCoefficient(const std::vector<double>& weights) {
+  if (weights.empty()) throw std::invalid_argument("demoBatchCoefficient: an empty batch");
+  double sum = 0;
+  for (double w : weights) sum += w;
+  const auto n = static_cast<double>(weights.size());
+  return sum / n / n;
 }
 
 }  // namespace svln::rl

@@ -38,6 +38,14 @@ torch::Tensor actionEntropy(const torch::Tensor& logp_rows);
 // with s = --sft_loss_start_weight [Limit: > 0].
 std::vector<double> demonstrationWeights(size_t n, double s);
 
+// BudVLN's loss of a batch of demonstration steps trained on their own (the two-phase
+// update's second pass, S:2668-2684; the failures trainer's segments, F:1593-1601): the
+// batch's mean cross-entropy times its mean weight,
+//   L_b = mean_j(w_j) * mean_j CE_j = c sum_j CE_j,   c = mean_j(w_j) / n
+// (sftLoss's weighted mean sum w CE / sum w only when the weights are equal). Returns c,
+// the coefficient of each CE of the batch [Limit: weights not empty].
+double demoBatchCoefficient(const std::vector<double>& weights);
+
 // KL(pi || pi_ref) per token with the non-negative "k3" estimator, averaged:
 //   d = ref_logp - logp;  k3 = exp(d) - d - 1
 torch::Tensor klPenalty(const torch::Tensor& logp, const torch::Tensor& ref_logp);

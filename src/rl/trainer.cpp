@@ -296,6 +296,7 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  group_size: " << o.group_size << "\n  learning_rate: " << o.learning_rate
     << "\n  ppo_epochs: " << o.ppo_epochs << "\n  mini_batch_size: " << o.mini_batch_size
     << "\n  mini_batch_unit: " << (o.step_mini_batches ? "steps" : "trajectories")
+    << "\n  update_mode: " << (o.two_phase_update ? "two_phase" : "single")
     << "\n  max_grad_norm: " << o.max_grad_norm << "\n  kl_coef: " << o.kl_coef
     << "\n  loss_agg_mode: " << io::lossAggModeName(o.loss_agg_mode)
     << "\n  lr_warmup_updates: " << o.lr_warmup_updates
@@ -307,6 +308,8 @@ std::string describeConfig(const TrainerConfig& c) {
     << "\n  tdr_strict_mode: " << o.tdr_strict
     << "\n  disable_grpo_loss: " << o.disable_grpo_loss << "\n  sft_only: " << o.sft_only
     << "\n  demo_loss: " << (o.demo_loss_separate ? "separate" : "sft")
+    << "\n  sft_on_failures: " << o.sft_on_failures
+    << "\n  gradient_accumulation_steps: " << o.gradient_accumulation_steps
     << "\n  checkpoint_naming: " << io::checkpointNamingName(o.checkpoint_naming)
     << "\n  eval_every: " << o.eval_every
     << "\n  eval_split: " << o.eval_split << "\n  eval_episodes: " << o.eval_episodes
@@ -433,8 +436,9 @@ std::vector<double> shardAdvantages(const DistContext& ctx, const io::TrainOptio
 // greedy member of every episode first; an episode whose probe was not rolled back gets
 // G - 1 sampled members without intervention and forms a GRPO group of G, one whose probe
 // was rolled back keeps the probe alone, out of the surrogate (grpo = false), so only its
-// demonstration trains. Groups stay in episode order, the probe first.
-std::vector<Trajectory> probeRollout(RolloutEngine& engine, RolloutEngine& explorer,
+// demonstration trains. Groups stay in episode order, the probe first. With G = 1 (the
+// probes alone: --sft_on_failures) there is no explorer.
+std::vector<Trajectory> probeRollout(RolloutEngine& engine, RolloutEngine* explorer,
                                      const std::vector<sim::Episode>& episodes, int G,
                                      uint64_t seed) {
   std::vector<Trajectory> probes = engine.run(episodes, 1, seed);
@@ -443,7 +447,7 @@ std::vector<Trajectory> probeRollout(RolloutEngine& engine, RolloutEngine& explo
     if (!probes[g].rolled_back) proficient.push_back(episodes[g]);
   std::vector<Trajectory> samples;
   if (G > 1 && !proficient.empty())
-    samples = explorer.run(proficient, G - 1, seed ^ 0x94D049BB133111EBull);
+    samples = explorer->run(proficient, G - 1, seed ^ 0x94D049BB133111EBull);
   std::vector<Trajectory> out;
   size_t next = 0;
   for (size_t g = 0; g < probes.size(); ++g) {
@@ -592,6 +596,11 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   if (o.greedy_probe && world > 1)
     throw std::runtime_error("--greedy_probe: runs in one process, this job has " +
                              std::to_string(world) + " ranks");
+  if ((o.two_phase_update || o.sft_on_failures) && world > 1)
+    throw std::runtime_error(std::string(o.sft_on_failures ? "--sft_on_failures"
+                                                           : "--update_mode: two_phase") +
+                             " runs in one process, this job has " + std::to_string(world) +
+                             " ranks");
   if (o.step_mini_batches && world > 1)
     throw std::runtime_error("--mini_batch_unit: steps runs in one process, this job has " +
                              std::to_string(world) + " ranks");
@@ -732,7 +741,7 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   ro.mode = RolloutMode::kTrain;
   ro.decode.greedy = false;
   ro.decode.temperature = cfg.temperature;
-  ro.greedy_first_sample = o.greedy_first_sample || o.greedy_probe;
+  ro.greedy_first_sample = o.greedy_first_sample || o.greedy_probe || o.sft_on_failures;
   ro.streaming.fixed_phrase = o.fixed_phrase;
   ro.intervention = interventionConfig(o);
   RolloutEngine engine(envs, *policy.model, *policy.tokenizer, *policy.codec, ro);
@@ -754,6 +763,9 @@ TrainResult runTraining(const TrainerConfig& cfg) {
   uo.step_mini_batches = o.step_mini_batches;
   uo.demo_loss_separate = o.demo_loss_separate;
   uo.demo_start_weight = o.sft_loss_start_weight;
+  uo.two_phase = o.two_phase_update;
+  uo.failures_only = o.sft_on_failures;
+  uo.accumulation = o.gradient_accumulation_steps;
   uo.sft_false_stop_labels = o.sft_false_stop_labels;
   uo.success_distance = hcfg.success_distance;
   uo.aggregation = o.loss_agg_mode;
@@ -796,7 +808,9 @@ TrainResult runTraining(const TrainerConfig& cfg) {
       const std::vector<sim::Episode> mine(batch.begin() + static_cast<std::ptrdiff_t>(shard_b),
                                            batch.begin() + static_cast<std::ptrdiff_t>(shard_e));
       torch::NoGradGuard no_grad;
-      if (o.greedy_probe) return probeRollout(engine, *explorer, mine, G, rollout_seed);
+      if (o.greedy_probe) return probeRollout(engine, explorer.get(), mine, G, rollout_seed);
+      // --sft_on_failures: the greedy probes alone (G = 1); a failed one is rolled back.
+      if (o.sft_on_failures) return probeRollout(engine, nullptr, mine, 1, rollout_seed);
       return engine.run(mine, G, shardRolloutSeed(rollout_seed, shard_b));
     };
     std::vector<Trajectory> trajs = rollOut();
@@ -818,9 +832,10 @@ TrainResult runTraining(const TrainerConfig& cfg) {
       for (const Trajectory& t : trajs)
         policy_tokens.push_back(static_cast<double>(collectTargets(t, *policy.codec, uo).policy.size()));
     const std::vector<double> adv =
-        o.greedy_probe ? probeAdvantages(o, trajs, returns, policy_tokens)
-                       : shardAdvantages(ctx, o, returns, policy_tokens, uo.shard_begin,
-                                         uo.shard_total, baseline);
+        o.sft_on_failures ? std::vector<double>(trajs.size(), 0.0)  // no GRPO
+        : o.greedy_probe  ? probeAdvantages(o, trajs, returns, policy_tokens)
+                          : shardAdvantages(ctx, o, returns, policy_tokens, uo.shard_begin,
+                                            uo.shard_total, baseline);
     // --sft_only: the weighted mean alone (the reference's coefficient 1).
     uo.sft_weight = o.sft_only              ? 1.0
                     : o.use_hybrid_training ? io::sftWeight(o, static_cast<int>(u))
@@ -836,7 +851,16 @@ TrainResult runTraining(const TrainerConfig& cfg) {
         updateMetrics(rolloutMetrics(ctx, trajs, returns, adv), st, uo.sft_weight,
                       o.entropy_coef, lr, secs, rollout_secs);
     if (o.sft_only) m["sft_only_resamples"] = resamples;
-    if (o.demo_loss_separate) m["demo_loss"] = st.demo_loss;
+    if (o.demo_loss_separate || uo.two_phase || uo.failures_only) m["demo_loss"] = st.demo_loss;
+    if (uo.two_phase || uo.failures_only) {
+      m["optimizer_steps"] = st.steps_applied;  // both passes'
+      m["demo_steps"] = st.demo_tokens;         // labelled demonstration steps trained
+    }
+    if (o.sft_on_failures) {
+      double failed = 0;
+      for (const Trajectory& t : trajs) failed += t.grpo ? 0.0 : 1.0;
+      m["failed_episodes"] = failed;  // greedy episodes rolled back: the only ones that train
+    }
     if (o.greedy_probe) {
       double failed = 0;
       for (const Trajectory& t : trajs) failed += t.grpo ? 0.0 : 1.0;

@@ -7,6 +7,8 @@
 //       ─► per-step rewards of the phase ─► returns
 //       ─► advantages (group-relative; running baseline when G = 1)
 //       ─► PolicyUpdater (GRPO + w(u) SFT [+ KL], AdamW, grad clip, NaN guard)
+//          [--update_mode two_phase: then the rollback demonstrations' own pass;
+//           --sft_on_failures: greedy rollouts, that pass alone on the failed episodes]
 //       ─► metrics.jsonl / training.log / TensorBoard / W&B (rank 0), progress bar
 //       ─► every visuals_every updates: visuals/update-<u>/ maps + videos, report.html
 //       ─► every save_every updates and at the end: checkpoint-<u>/ + latest

@@ -284,19 +284,27 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
     throw std::invalid_argument("PolicyUpdater::update: mini_batch_size and ppo_epochs >= 1");
   if (!(o.token_norm > 0))
     throw std::invalid_argument("PolicyUpdater::update: token_norm must be > 0");
+  if (o.accumulation < 1)
+    throw std::invalid_argument("PolicyUpdater::update: accumulation must be >= 1");
+  // The demonstrations train apart from the policy's tokens: as their own term of the same
+  // steps (demo_loss_separate) or in their own pass (two_phase, failures_only).
+  const bool own_pass = o.two_phase || o.failures_only;
+  const bool decay_weights = o.demo_loss_separate || own_pass;
   std::vector<TrajectoryTargets> targets, demo_targets;
   UpdateStats st;
   for (const Trajectory& t : trajectories) {
     targets.push_back(collectTargets(t, codec_, o));
-    st.policy_tokens += static_cast<int>(targets.back().policy.size());
-    st.sft_tokens += static_cast<int>(targets.back().sft.size());
+    if (!o.failures_only) {
+      st.policy_tokens += static_cast<int>(targets.back().policy.size());
+      st.sft_tokens += static_cast<int>(targets.back().sft.size());
+    }
     // A rollback's demonstration (every step the expert's) is SFT data of its trajectory,
-    // or with demo_loss_separate the data of its own term, weighted by decay.
+    // or the data of its own term or pass, weighted by decay.
     demo_targets.emplace_back();
-    if (t.rollback_demo && (o.use_hybrid || o.demo_loss_separate)) {
+    if (t.rollback_demo && (o.use_hybrid || decay_weights)) {
       TrajectoryTargets& d = demo_targets.back();
       d = collectTargets(*t.rollback_demo, codec_, o);
-      if (o.demo_loss_separate) {
+      if (decay_weights) {
         const std::vector<double> w =
             demonstrationWeights(t.rollback_demo->steps.size(), o.demo_start_weight);
         for (size_t k = 0; k < d.sft.size(); ++k)
@@ -307,8 +315,28 @@ UpdateStats PolicyUpdater::update(const std::vector<Trajectory>& trajectories,
       }
     }
   }
+  if (own_pass) {
+    if (o.dist != nullptr && o.dist->distributed())
+      throw std::invalid_argument("--update_mode two_phase / --sft_on_failures: one process only");
+    if (o.failures_only) return demonstrationPass(trajectories, demo_targets, o, st);
+    // Pass 1: the update without its demonstrations; pass 2: the demonstrations alone.
+    const std::vector<TrajectoryTargets> none(trajectories.size());
+    UpdateOptions first = o;
+    first.demo_loss_separate = false;
+    st = o.step_mini_batches
+             ? updateByStepBatches(trajectories, advantages, targets, none, first, st)
+             : updateByTrajectoryBatches(trajectories, advantages, targets, none, first, st);
+    return demonstrationPass(trajectories, demo_targets, o, st);
+  }
   if (o.step_mini_batches)
     return updateByStepBatches(trajectories, advantages, targets, demo_targets, o, st);
+  return updateByTrajectoryBatches(trajectories, advantages, targets, demo_targets, o, st);
+}
+
+UpdateStats PolicyUpdater::updateByTrajectoryBatches(
+    const std::vector<Trajectory>& trajectories, const std::vector<double>& advantages,
+    const std::vector<TrajectoryTargets>& targets,
+    const std::vector<TrajectoryTargets>& demo_targets, const UpdateOptions& o, UpdateStats st) {
   const size_t n = trajectories.size();
   const auto mbs = static_cast<size_t>(o.mini_batch_size);
   const size_t total = o.shard_total > 0 ? o.shard_total : n;
@@ -560,6 +588,96 @@ UpdateStats PolicyUpdater::updateByStepBatches(const std::vector<Trajectory>& tr
     }
   }
   finishStats(st, clipped, clip_tokens);
+  return st;
+}
+
+UpdateStats PolicyUpdater::demonstrationPass(const std::vector<Trajectory>& trajectories,
+                                             const std::vector<TrajectoryTargets>& demo_targets,
+                                             const UpdateOptions& o, UpdateStats st) {
+  // Batches of (trajectory, entry) references into demo_targets, in training order.
+  std::mt19937_64 rng(o.step_seed ^ 0x2545F4914F6CDD1Dull);  // not the first pass's draws
+  std::vector<std::vector<StepRef>> batches;
+  if (o.failures_only) {
+    // Each demonstration in segments of consecutive labelled steps (F:1427-1520), shuffled.
+    for (size_t i = 0; i < trajectories.size(); ++i)
+      for (size_t b = 0; b < demo_targets[i].sft.size(); b += kFailureSegmentSteps) {
+        batches.emplace_back();
+        for (size_t k = b; k < std::min(demo_targets[i].sft.size(), b + kFailureSegmentSteps); ++k)
+          batches.back().push_back({i, k, true});
+      }
+  } else {
+    // Each episode group's steps shuffled and cut into batches; the batches shuffled
+    // (S:2632-2650).
+    std::map<int, std::vector<StepRef>> groups;
+    for (size_t i = 0; i < trajectories.size(); ++i)
+      for (size_t k = 0; k < demo_targets[i].sft.size(); ++k)
+        groups[trajectories[i].group].push_back({i, k, true});
+    for (auto& [g, refs] : groups) {
+      std::shuffle(refs.begin(), refs.end(), rng);
+      for (size_t b = 0; b < refs.size(); b += kDemoBatchSteps)
+        batches.emplace_back(refs.begin() + static_cast<std::ptrdiff_t>(b),
+                             refs.begin() + static_cast<std::ptrdiff_t>(
+                                                std::min(refs.size(), b + kDemoBatchSteps)));
+    }
+  }
+  std::shuffle(batches.begin(), batches.end(), rng);
+
+  UpdateOptions with_sft = o;
+  with_sft.use_hybrid = true;  // trajectoryTerms computes the CE only for the SFT term
+  const size_t accumulate = o.failures_only ? static_cast<size_t>(o.accumulation) : 1;
+  UpdateStats pass;  // this pass's steps and summed figures
+  int clipped = 0, clip_tokens = 0;
+  double ce_means = 0;     // the batches' mean CEs, summed over the pending step
+  size_t batches_in = 0;   // batches behind the pending step
+  size_t batches_applied = 0;
+  bool bad = false;
+  optimizer_.zero_grad();
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const std::vector<StepRef>& batch = batches[b];
+    if (!bad) {
+      // L_b = mean(w) mean(CE) (rl/losses.h), over the trajectories the batch touches.
+      std::vector<double> w;
+      for (const StepRef& r : batch) w.push_back(demo_targets[r.traj].sft_weight[r.k]);
+      const double c = demoBatchCoefficient(w) / static_cast<double>(accumulate);
+      double ce = 0;
+      for (size_t i = 0; i < trajectories.size() && !bad; ++i) {
+        TrajectoryTargets sub;
+        for (const StepRef& r : batch) {
+          if (r.traj != i) continue;
+          sub.sft.push_back(demo_targets[i].sft[r.k]);
+          sub.sft_column.push_back(demo_targets[i].sft_column[r.k]);
+          sub.sft_weight.push_back(1.0);  // sft_sum = sum of the CEs
+          sub.sft_step.push_back(demo_targets[i].sft_step[r.k]);
+        }
+        if (sub.sft.empty()) continue;
+        const TrajectoryTerms tt =
+            trajectoryTerms(model_, codec_, *trajectories[i].rollback_demo, 0.0, sub, with_sft);
+        const torch::Tensor loss = c * tt.sft_sum;
+        const double ce_sum = tt.sft_sum.item<double>();
+        if (!std::isfinite(ce_sum)) bad = true;
+        else if (loss.requires_grad()) loss.backward();
+        ce += ce_sum;
+      }
+      ce_means += ce / static_cast<double>(batch.size());
+    }
+    ++batches_in;
+    if (batches_in < accumulate && b + 1 < batches.size()) continue;
+    const int applied = pass.steps_applied;
+    stepOrSkip(optimizer_, params_, o.max_grad_norm, bad, "a demonstration batch",
+               {0, 0, 0, 0, ce_means, 0, 0}, pass, clipped, clip_tokens);
+    if (pass.steps_applied > applied) batches_applied += batches_in;
+    optimizer_.zero_grad();
+    ce_means = 0;
+    batches_in = 0;
+    bad = false;
+  }
+  // The pass's figures join the first pass's: its steps, their gradient norms in the mean.
+  const int steps = st.steps_applied + pass.steps_applied;
+  if (steps > 0)
+    st.grad_norm = (st.grad_norm * st.steps_applied + pass.grad_norm) / static_cast<double>(steps);
+  st.steps_applied = steps;
+  st.steps_skipped += pass.steps_skipped;
+  st.demo_loss = batches_applied > 0 ? pass.demo_loss / static_cast<double>(batches_applied) : 0.0;
   return st;
 }
 

@@ -11,6 +11,8 @@
 // ppo_epochs passes over the batch in mini-batches of mini_batch_size trajectories; each
 // mini-batch is one optimizer step (gradients accumulated trajectory by trajectory, every
 // term normalised by the mini-batch's token counts so the sum equals the mini-batch mean).
+// BudVLN's variants: with two_phase the rollback demonstrations then train in a pass of
+// their own (batches of 4 steps, an optimizer step each); failures_only is that pass alone.
 #pragma once
 
 #include <torch/torch.h>
@@ -66,6 +68,21 @@ struct UpdateOptions {
   // the shuffles and draws.
   bool step_mini_batches = false;
   uint64_t step_seed = 0;
+  // --update_mode two_phase (BudVLN's streamvln_sft_train.py, S:2233-2718): two passes. The
+  // first is the update above without the rollback demonstrations (no demonstration term,
+  // whatever demo_loss_separate says); the second trains them alone: each episode group's
+  // labelled demonstration steps, shuffled and cut into batches of kDemoBatchSteps, the
+  // batches shuffled, one optimizer step each, with the loss
+  //   L_b = mean_{j in b}(w_j) mean_{j in b} CE_j     (rl/losses.h demoBatchCoefficient)
+  // and w_j = demonstrationWeights(n, demo_start_weight)[j]. One process only.
+  bool two_phase = false;
+  // --sft_on_failures (streamvln_sft_only_train.py, F:1405-1666): only the demonstration
+  // pass, over the rollback demonstrations alone (no surrogate, no SFT term), each
+  // demonstration cut into segments of kFailureSegmentSteps consecutive labelled steps, the
+  // segments shuffled; L_b as above divided by `accumulation`, an optimizer step after every
+  // `accumulation` segments and after the last. One process only.
+  bool failures_only = false;
+  int accumulation = 1;  // segments per optimizer step [>= 1]
   // How the clipped surrogate averages over tokens (--loss_agg_mode; io::LossAggMode has
   // the formulas). TokenMean lets a long no-STOP failure mostly push down "keep walking";
   // SeqMeanTokenMean lets a short false STOP put a large weight on its STOP token
@@ -92,17 +109,25 @@ struct UpdateOptions {
   int64_t max_batch_tokens = 16384;
 };
 
+// The second pass's batch of the two-phase update (S:2627) and the failures trainer's
+// segment (its num_frames, F:127, 1433-1439), in demonstration steps.
+constexpr size_t kDemoBatchSteps = 4;
+constexpr size_t kFailureSegmentSteps = 32;
+
 struct UpdateStats {
   double grpo_loss = 0;      // mean over applied mini-batches
   double sft_loss = 0;
   double kl = 0;
   double entropy = 0;        // mean over applied mini-batches (computed with entropy_coef > 0)
-  double demo_loss = 0;      // mean over applied mini-batches (demo_loss_separate)
+  // demo_loss_separate: the term's mean over applied mini-batches; two_phase and
+  // failures_only: the demonstration batches' mean CE, averaged over the applied batches
+  // (S:2696, F:1606)
+  double demo_loss = 0;
   double clip_fraction = 0;
   double grad_norm = 0;      // global norm before clipping, mean over applied steps
   int policy_tokens = 0;     // per pass
   int sft_tokens = 0;
-  int demo_tokens = 0;       // demonstration steps of the separate term
+  int demo_tokens = 0;       // demonstration steps of the separate term or pass
   int steps_applied = 0;     // optimizer steps taken
   int steps_skipped = 0;     // mini-batches dropped for a NaN/Inf loss or gradient
 };
@@ -151,12 +176,23 @@ class PolicyUpdater {
                      const std::vector<double>& advantages, const UpdateOptions& o);
 
  private:
+  // update()'s pass over the policy's trajectories in mini-batches of mini_batch_size.
+  UpdateStats updateByTrajectoryBatches(const std::vector<Trajectory>& trajectories,
+                                        const std::vector<double>& advantages,
+                                        const std::vector<TrajectoryTargets>& targets,
+                                        const std::vector<TrajectoryTargets>& demo_targets,
+                                        const UpdateOptions& o, UpdateStats st);
   // update() with step_mini_batches.
   UpdateStats updateByStepBatches(const std::vector<Trajectory>& trajectories,
                                   const std::vector<double>& advantages,
                                   const std::vector<TrajectoryTargets>& targets,
                                   const std::vector<TrajectoryTargets>& demo_targets,
                                   const UpdateOptions& o, UpdateStats st);
+  // The demonstrations' own pass (two_phase, failures_only), its steps and figures added
+  // to `st`.
+  UpdateStats demonstrationPass(const std::vector<Trajectory>& trajectories,
+                                const std::vector<TrajectoryTargets>& demo_targets,
+                                const UpdateOptions& o, UpdateStats st);
   void allReduceGrads(const DistContext& dist, int64_t bucket_bytes);
   model::StreamVLN& model_;
   const model::ActionCodec& codec_;

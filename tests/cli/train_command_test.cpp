@@ -50,7 +50,8 @@ TEST(TrainCommand, BudvlnPresetPrintsTheReferenceValues) {
         "  rewards: budvln\n", "  fixed_phrase: 1\n", "  demo_loss: separate\n",
         "  mini_batch_unit: steps\n", "  goal_zone_timeout: rollback\n",
         "  rollback_on_premature_stop: 1\n", "  rollback_pose: own\n", "  rollback_demo: goal\n",
-        "  oracle_goal_radius: 1\n", "budvln: step_reward=0.05"})
+        "  oracle_goal_radius: 1\n", "  update_mode: single\n", "  sft_on_failures: 0\n",
+        "budvln: step_reward=0.05"})
     EXPECT_NE(r.output.find(line), std::string::npos) << line << r.output;
 }
 

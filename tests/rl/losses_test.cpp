@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "rl/losses.h"
 
@@ -108,6 +109,26 @@ TEST(DemonstrationWeights, DecayFromTheStartWeightToOne) {
   for (double x : demonstrationWeights(4, 1.0)) EXPECT_NEAR(x, 1.0, 1e-12);
   EXPECT_EQ(demonstrationWeights(1, 1.5), std::vector<double>{1.5});
   EXPECT_TRUE(demonstrationWeights(0, 1.5).empty());
+}
+
+// The demonstration batch's loss (S:2683-2684): mean weight x mean CE. Two steps over 2
+// classes, CE ln 2 (uniform logits) and ln 4 (logits ln 3, 0 against label 1), weights 2 and
+// 1: c = 1.5 / 2 = 0.75, L = 0.75 (ln 2 + ln 4) = 0.75 ln 8 = 1.559581, where the weighted
+// mean would give (2 ln 2 + ln 4) / 3 = 0.924196.
+TEST(DemoBatchLoss, MeanWeightTimesMeanCrossEntropy) {
+  const auto logits = torch::tensor({0.0, 0.0, std::log(3.0), 0.0}, torch::kDouble).view({2, 2});
+  const auto labels = torch::tensor({0, 1}, torch::kLong);
+  const auto ones = torch::ones({2}, torch::kDouble);
+  const double ce_sum = sftLoss(logits, labels, ones).item<double>() * 2.0;
+  EXPECT_NEAR(ce_sum, std::log(8.0), 1e-6);  // sftLoss computes in float
+  const double c = demoBatchCoefficient({2.0, 1.0});
+  EXPECT_NEAR(c, 0.75, 1e-12);
+  EXPECT_NEAR(c * ce_sum, 1.559581, 1e-6);
+  const auto w = torch::tensor({2.0, 1.0}, torch::kDouble);
+  EXPECT_NEAR(sftLoss(logits, labels, w).item<double>(), 0.924196, 1e-6);
+  // Equal weights: the plain mean CE times the weight.
+  EXPECT_NEAR(demoBatchCoefficient({1.0, 1.0, 1.0, 1.0}), 0.25, 1e-12);
+  EXPECT_THROW(demoBatchCoefficient({}), std::invalid_argument);
 }
 
 }  // namespace

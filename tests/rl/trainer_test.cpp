@@ -271,6 +271,96 @@ TEST_F(TinyWorld, GreedyProbeSamplesOnlyAfterAProficientProbe) {
   EXPECT_THROW(runTraining(c), std::runtime_error);
 }
 
+// --update_mode two_phase (S:2233-2718): after the GRPO pass (one mini-batch of the group
+// of 2 here), the update's demonstration steps train alone in batches of 4, an optimizer
+// step each: 1 + ceil(demo_steps / 4) steps per update.
+TEST_F(TinyWorld, TwoPhaseUpdateTrainsTheDemonstrationsInTheirOwnPass) {
+  fs::remove_all(kRoot / "twophase");
+  TrainerConfig c = config("twophase", 3);
+  c.max_episode_steps = 40;
+  c.options.recovery_mode = io::RecoveryMode::Rollback;
+  c.options.rollback_on_premature_stop = true;
+  c.options.rollback_demo_towards_goal = true;
+  c.options.phase = io::Phase::Phase2Spl;
+  c.options.two_phase_update = true;
+  runTraining(c);
+  const auto m = metrics("twophase");
+  ASSERT_EQ(m.size(), 3u);
+  double demo_steps = 0;
+  for (const auto& row : m) {
+    ASSERT_TRUE(row.contains("optimizer_steps"));
+    const double d = row["demo_steps"].get<double>();
+    EXPECT_EQ(row["optimizer_steps"].get<double>(), 1.0 + std::ceil(d / 4.0));
+    if (d > 0) EXPECT_GT(row["demo_loss"].get<double>(), 0.0);
+    EXPECT_EQ(row["skipped_steps"].get<double>(), 0.0);
+    demo_steps += d;
+  }
+  EXPECT_GT(demo_steps, 0.0);  // the untrained policy stops early: its STOPs are cut
+  std::ifstream log(kRoot / "twophase" / "training.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("  update_mode: two_phase\n"), std::string::npos);
+  c.options.recovery_mode = io::RecoveryMode::Takeover;  // no rollback, no demonstrations
+  EXPECT_THROW(runTraining(c), std::runtime_error);
+}
+
+// --sft_on_failures (F:): one greedy rollout per episode; only the episodes it failed (was
+// rolled back on) train, by their demonstrations, in segments of at most 32 steps. With no
+// rollback possible every episode counts as solved and no update takes a step.
+TEST_F(TinyWorld, SftOnFailuresTrainsOnlyTheFailedGreedyEpisodes) {
+  fs::remove_all(kRoot / "failures");
+  TrainerConfig c = config("failures", 3);
+  c.max_episode_steps = 40;
+  c.options.group_size = 1;
+  c.options.num_episodes_per_update = 2;
+  c.options.use_hybrid_training = false;
+  c.options.recovery_mode = io::RecoveryMode::Rollback;
+  c.options.rollback_on_premature_stop = true;
+  c.options.rollback_demo_towards_goal = true;
+  c.options.phase = io::Phase::Phase2Spl;
+  c.options.sft_on_failures = true;
+  runTraining(c);
+  auto m = metrics("failures");
+  ASSERT_EQ(m.size(), 3u);
+  double failed = 0;
+  for (const auto& row : m) {
+    const double f = row["failed_episodes"].get<double>();
+    const double d = row["demo_steps"].get<double>();
+    EXPECT_EQ(f, row["rollbacks"].get<double>());
+    EXPECT_EQ(row["grpo_loss"].get<double>(), 0.0);
+    EXPECT_EQ(row["sft_loss"].get<double>(), 0.0);
+    // Each failure's demonstration is at most 40 steps: one or two segments.
+    EXPECT_GE(row["optimizer_steps"].get<double>(), d > 0 ? 1.0 : 0.0);
+    EXPECT_LE(row["optimizer_steps"].get<double>(), 2.0 * f);
+    if (d > 0) EXPECT_GT(row["demo_loss"].get<double>(), 0.0);
+    failed += f;
+  }
+  EXPECT_GT(failed, 0.0);
+
+  fs::remove_all(kRoot / "failures");
+  c.options.rollback_on_premature_stop = false;  // nothing is ever rolled back
+  c.options.offtrack_dist_thresh = 1000;
+  c.options.heading_guard_dist = 1000;
+  c.options.goal_stop_patience = 0;
+  c.options.stuck_motion_steps = 0;
+  runTraining(c);
+  m = metrics("failures");
+  ASSERT_EQ(m.size(), 3u);
+  for (const auto& row : m) {
+    EXPECT_EQ(row["failed_episodes"].get<double>(), 0.0);
+    EXPECT_EQ(row["optimizer_steps"].get<double>(), 0.0);
+    EXPECT_EQ(row["demo_steps"].get<double>(), 0.0);
+    EXPECT_EQ(row["grad_norm"].get<double>(), 0.0);
+  }
+  c.options.group_size = 2;  // a group would not be greedy alone: refused, naming the flag
+  try {
+    runTraining(c);
+    ADD_FAILURE() << "--sft_on_failures with --group_size 2 was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--sft_on_failures"), std::string::npos) << e.what();
+  }
+}
+
 // `streamvln dagger`: the policy drives, the expert labels each visited state; the episodes
 // come back with VLN-CE's gt fields and survive a save and load.
 TEST_F(TinyWorld, DaggerLabelsEveryStateThePolicyVisits) {
@@ -529,6 +619,17 @@ TEST(TrainCommand, FlagErrorsAreOneLineNamingTheFlag) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.output.rfind("error: --recovery_dist_thresh: must be < --offtrack_dist_thresh", 0), 0u) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  r = runBinary(base + " --gradient_accumulation_steps 2");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output.rfind("error: --gradient_accumulation_steps: only --sft_on_failures", 0), 0u)
+      << r.output;
+  r = runBinary(base + " --update_mode two_phase");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output.rfind("error: --update_mode: two_phase needs --recovery_mode rollback", 0), 0u)
+      << r.output;
+  r = runBinary(base + " --update_mode three_phase");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--update_mode"), std::string::npos) << r.output;
   r = runBinary(base + " --save_every 0");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("--save_every"), std::string::npos) << r.output;

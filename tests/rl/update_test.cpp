@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "model/lora.h"
@@ -392,6 +393,136 @@ TEST_F(TinyUpdate, StepMiniBatchesTakeOneOptimizerStepPerFewPolicySteps) {
   EXPECT_EQ(up.update({t}, {0.5}, o).steps_applied, (n + 11) / 12);
   o.step_mini_batches = false;  // the guide's: one step for the one trajectory
   EXPECT_EQ(up.update({t}, {0.5}, o).steps_applied, 1);
+}
+
+// --update_mode two_phase (S:2233-2718): the GRPO pass without the demonstration, then its
+// labelled steps alone in batches of 4, an optimizer step each: 1 + ceil(n / 4) steps for
+// one trajectory. The first pass is the single-pass update of the same trajectory without
+// a demonstration.
+TEST_F(TinyUpdate, TwoPhaseUpdateStepsOncePerFourDemonstrationStepsAfterTheGrpoPass) {
+  const Trajectory t = rollout(1.0);
+  Trajectory cut = t;
+  cut.rolled_back = true;
+  cut.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+  UpdateOptions o;
+  o.use_hybrid = true;
+  o.step_seed = 3;
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(1e-12));
+  PolicyUpdater up(net, codec, params, opt);
+  const UpdateStats single = up.update({t}, {0.5}, o);
+  o.two_phase = true;
+  const size_t n = collectTargets(*cut.rollback_demo, codec, o).sft.size();
+  ASSERT_GT(n, 4u);
+  const UpdateStats two = up.update({cut}, {0.5}, o);
+  EXPECT_EQ(two.steps_applied, 1 + static_cast<int>((n + 3) / 4));
+  EXPECT_EQ(two.demo_tokens, static_cast<int>(n));
+  EXPECT_EQ(two.sft_tokens, single.sft_tokens);  // the demonstration is not in the SFT term
+  EXPECT_NEAR(two.grpo_loss, single.grpo_loss, 1e-5);
+  EXPECT_NEAR(two.sft_loss, single.sft_loss, 1e-5);
+  EXPECT_GT(two.demo_loss, 0.0);
+  EXPECT_EQ(up.update({t}, {0.5}, o).steps_applied, 1);  // no demonstration, no second pass
+  o.step_mini_batches = true;  // the first pass may be step mini-batches too
+  o.mini_batch_size = 4;
+  const int policy = static_cast<int>(collectTargets(t, codec, o).policy.size());
+  EXPECT_EQ(up.update({cut}, {0.5}, o).steps_applied,
+            (policy + 3) / 4 + static_cast<int>((n + 3) / 4));
+}
+
+// The second pass moves the adapter only through the demonstration's tokens, by the batch
+// loss mean(w) mean(CE): with A = 0 the first pass has no gradient, and one SGD step of the
+// second over a 3-step demonstration is exactly -lr times the gradient of that loss.
+TEST_F(TinyUpdate, TwoPhaseSecondPassIsTheDemonstrationBatchLossAlone) {
+  Trajectory cut = rollout(1.0);
+  cut.rolled_back = true;
+  cut.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+  int kept = 0;  // labels on the demonstration's first 3 labelled steps only: one batch
+  for (StepRecord& r : cut.rollback_demo->steps)
+    if (r.label_valid && r.answer_token >= 0 && ++kept > 3) r.label_valid = false;
+  UpdateOptions o;  // pure GRPO: nothing else trains
+  o.two_phase = true;
+  o.demo_start_weight = 2.0;
+  o.max_grad_norm = std::numeric_limits<double>::infinity();
+  const TrajectoryTargets d = collectTargets(*cut.rollback_demo, codec, o);
+  ASSERT_EQ(d.sft.size(), 3u);
+  // Expected: the gradient of c sum_j CE_j, c = mean(w) / 3, w the decay weights.
+  const std::vector<double> dw = demonstrationWeights(cut.rollback_demo->steps.size(), 2.0);
+  std::vector<double> w;
+  for (int step : d.sft_step) w.push_back(dw.at(static_cast<size_t>(step)));
+  TrajectoryTargets ones = d;
+  ones.sft_weight.assign(3, 1.0);
+  UpdateOptions ce = o;
+  ce.use_hybrid = true;
+  for (auto& p : params) p.mutable_grad() = torch::Tensor();
+  (demoBatchCoefficient(w) * trajectoryTerms(net, codec, *cut.rollback_demo, 0.0, ones, ce).sft_sum)
+      .backward();
+  const double lr = 1e-3;
+  std::vector<torch::Tensor> before, expected;
+  for (auto& p : params) {
+    before.push_back(p.detach().clone());
+    expected.push_back(p.grad().defined() ? -lr * p.grad().detach().clone()
+                                          : torch::zeros_like(p));
+    p.mutable_grad() = torch::Tensor();
+  }
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(lr));
+  PolicyUpdater up(net, codec, params, opt);
+  const UpdateStats st = up.update({cut}, {0.0}, o);
+  EXPECT_EQ(st.steps_applied, 2);  // the (gradient-free) GRPO pass and one batch
+  bool moved = false;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const torch::Tensor delta = params[i].detach() - before[i];
+    moved |= delta.abs().max().item<double>() > 0;
+    EXPECT_TRUE(torch::allclose(delta, expected[i], 1e-3, 1e-7)) << i;
+  }
+  EXPECT_TRUE(moved);
+}
+
+// --sft_on_failures (F:1405-1666): only rollback demonstrations train, in segments of up to
+// 32 steps, `accumulation` segments per optimizer step; a trajectory that was not rolled
+// back (a solved greedy episode) changes nothing, whatever its labels and expert steps.
+TEST_F(TinyUpdate, FailuresOnlyTrainsTheRollbackDemonstrationsAlone) {
+  const Trajectory solved = rollout(1.0);
+  Trajectory failed = rollout(1.0);
+  failed.rolled_back = true;
+  failed.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+  UpdateOptions o;
+  o.use_hybrid = true;  // would train the solved episode's labels if it were consulted
+  o.failures_only = true;
+  o.step_seed = 9;
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(1e-2));
+  PolicyUpdater up(net, codec, params, opt);
+  std::vector<torch::Tensor> start;
+  for (auto& p : params) start.push_back(p.detach().clone());
+  auto restore = [&] {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(start[i]);
+  };
+  auto snapshot = [&] {
+    std::vector<torch::Tensor> v;
+    for (auto& p : params) v.push_back(p.detach().clone());
+    return v;
+  };
+  const UpdateStats none = up.update({solved}, {0.5}, o);
+  EXPECT_EQ(none.steps_applied, 0);
+  EXPECT_EQ(none.policy_tokens, 0);
+  EXPECT_EQ(none.sft_tokens, 0);
+  for (size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(torch::equal(params[i], start[i]));
+  const UpdateStats alone = up.update({failed}, {0.5}, o);
+  const std::vector<torch::Tensor> after_alone = snapshot();
+  restore();
+  const UpdateStats mixed = up.update({solved, failed}, {0.5, -0.5}, o);
+  EXPECT_EQ(alone.steps_applied, 1);  // one demonstration of fewer than 32 steps
+  EXPECT_EQ(mixed.steps_applied, 1);
+  EXPECT_EQ(mixed.demo_tokens, alone.demo_tokens);
+  EXPECT_NEAR(mixed.demo_loss, alone.demo_loss, 1e-6);
+  EXPECT_EQ(mixed.grpo_loss, 0.0);
+  for (size_t i = 0; i < params.size(); ++i)
+    EXPECT_TRUE(torch::allclose(params[i], after_alone[i], 1e-6, 1e-9)) << i;
+  restore();
+  // Three failed episodes: three segments, one step each, or two steps with accumulation 2.
+  EXPECT_EQ(up.update({failed, failed, failed}, {0, 0, 0}, o).steps_applied, 3);
+  o.accumulation = 2;
+  EXPECT_EQ(up.update({failed, failed, failed}, {0, 0, 0}, o).steps_applied, 2);
+  restore();
 }
 
 TEST_F(TinyUpdate, NanAdvantageSkipsTheStepAndLeavesParametersAlone) {
