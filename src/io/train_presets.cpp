@@ -169,13 +169,15 @@ TrainPreset budvln() {
 // The paper's method ("greedy probe -> GRPO if proficient, else rollback SFT", the project
 // page's "Adaptive Mutual Exclusion"; in code streamvln_sft_train.py --greedy_only_sft, S:
 // 722-765, 2336-2373): budvln's run with a greedy probe per episode, GRPO alone for a
-// proficient probe's group and the demonstration term alone for a failed probe.
+// proficient probe's group and the demonstration alone for a failed probe, through that
+// trainer's two-phase update (S: = streamvln_sft_train.py).
 TrainPreset budvlnPaper() {
   TrainPreset p = budvln();
   p.name = "budvln-paper";
   p.summary =
       "the BudVLN paper's method: budvln's run with a greedy probe per episode, GRPO when it "
-      "is not rolled back, its rollback demonstration alone (SFT) when it is";
+      "is not rolled back, its rollback demonstration alone (SFT) when it is, in a pass of "
+      "its own after the GRPO pass (two-phase update)";
   auto set = [&p](const std::string& flag, const std::string& value) {
     for (PresetSetting& s : p.settings)
       if (s.flag == flag) {
@@ -187,6 +189,8 @@ TrainPreset budvlnPaper() {
   set("--greedy_probe", "true");            // S:722-765
   set("--use_hybrid_training", "false");    // mutual exclusion: no SFT term beside GRPO
   set("--demo_loss", "separate");           // the failed probe's demonstration trains
+  set("--update_mode", "two_phase");        // S:2233-2718: GRPO pass, then demo pass of 4s
+  set("--mini_batch_size", "4");            // S:2441: the GRPO pass's 4 steps per step
   set("--sampling_temperature", "0.5");     // S: passes --sampling_temperature to sampling
   return p;
 }

@@ -60,7 +60,8 @@ TEST(TrainCommand, BudvlnPaperPresetPrintsTheProbe) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* line : {"  preset: budvln-paper\n", "  greedy_probe: 1\n",
                            "  use_hybrid_training: 0\n", "  demo_loss: separate\n",
-                           "  recovery_mode: rollback\n"})
+                           "  recovery_mode: rollback\n", "  update_mode: two_phase\n",
+                           "  mini_batch_size: 4\n"})
     EXPECT_NE(r.output.find(line), std::string::npos) << line << r.output;
 }
 

@@ -113,7 +113,7 @@ TEST(TrainPresets, BudvlnIsTheShippedScriptsRun) {
 }
 
 // The paper's method: budvln's run plus the greedy probe, GRPO and demonstration SFT kept
-// apart (no hybrid SFT term; the demonstration is its own term).
+// apart (no hybrid SFT term; the demonstrations train in their own pass).
 TEST(TrainPresets, BudvlnPaperIsBudvlnWithAGreedyProbe) {
   Command c, b;
   c.parse({"--preset", "budvln-paper"});
@@ -125,6 +125,13 @@ TEST(TrainPresets, BudvlnPaperIsBudvlnWithAGreedyProbe) {
   EXPECT_EQ(c.o.recovery_mode, RecoveryMode::Rollback);
   EXPECT_TRUE(c.o.budvln_rewards);
   EXPECT_TRUE(c.o.step_mini_batches);
+  // streamvln_sft_train.py's update: the GRPO pass in batches of 4 steps (S:2441), then the
+  // demonstrations' own pass (S:2233-2718); budvln's shipped trainer has one pass.
+  EXPECT_TRUE(c.o.two_phase_update);
+  EXPECT_FALSE(b.o.two_phase_update);
+  EXPECT_EQ(c.o.mini_batch_size, 4);
+  EXPECT_EQ(b.o.mini_batch_size, 2);
+  EXPECT_FALSE(c.o.sft_on_failures);
   EXPECT_DOUBLE_EQ(c.temperature, 0.5);
   EXPECT_EQ(c.o.checkpoint_naming, b.o.checkpoint_naming);
   // The probe needs rollbacks: with takeover it is refused, naming the flag.
