@@ -558,8 +558,7 @@ class BestKeeper {
              const model::LoraConfig& lora, const std::string& base_model_path) {
     if (have_ && !replacesBest(best_, r, margin_)) return false;
     const std::string tmp = dir_ + ".tmp";
-    std::filesystem::remove_all(tmp);
-    std::filesystem::create_directories(tmp);
+    sim::freshDirectory(tmp);
     model::saveLoraAdapter(root, lora, tmp, base_model_path);
     best_ = bestRecord(r);
     nlohmann::json j = r.summary;
@@ -568,8 +567,7 @@ class BestKeeper {
     j["episodes"] = r.episodes.size();
     j["successes"] = best_.successes;
     sim::writeFileAtomic(tmp + "/best.json", j.dump(2) + "\n");
-    std::filesystem::remove_all(dir_);
-    std::filesystem::rename(tmp, dir_);
+    sim::publishDirectory(tmp, dir_);
     have_ = true;
     return true;
   }
