@@ -11,24 +11,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "test_util.h"
+
 namespace svln::model {
 namespace {
+using svln::test::errorOf;
 
 const std::string kData = std::string(SVLN_TEST_DATA) + "/model/";
-
-std::string tempDir() {
-  char tmpl[] = "/tmp/svln_ckpt_XXXXXX";
-  return mkdtemp(tmpl);
-}
-
-std::string errorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 at::Tensor lastLogits(Qwen2ForCausalLM& lm, const std::vector<int64_t>& ids) {
   at::NoGradGuard g;
@@ -131,7 +120,7 @@ TEST(Checkpoint, MissingUnexpectedAndMismatchedTensorsAreNamed) {
   SafetensorsCheckpoint ref(kData + "tied");
   NamedTensors all;
   for (const auto& n : ref.names()) all.emplace_back(n, ref.load(n, at::kFloat));
-  const std::string dir = tempDir();
+  const std::string dir = svln::test::uniqueTempDir();
   copyFile(kData + "tied/config.json", dir + "/config.json");
   // Missing: drop one tensor.
   NamedTensors missing(all.begin(), all.end());
@@ -162,13 +151,13 @@ TEST(Checkpoint, SaveReloadFp32IsExactBf16IsClose) {
   Qwen2ForCausalLM lm = loadQwen2(kData + "untied");
   ModelConfig config = loadModelConfig(kData + "untied");
   at::Tensor ref = lastLogits(lm, {5, 17, 250});
-  const std::string dir = tempDir();
+  const std::string dir = svln::test::uniqueTempDir();
   saveCheckpoint(dir, config, {{"", lm.get()}}, at::kFloat);
   Qwen2ForCausalLM back = loadQwen2(dir);
   EXPECT_TRUE(lastLogits(back, {5, 17, 250}).equal(ref));
   EXPECT_EQ(loadModelConfig(dir).text.torch_dtype, "float32");
   // The weights came from bf16, so a bf16 save is lossless too.
-  const std::string dir16 = tempDir();
+  const std::string dir16 = svln::test::uniqueTempDir();
   saveCheckpoint(dir16, config, {{"", lm.get()}}, at::kBFloat16, /*max_shard_bytes=*/100000);
   SafetensorsCheckpoint files(dir16);
   EXPECT_EQ(files.info("lm_head.weight").dtype, "BF16");

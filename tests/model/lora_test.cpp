@@ -13,16 +13,12 @@
 
 #include "model/checkpoint.h"
 #include "model/peft.h"
+#include "test_util.h"
 
 namespace svln::model {
 namespace {
 
 const std::string kData = std::string(SVLN_TEST_DATA) + "/model/";
-
-std::string tempDir() {
-  char tmpl[] = "/tmp/svln_lora_XXXXXX";
-  return mkdtemp(tmpl);
-}
 
 at::Tensor lastLogits(Qwen2ForCausalLM& lm, const std::vector<int64_t>& ids) {
   at::NoGradGuard g;
@@ -103,7 +99,7 @@ TEST(Lora, SavedAdapterHasPeftKeysAndReloads) {
   EXPECT_DOUBLE_EQ(cfg.scaling(), 2.0);
   EXPECT_DOUBLE_EQ(cfg.dropout, 0.05);
   loadLoraAdapter(*lm, kData + "peft");
-  const std::string dir = tempDir();
+  const std::string dir = svln::test::uniqueTempDir();
   saveLoraAdapter(*lm, cfg, dir, "tied");
   SafetensorsFile ours(dir + "/adapter_model.safetensors");
   SafetensorsFile theirs(kData + "peft/adapter_model.safetensors");
@@ -127,7 +123,7 @@ TEST(Lora, MergeEqualsAdapterAndExportsAPlainCheckpoint) {
     EXPECT_EQ(p.key().find("lora_"), std::string::npos) << p.key();
   EXPECT_LE((lastLogits(lm, {5, 17, 250}) - goldenLast(golden["sequences"][0]))
                 .abs().max().item<double>(), 1e-4);
-  const std::string dir = tempDir();
+  const std::string dir = svln::test::uniqueTempDir();
   saveCheckpoint(dir, loadModelConfig(kData + "tied"), {{"", lm.get()}}, at::kFloat);
   Qwen2ForCausalLM plain = loadQwen2(dir);
   EXPECT_LE((lastLogits(plain, {5, 17, 250}) - goldenLast(golden["sequences"][0]))
@@ -160,7 +156,7 @@ TEST(Lora, TrainingStepMovesOnlyAdapters) {
 }
 
 TEST(Lora, UnsupportedPeftOptionsAreRejected) {
-  const std::string dir = tempDir();
+  const std::string dir = svln::test::uniqueTempDir();
   std::ofstream(dir + "/adapter_config.json")
       << R"({"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["q_proj"],
              "use_dora": true})";

@@ -12,15 +12,12 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "test_util.h"
+
 namespace svln::model {
 namespace {
 
 const std::string kData = std::string(SVLN_TEST_DATA) + "/model/";
-
-std::string tempDir() {
-  char tmpl[] = "/tmp/svln_st_XXXXXX";
-  return mkdtemp(tmpl);
-}
 
 // A file with the given header JSON and `data_bytes` zero bytes of data.
 std::string writeRaw(const std::string& dir, const std::string& header, size_t data_bytes,
@@ -43,7 +40,7 @@ std::string errorOf(const std::string& path) {
 }
 
 TEST(Safetensors, RoundTripAllDtypesWithAlignedHeader) {
-  std::string dir = tempDir();
+  std::string dir = svln::test::uniqueTempDir();
   at::Tensor f32 = at::arange(6, at::kFloat).view({2, 3}) * 0.5;
   at::Tensor bf16 = at::tensor({1.5f, -2.25f, 3.0f}).to(at::kBFloat16);
   at::Tensor f16 = at::tensor({0.125f, 65504.0f}).to(at::kHalf);
@@ -83,7 +80,7 @@ TEST(Safetensors, ShardedIndexCheckpoint) {
   EXPECT_EQ(c.info("lm_head.weight").dtype, "BF16");
   EXPECT_EQ(c.load("lm_head.weight", at::kFloat).scalar_type(), at::kFloat);
   // Writing with a small shard limit gives an index plus shards that read back.
-  std::string dir = tempDir();
+  std::string dir = svln::test::uniqueTempDir();
   NamedTensors t = {{"a", at::ones({100})}, {"b", at::zeros({100})}, {"c", at::full({10}, 3.0)}};
   saveSafetensorsCheckpoint(dir, t, 500);
   std::ifstream idx(dir + "/model.safetensors.index.json");
@@ -96,7 +93,7 @@ TEST(Safetensors, ShardedIndexCheckpoint) {
 }
 
 TEST(Safetensors, NonFiniteWeightsAreNamedAtLoad) {
-  std::string dir = tempDir();
+  std::string dir = svln::test::uniqueTempDir();
   at::Tensor w = at::ones({2, 2});
   w[1][0] = std::numeric_limits<float>::quiet_NaN();
   at::Tensor h = at::tensor({1.0f, std::numeric_limits<float>::infinity()}).to(at::kBFloat16);
@@ -115,7 +112,7 @@ TEST(Safetensors, NonFiniteWeightsAreNamedAtLoad) {
 }
 
 TEST(Safetensors, CorruptFilesGiveOneClearError) {
-  std::string dir = tempDir();
+  std::string dir = svln::test::uniqueTempDir();
   EXPECT_NE(errorOf(dir + "/absent.safetensors").find("cannot open"), std::string::npos);
   const std::string good = R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
   // Truncated: the data section is shorter than the offsets say.

@@ -11,28 +11,15 @@
 #include "sim/episode_iterator.h"
 #include "sim/gzip_io.h"
 #include "sim/habitat_config.h"
+#include "test_util.h"
 
 namespace svln::sim {
 namespace {
+using svln::test::tempDir;
+using svln::test::errorOf;
 
 namespace fs = std::filesystem;
 const std::string kData = std::string(SVLN_TEST_DATA) + "/episodes/";
-
-fs::path tempDir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("svln_ep_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string errorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 void expectSame(const Episode& a, const Episode& b) {
   EXPECT_EQ(a.episode_id, b.episode_id);

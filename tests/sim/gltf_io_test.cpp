@@ -15,9 +15,11 @@
 
 #include "sim/path_finder.h"
 #include "test_scenes.h"
+#include "test_util.h"
 
 namespace svln::sim {
 namespace {
+using svln::test::errorOf;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -35,15 +37,6 @@ std::string readBytes(const std::string& path) {
 void writeBytes(const std::string& path, const std::string& b) {
   std::ofstream f(path, std::ios::binary);
   f << b;
-}
-
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 std::string base64(const std::string& in) {

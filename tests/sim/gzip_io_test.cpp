@@ -8,26 +8,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "test_util.h"
+
 namespace svln::sim {
 namespace {
+using svln::test::tempDir;
+using svln::test::errorOf;
 
 namespace fs = std::filesystem;
-
-fs::path tempDir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("svln_gzip_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string errorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(GzipIo, RoundTripAndDeterministicHeader) {
   std::string text;

@@ -8,20 +8,14 @@
 #include <functional>
 #include <stdexcept>
 
+#include "test_util.h"
+
 namespace svln::sim {
 namespace {
+using svln::test::errorOf;
 
 namespace fs = std::filesystem;
 const std::string kConfigDir = std::string(SVLN_TEST_DATA) + "/../../config/";
-
-std::string errorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 class HabitatConfigTest : public ::testing::Test {
  protected:

@@ -12,9 +12,11 @@
 #include <thread>
 
 #include "test_scenes.h"
+#include "test_util.h"
 
 namespace svln::sim {
 namespace {
+using svln::test::errorOf;
 
 namespace fs = std::filesystem;
 
@@ -53,15 +55,6 @@ std::vector<char> readBytes(const std::string& path) {
 void writeBytes(const std::string& path, const std::vector<char>& b) {
   std::ofstream f(path, std::ios::binary);
   f.write(b.data(), static_cast<std::streamsize>(b.size()));
-}
-
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(TestScenes, BoxFacesPointOutwards) {

@@ -18,20 +18,13 @@
 #include "sim/habitat_config.h"
 #include "sim/thread_pool.h"
 #include "test_scenes.h"
+#include "test_util.h"
 
 namespace svln::sim {
 namespace {
+using svln::test::errorOf;
 
 namespace fs = std::filesystem;
-
-std::string errorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(ThreadPool, RunsEveryIndexOnceAndRethrows) {
   for (int threads : {1, 2, 4}) {
