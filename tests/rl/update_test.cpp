@@ -47,6 +47,13 @@ struct TinyUpdate : ::testing::Test {
     return torch::randint(0, 256, {48, 64, 3}, torch::kUInt8);
   }
 
+  // `t` cut short by a rollback, with a fresh rollout as its demonstration.
+  Trajectory rolledBack(Trajectory t) {
+    t.rolled_back = true;
+    t.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+    return t;
+  }
+
   // Policy turns, except turn 1 where the expert answers "←←". Labels: the expert would
   // always go forward.
   Trajectory rollout(double temperature) {
@@ -277,9 +284,7 @@ TEST_F(TinyUpdate, SequenceMeanWeighsTrajectoriesEquallyTokenMeanWeighsTokens) {
 // mini-batch's weighted cross-entropy (and its weight total), never the surrogate.
 TEST_F(TinyUpdate, RollbackDemonstrationsAreSftData) {
   const Trajectory t = rollout(1.0);
-  Trajectory cut = t;
-  cut.rolled_back = true;
-  cut.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+  const Trajectory cut = rolledBack(t);
   UpdateOptions o;
   o.use_hybrid = true;
   o.sft_weight = 1.0;
@@ -333,9 +338,7 @@ TEST_F(TinyUpdate, DisabledGrpoLossLeavesOnlyTheSftTerm) {
 // and the surrogate do not see it.
 TEST_F(TinyUpdate, SeparateDemonstrationTermWeighsStepsByDecay) {
   const Trajectory t = rollout(1.0);
-  Trajectory cut = t;
-  cut.rolled_back = true;
-  cut.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+  const Trajectory cut = rolledBack(t);
   UpdateOptions o;  // pure GRPO: no SFT term
   o.demo_loss_separate = true;
   o.demo_start_weight = 2.0;
@@ -401,9 +404,7 @@ TEST_F(TinyUpdate, StepMiniBatchesTakeOneOptimizerStepPerFewPolicySteps) {
 // a demonstration.
 TEST_F(TinyUpdate, TwoPhaseUpdateStepsOncePerFourDemonstrationStepsAfterTheGrpoPass) {
   const Trajectory t = rollout(1.0);
-  Trajectory cut = t;
-  cut.rolled_back = true;
-  cut.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+  const Trajectory cut = rolledBack(t);
   UpdateOptions o;
   o.use_hybrid = true;
   o.step_seed = 3;
@@ -432,9 +433,7 @@ TEST_F(TinyUpdate, TwoPhaseUpdateStepsOncePerFourDemonstrationStepsAfterTheGrpoP
 // loss mean(w) mean(CE): with A = 0 the first pass has no gradient, and one SGD step of the
 // second over a 3-step demonstration is exactly -lr times the gradient of that loss.
 TEST_F(TinyUpdate, TwoPhaseSecondPassIsTheDemonstrationBatchLossAlone) {
-  Trajectory cut = rollout(1.0);
-  cut.rolled_back = true;
-  cut.rollback_demo = std::make_shared<Trajectory>(rollout(1.0));
+  Trajectory cut = rolledBack(rollout(1.0));
   int kept = 0;  // labels on the demonstration's first 3 labelled steps only: one batch
   for (StepRecord& r : cut.rollback_demo->steps)
     if (r.label_valid && r.answer_token >= 0 && ++kept > 3) r.label_valid = false;
