@@ -7,35 +7,27 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/policy_source.h"
 #include "rl/dagger.h"
-#include "rl/policy.h"
 #include "sim/episode.h"
-#include "sim/habitat_config.h"
+#include "sim/gzip_io.h"
 
 namespace svln::cli {
 namespace {
 
 struct DaggerCommandOptions {
-  std::string model_path;
-  std::string adapter;
-  std::string device = "auto";
-  std::string precision = "auto";
-  std::string config;
+  PolicySource source;
   std::string out;
-  int max_episode_steps = 0;  // 0: the config's
   rl::DaggerOptions dagger;
 };
 
 int runDagger(const DaggerCommandOptions& o) {
   const std::string suffix = ".json.gz";
-  if (o.out.size() <= suffix.size() ||
-      o.out.compare(o.out.size() - suffix.size(), suffix.size(), suffix) != 0)
+  if (o.out.size() <= suffix.size() || !sim::endsWith(o.out, suffix))
     throw std::runtime_error("--output_path: must name a .json.gz episode file, got '" + o.out +
                              "'");
-  sim::HabitatConfig cfg = sim::loadHabitatConfig(o.config);
-  if (o.max_episode_steps > 0) cfg.max_episode_steps = o.max_episode_steps;
-  rl::Policy policy =
-      rl::loadPolicy(o.model_path, o.adapter, rl::deviceLoadOptions(o.device, 0, o.precision));
+  const sim::HabitatConfig cfg = loadSourceConfig(o.source);
+  rl::Policy policy = loadSourcePolicy(o.source);
   const rl::DaggerResult r = rl::collectDagger(cfg, policy, o.dagger);
   if (r.data.episodes.empty())
     throw std::runtime_error("dagger: no episode could be labelled (the expert had no path)");
@@ -53,9 +45,7 @@ const RegisterCommand kDagger(
     "roll the policy out with expert labels (DAgger) and write VLN-CE-style trajectories",
     [](CLI::App& app) -> std::function<int()> {
       auto o = std::make_shared<DaggerCommandOptions>();
-      app.add_option("--model_path", o->model_path, "StreamVLN checkpoint directory")->required();
-      app.add_option("--adapter", o->adapter, "PEFT LoRA adapter directory (optional)");
-      app.add_option("--habitat_config_path", o->config, "Habitat-style YAML config")->required();
+      addPolicySourceFlags(app, o->source);
       app.add_option("--output_path", o->out,
                      "the episode file to write (.json.gz); its _gt.json.gz goes beside it")
           ->required();
@@ -65,13 +55,7 @@ const RegisterCommand kDagger(
           ->check(CLI::Range(1, 4096))->capture_default_str();
       app.add_option("--num_threads", o->dagger.num_threads, "rendering threads")
           ->check(CLI::Range(1, 1024))->capture_default_str();
-      app.add_option("--max_episode_steps", o->max_episode_steps,
-                     "cap on episode length (0: the config's)")
-          ->check(CLI::Range(0, 100000))->capture_default_str();
       app.add_option("--seed", o->dagger.seed, "seed (observation phrases)")->capture_default_str();
-      app.add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-      app.add_option("--precision", o->precision, rl::kPrecisionHelp)
-          ->check(CLI::IsMember({"auto", "fp32", "bf16"}))->capture_default_str();
       return [o] { return runDagger(*o); };
     });
 

@@ -9,10 +9,10 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/policy_source.h"
 #include "io/eval_gallery.h"
 #include "io/train_flags.h"
 #include "rl/evaluate.h"
-#include "rl/policy.h"
 #include "sim/gzip_io.h"
 #include "sim/habitat_config.h"
 
@@ -20,14 +20,9 @@ namespace svln::cli {
 namespace {
 
 struct EvalCommandOptions {
-  std::string model_path;
-  std::string adapter;
-  std::string device = "auto";
-  std::string precision = "auto";
-  std::string config;
+  PolicySource source;
   std::string out;
   int save_videos = 0;
-  int max_episode_steps = 0;  // 0: the config's
   sim::NdtwReference ndtw_reference = sim::NdtwReference::kGt;
   bool habitat_path_limits = true;
   rl::EvalOptions eval;
@@ -41,11 +36,10 @@ int runEval(const EvalCommandOptions& o) {
     throw std::runtime_error("--save_videos: needs --out naming an eval*.json file (the "
                              "maps and videos go beside it)");
   }
-  sim::HabitatConfig cfg = sim::loadHabitatConfig(o.config);
-  if (o.max_episode_steps > 0) cfg.max_episode_steps = o.max_episode_steps;
+  sim::HabitatConfig cfg = loadSourceConfig(o.source);
   cfg.ndtw_reference = o.ndtw_reference;
   cfg.habitat_path_limits = o.habitat_path_limits;
-  rl::Policy policy = rl::loadPolicy(o.model_path, o.adapter, rl::deviceLoadOptions(o.device, 0, o.precision));
+  rl::Policy policy = loadSourcePolicy(o.source);
   const rl::EvalResult r = rl::evaluate(cfg, policy, o.eval);
   std::printf("%s\n", rl::formatSummary(r).c_str());
   if (!o.out.empty()) sim::writeFileAtomic(o.out, rl::toJson(r).dump(1) + "\n");
@@ -61,28 +55,16 @@ const RegisterCommand kEval(
     "eval", "evaluate a checkpoint greedily over a split (no intervention)",
     [](CLI::App& app) -> std::function<int()> {
       auto o = std::make_shared<EvalCommandOptions>();
-      app.add_option("--model_path", o->model_path, "StreamVLN checkpoint directory")->required();
-      app.add_option("--adapter", o->adapter, "PEFT LoRA adapter directory (optional)");
-      app.add_option("--habitat_config_path", o->config, "Habitat-style YAML config")->required();
+      addPolicySourceFlags(app, o->source);
       app.add_option("--split", o->eval.split, "split (default: the config's)");
       app.add_option("--num_envs", o->eval.num_envs, "episodes in flight")
           ->check(CLI::Range(1, 4096))->capture_default_str();
       app.add_option("--num_threads", o->eval.num_threads, "rendering threads")
           ->check(CLI::Range(1, 1024))->capture_default_str();
       app.add_option("--max_episodes", o->eval.max_episodes, "at most this many episodes");
-      app.add_option("--max_episode_steps", o->max_episode_steps,
-                     "episode cap (0: the config's; the demo evaluates with 100)")
-          ->check(CLI::Range(0, 100000))->capture_default_str();
       app.add_option("--seed", o->eval.seed, "seed (observation phrases)")->capture_default_str();
-      app.add_option("--device", o->device,
-                     "auto (this machine's GPU when libtorch sees one), cpu, cuda or cuda:N; "
-                     "bf16 weights on a GPU")
-          ->capture_default_str();
       io::addNdtwReferenceFlag(app, o->ndtw_reference);
       io::addPathSearchLimitsFlag(app, o->habitat_path_limits);
-      app.add_option("--precision", o->precision, rl::kPrecisionHelp)
-          ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
-          ->capture_default_str();
       app.add_option("--out", o->out, "write results (summary + per episode) as JSON");
       app.add_option("--save_videos", o->save_videos,
                      "top-down maps and MP4 videos of the first N episodes, beside --out")

@@ -130,13 +130,8 @@ bool replayShortestPath(const PathFinder& pf, const Vec3& start, float heading, 
 // Moves the staged dataset into place, replacing what an earlier run left there.
 void publish(const fs::path& staging, const fs::path& out) {
   fs::create_directories(out);
-  for (const char* item : {"scenes", "episodes", "config.yaml"}) {
-    const fs::path target = out / item;
-    removeTree(target.string());
-    std::error_code ec;
-    fs::rename(staging / item, target, ec);
-    if (ec) throw std::runtime_error(target.string() + ": cannot move into place: " + ec.message());
-  }
+  for (const char* item : {"scenes", "episodes", "config.yaml"})  // a file is published alike
+    publishDirectory((staging / item).string(), (out / item).string());
   removeTree(staging.string());
 }
 
